@@ -1,0 +1,391 @@
+// brisk — request-head parser. A pure function over a byte range: the
+// request line, then one field line at a time, then the framing rules of
+// RFC 9112 section 6 over what the fields said.
+#include "http/parser.hpp"
+
+#include <cstring>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+namespace brisk::http {
+namespace {
+
+// tchar of RFC 9110 5.6.2.
+constexpr bool is_tchar(unsigned char c) noexcept {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+
+struct Tables {
+    bool token[256];
+    bool value[256];  // field-vchar, SP, HTAB (RFC 9110 5.5)
+    constexpr Tables() : token(), value() {
+        for (int c = 0; c < 256; ++c) {
+            auto u = static_cast<unsigned char>(c);
+            token[c] = is_tchar(u);
+            value[c] = c == '\t' || (c >= 0x20 && c != 0x7f);
+        }
+    }
+};
+constexpr Tables kTables;
+
+inline bool is_token(char c) noexcept { return kTables.token[static_cast<unsigned char>(c)]; }
+
+// First byte in [p, end) that may not appear in a field value (a CTL other
+// than HTAB, or DEL). Loads 16 bytes at a time only while all 16 are inside
+// the range: the range may end at the last byte of a mapped page.
+const char* skip_value(const char* p, const char* end) noexcept {
+#ifdef __SSE2__
+    const __m128i c20 = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+    const __m128i tab = _mm_set1_epi8('\t'), neg1 = _mm_set1_epi8(-1);
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        __m128i ctl = _mm_and_si128(_mm_cmplt_epi8(x, c20), _mm_cmpgt_epi8(x, neg1));
+        __m128i bad = _mm_andnot_si128(_mm_cmpeq_epi8(x, tab), _mm_or_si128(ctl, _mm_cmpeq_epi8(x, del)));
+        if (int m = _mm_movemask_epi8(bad)) return p + __builtin_ctz(static_cast<unsigned>(m));
+        p += 16;
+    }
+#endif
+    while (p < end && kTables.value[static_cast<unsigned char>(*p)]) ++p;
+    return p;
+}
+
+// First byte in [p, end) that ends a request-target: anything outside
+// VCHAR (SP, CTL, DEL, non-ASCII), or '#' (a fragment is never sent).
+const char* skip_target(const char* p, const char* end) noexcept {
+#ifdef __SSE2__
+    const __m128i c21 = _mm_set1_epi8(0x21), del = _mm_set1_epi8(0x7f), hash = _mm_set1_epi8('#');
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        // Signed compare: bytes >= 0x80 are negative and so below 0x21 too.
+        __m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, c21),
+                                   _mm_or_si128(_mm_cmpeq_epi8(x, del), _mm_cmpeq_epi8(x, hash)));
+        if (int m = _mm_movemask_epi8(bad)) return p + __builtin_ctz(static_cast<unsigned>(m));
+        p += 16;
+    }
+#endif
+    while (p < end) {
+        auto c = static_cast<unsigned char>(*p);
+        if (c < 0x21 || c >= 0x7f || c == '#') break;
+        ++p;
+    }
+    return p;
+}
+
+std::size_t skip_empty_lines(const char* buf, std::size_t len) noexcept {
+    std::size_t i = 0;
+    while (i + 1 < len && buf[i] == '\r' && buf[i + 1] == '\n') i += 2;
+    return i;
+}
+
+bool parse_method(std::string_view m, Method& out) noexcept {
+    switch (m.size()) {
+    case 3:
+        if (m == "GET") { out = Method::get; return true; }
+        if (m == "PUT") { out = Method::put; return true; }
+        return false;
+    case 4:
+        if (m == "HEAD") { out = Method::head; return true; }
+        if (m == "POST") { out = Method::post; return true; }
+        return false;
+    case 5:
+        if (m == "PATCH") { out = Method::patch; return true; }
+        if (m == "TRACE") { out = Method::trace; return true; }
+        return false;
+    case 6:
+        if (m == "DELETE") { out = Method::delete_; return true; }
+        return false;
+    case 7:
+        if (m == "OPTIONS") { out = Method::options; return true; }
+        if (m == "CONNECT") { out = Method::connect; return true; }
+        return false;
+    default:
+        return false;
+    }
+}
+
+bool is_hex(char c) noexcept {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// Host = uri-host [ ":" port ] (RFC 9110 7.2, RFC 3986 3.2.2). Empty is valid.
+bool valid_host(std::string_view h) noexcept {
+    std::size_t i = 0;
+    if (!h.empty() && h[0] == '[') {
+        std::size_t close = h.find(']');
+        if (close == std::string_view::npos || close < 2) return false;
+        for (i = 1; i < close; ++i) {
+            char c = h[i];
+            if (!(is_hex(c) || c == ':' || c == '.')) return false;
+        }
+        i = close + 1;
+    } else {
+        for (; i < h.size() && h[i] != ':'; ++i) {
+            char c = h[i];
+            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      std::strchr("-._~!$&'()*+,;=", c) != nullptr;
+            if (c == '%') {
+                if (i + 2 >= h.size() || !is_hex(h[i + 1]) || !is_hex(h[i + 2])) return false;
+                i += 2;
+                ok = true;
+            }
+            if (!ok || c == '\0') return false;
+        }
+    }
+    if (i == h.size()) return true;
+    if (h[i] != ':') return false;
+    for (++i; i < h.size(); ++i)
+        if (h[i] < '0' || h[i] > '9') return false;
+    return true;
+}
+
+// Calls f(element) for each non-empty element of a comma-separated list,
+// with surrounding whitespace removed.
+template <class F>
+void for_each_element(std::string_view list, F&& f) {
+    while (!list.empty()) {
+        std::size_t comma = list.find(',');
+        std::string_view e = list.substr(0, comma);
+        while (!e.empty() && (e.front() == ' ' || e.front() == '\t')) e.remove_prefix(1);
+        while (!e.empty() && (e.back() == ' ' || e.back() == '\t')) e.remove_suffix(1);
+        if (!e.empty()) f(e);
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+}
+
+// What the fields said about framing, gathered while parsing them.
+struct Framing {
+    bool has_length = false;
+    bool has_te = false;
+    bool te_chunked_final = false;
+    bool te_bad = false;      // chunked not final, or twice: 400
+    bool te_unknown = false;  // a coding brisk does not decode: 501
+    bool conn_close = false;
+    bool conn_keep_alive = false;
+    bool expect_other = false;
+    std::string_view expect;
+};
+
+void note_transfer_encoding(std::string_view v, Framing& f) {
+    f.has_te = true;
+    std::size_t n = 0;
+    for_each_element(v, [&](std::string_view coding) {
+        ++n;
+        if (f.te_chunked_final) f.te_bad = true;  // something after chunked
+        if (iequals(coding, "chunked")) f.te_chunked_final = true;
+        else f.te_unknown = true;
+    });
+    if (n == 0) f.te_bad = true;
+}
+
+// Content-Length = 1*DIGIT. Values beyond 18 digits saturate: they are over
+// any body limit and are answered 413, not confused with a small number.
+bool parse_length(std::string_view v, std::uint64_t& out) noexcept {
+    if (v.empty()) return false;
+    std::uint64_t n = 0;
+    for (char c : v) {
+        if (c < '0' || c > '9') return false;
+        if (n < 100000000000000000ull) n = n * 10 + static_cast<unsigned>(c - '0');
+        else n = UINT64_MAX;
+    }
+    out = n;
+    return true;
+}
+
+HeadResult fail(std::uint16_t status) noexcept { return HeadResult{HeadResult::error, 0, status}; }
+
+// Parses the absolute-form "http://authority/path?query" (RFC 9112 3.2.2).
+bool split_absolute(std::string_view t, std::string_view& authority, std::string_view& rest) noexcept {
+    std::size_t colon = t.find("://");
+    if (colon == std::string_view::npos) return false;
+    std::string_view scheme = t.substr(0, colon);
+    if (!iequals(scheme, "http") && !iequals(scheme, "https")) return false;
+    t.remove_prefix(colon + 3);
+    std::size_t end = t.find_first_of("/?");
+    authority = t.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view{} : t.substr(end);
+    return !authority.empty() && authority.find('@') == std::string_view::npos && valid_host(authority);
+}
+
+}  // namespace
+
+std::string_view Request::header(std::string_view name) const noexcept {
+    for (std::size_t i = 0; i < header_count; ++i)
+        if (iequals(headers[i].name, name)) return headers[i].value;
+    return {};
+}
+
+std::size_t find_head_end(const char* buf, std::size_t len, std::size_t from) noexcept {
+    std::size_t start = skip_empty_lines(buf, len);
+    std::size_t i = from >= 2 ? from - 2 : 0;
+    if (i < start) i = start;
+    while (i < len) {
+        const void* nl = std::memchr(buf + i, '\n', len - i);
+        if (!nl) return 0;
+        i = static_cast<std::size_t>(static_cast<const char*>(nl) - buf) + 1;
+        if (i < len && buf[i] == '\n') return i + 1;
+        if (i + 1 < len && buf[i] == '\r' && buf[i + 1] == '\n') return i + 2;
+    }
+    return 0;
+}
+
+HeadResult check_partial_head(const char* buf, std::size_t len, std::size_t max_head) noexcept {
+    std::size_t i = skip_empty_lines(buf, len);
+    // The method must be a token: refuse binary junk (a TLS hello, say) at
+    // once instead of waiting for a timeout.
+    for (; i < len && buf[i] != ' '; ++i)
+        if (!is_token(buf[i]) && !(buf[i] == '\r' && i + 1 == len)) return fail(400);
+    if (std::memchr(buf, '\n', len) == nullptr) return len > max_head ? fail(414) : HeadResult{HeadResult::incomplete};
+    return len > max_head ? fail(431) : HeadResult{HeadResult::incomplete};
+}
+
+HeadResult parse_head(const char* buf, std::size_t head_len, std::size_t max_head, Request& req) noexcept {
+    const char* const begin = buf;
+    const char* const end = buf + head_len;
+    const char* p = buf + skip_empty_lines(buf, head_len);
+
+    // request-line = method SP request-target SP HTTP-version CRLF
+    const char* m = p;
+    while (p < end && is_token(*p)) ++p;
+    if (p == m || p == end || *p != ' ') return fail(400);
+    req.method_text = {m, static_cast<std::size_t>(p - m)};
+    const char* t = ++p;
+    p = skip_target(p, end);
+    if (p == t || p == end || *p != ' ') {
+        // A line that ran past max_head is a long target, whatever it holds.
+        const void* nl = std::memchr(t, '\n', static_cast<std::size_t>(end - t));
+        if (nl && static_cast<const char*>(nl) - begin > static_cast<std::ptrdiff_t>(max_head)) return fail(414);
+        return fail(400);
+    }
+    req.target = {t, static_cast<std::size_t>(p - t)};
+    ++p;
+    if (end - p < 10 || std::memcmp(p, "HTTP/", 5) != 0) return fail(400);
+    char major = p[5], minor = p[7];
+    if (major < '0' || major > '9' || p[6] != '.' || minor < '0' || minor > '9') return fail(400);
+    p += 8;
+    if (p[0] != '\r' || p[1] != '\n') return fail(400);
+    p += 2;
+    if (p - begin > static_cast<std::ptrdiff_t>(max_head)) return fail(414);
+    if (head_len > max_head) return fail(431);
+    if (major != '1') return fail(505);
+    req.version_minor = minor == '0' ? 0 : 1;
+    if (!parse_method(req.method_text, req.method)) return fail(501);
+    if (req.method == Method::connect) return fail(501);
+
+    // request-target forms (RFC 9112 3.2)
+    std::string_view target = req.target, rest;
+    req.host = {};
+    if (target[0] == '/') {
+        rest = target;
+    } else if (target == "*" && req.method == Method::options) {
+        rest = target;
+    } else if (!split_absolute(target, req.host, rest)) {
+        return fail(400);
+    }
+    std::size_t q = rest.find('?');
+    req.path = rest.substr(0, q);
+    req.query = q == std::string_view::npos ? std::string_view{} : rest.substr(q + 1);
+    if (req.path.empty()) req.path = "/";
+
+    // field-line = field-name ":" OWS field-value OWS CRLF
+    Framing f;
+    std::size_t hosts = 0;
+    std::uint16_t n = 0;
+    req.content_length = 0;
+    for (;;) {
+        if (p >= end) return fail(400);
+        if (*p == '\r') {
+            if (p + 1 >= end || p[1] != '\n') return fail(400);
+            break;
+        }
+        if (*p == ' ' || *p == '\t') return fail(400);  // obs-fold
+        const char* name = p;
+        while (p < end && is_token(*p)) ++p;
+        if (p == name || p == end || *p != ':') return fail(400);
+        std::string_view field_name{name, static_cast<std::size_t>(p - name)};
+        ++p;
+        while (p < end && (*p == ' ' || *p == '\t')) ++p;
+        const char* v = p;
+        p = skip_value(p, end);
+        if (p + 1 >= end || p[0] != '\r' || p[1] != '\n') return fail(400);  // bare CR or LF, CTL, NUL
+        const char* ve = p;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) --ve;
+        std::string_view value{v, static_cast<std::size_t>(ve - v)};
+        p += 2;
+        if (n == kMaxHeaders) return fail(431);
+        req.headers[n++] = Header{field_name, value};
+
+        switch (field_name.size()) {
+        case 4:
+            if (iequals(field_name, "host")) {
+                if (++hosts > 1 || !valid_host(value)) return fail(400);
+                if (req.host.empty() && target[0] == '/') req.host = value;
+            }
+            break;
+        case 6:
+            if (iequals(field_name, "expect")) {
+                if (iequals(value, "100-continue")) f.expect = value;
+                else f.expect_other = true;
+            }
+            break;
+        case 10:
+            if (iequals(field_name, "connection")) {
+                for_each_element(value, [&](std::string_view tok) {
+                    if (iequals(tok, "close")) f.conn_close = true;
+                    else if (iequals(tok, "keep-alive")) f.conn_keep_alive = true;
+                });
+            }
+            break;
+        case 14:
+            if (iequals(field_name, "content-length")) {
+                if (f.has_length || !parse_length(value, req.content_length)) return fail(400);
+                f.has_length = true;
+            }
+            break;
+        case 17:
+            if (iequals(field_name, "transfer-encoding")) note_transfer_encoding(value, f);
+            break;
+        default:
+            break;
+        }
+    }
+    req.header_count = n;
+    req.has_host = hosts == 1;
+    if (req.version_minor == 1 && hosts == 0) return fail(400);
+
+    // Message framing, RFC 9112 6.1 and 6.3.
+    req.body_kind = BodyKind::none;
+    if (f.has_te) {
+        if (f.has_length || req.version_minor == 0 || f.te_bad || !f.te_chunked_final) {
+            // chunked present but not final (or twice): framing unknowable.
+            if (f.te_bad || f.has_length || req.version_minor == 0 || !f.te_unknown) return fail(400);
+            return fail(501);
+        }
+        if (f.te_unknown) return fail(501);
+        req.body_kind = BodyKind::chunked;
+    } else if (f.has_length) {
+        req.body_kind = BodyKind::length;
+    }
+
+    if (req.version_minor == 1) {
+        if (f.expect_other) return fail(417);
+        req.expect_continue = !f.expect.empty();
+        req.keep_alive = !f.conn_close;
+    } else {
+        req.expect_continue = false;
+        req.keep_alive = f.conn_keep_alive && !f.conn_close;
+    }
+    req.body = {};
+    return HeadResult{HeadResult::complete, head_len, 0};
+}
+
+}  // namespace brisk::http

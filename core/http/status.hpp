@@ -1,0 +1,15 @@
+// brisk — status codes: reason phrases and pre-rendered status lines.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace brisk::http {
+
+/** The reason phrase of `status` ("Not Found"), or "Unknown". */
+std::string_view reason_phrase(std::uint16_t status) noexcept;
+
+/** "HTTP/1.1 404 Not Found\r\n" for 100 <= status <= 999; built once, never freed. */
+std::string_view status_line(std::uint16_t status) noexcept;
+
+}  // namespace brisk::http

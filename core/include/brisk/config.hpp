@@ -1,0 +1,90 @@
+// brisk — the one validated configuration the server runs on.
+//
+// The command line and the TOML file are parsed and merged in cli/; nothing
+// below cli/ parses flags or TOML. core/ receives a finished Config and never
+// changes it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace brisk {
+
+using Duration = std::chrono::milliseconds;
+
+/** One address to listen on, as given by --listen or `listen = [...]`. */
+struct ListenAddress {
+    enum class Kind : std::uint8_t { tcp4, tcp6, unix_path };
+    Kind kind = Kind::tcp4;
+    /** Numeric host ("127.0.0.1", "::1"); empty for unix sockets. */
+    std::string host;
+    std::uint16_t port = 0;
+    /** Filesystem path of a unix socket. */
+    std::string path;
+    /** The address as the user wrote it, for messages. */
+    std::string text;
+};
+
+/**
+ * Parses "host:port", "[v6]:port", ":port" (all IPv4 addresses) or
+ * "unix:/path". Hostnames other than "localhost" are refused: a server binds
+ * numeric addresses. Returns false and sets `error` to a one-line reason.
+ */
+bool parse_listen_address(std::string_view text, ListenAddress& out, std::string& error);
+
+/** What a route does. Plugins and static roots slot in here later. */
+enum class RouteKind : std::uint8_t {
+    /** A fixed answer: status, content type and body (--respond, `respond =`). */
+    respond,
+};
+
+/** One entry of the routing table, in the order the user gave them. */
+struct RouteConfig {
+    RouteKind kind = RouteKind::respond;
+    /** Exact path to match ("/plaintext"), or the prefix when `prefix` is set. */
+    std::string path;
+    bool prefix = false;
+    std::uint16_t status = 200;
+    std::string content_type = "text/plain; charset=utf-8";
+    std::string body;
+    /** Where the route was defined ("--respond", "brisk.toml:12:1"), for messages. */
+    std::string origin;
+};
+
+/** Every setting of a running server. Durations of 0 mean "no limit". */
+struct Config {
+    std::vector<ListenAddress> listen;  // cli/ fills the default 127.0.0.1:8080
+    /** Event loops (threads); cli/ resolves 0 to the usable cores. */
+    unsigned loops = 1;
+    /** Open connections across all loops; the one over gets a 503. */
+    std::uint64_t concurrency = 262144;
+    Duration max_idle_worker_duration = std::chrono::seconds(10);
+
+    /** Time to receive a whole request once its first byte arrived. */
+    Duration read_timeout = std::chrono::seconds(60);
+    /** Time a pending response may wait for the client to read it. */
+    Duration write_timeout = std::chrono::seconds(60);
+    /** Keep-alive wait for the next request; cli/ defaults it to read_timeout. */
+    Duration idle_timeout = std::chrono::seconds(60);
+
+    std::uint64_t max_requests_per_conn = 0;  // 0: unlimited
+    std::uint64_t max_request_body_size = 4u << 20;
+    /** Request line plus header fields, in bytes. */
+    std::uint32_t max_header_size = 16u << 10;
+    std::uint32_t max_conns_per_ip = 0;  // 0: unlimited
+    bool disable_keepalive = false;
+
+    std::string server_name = "brisk";
+    bool no_server_header = false;
+    bool no_date_header = false;
+
+    std::vector<RouteConfig> routes;
+
+    /** Log client disconnect noise (resets, broken pipes, timeouts). */
+    bool log_all_errors = false;
+};
+
+}  // namespace brisk

@@ -1,0 +1,99 @@
+// brisk — the record of one connection. It is all an idle keep-alive
+// connection costs in user space (64 bytes); everything else lives in a
+// Worker, bound only while the connection is busy.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace brisk {
+
+struct Worker;
+
+enum class ConnState : std::uint8_t {
+    idle,       // keep-alive, waiting for the next request; no worker
+    reading,    // a request has started; worker bound
+    writing,    // output pending, waiting for the socket to drain
+    lingering,  // answered and half-closed; discarding input until EOF
+};
+
+/** Which deadline a connection waits under; one list per kind. */
+enum class TimerKind : std::uint8_t { idle, read, write, linger, none };
+inline constexpr std::size_t kTimerKinds = 4;
+
+struct Conn {
+    Conn* prev = nullptr;  // timer list links
+    Conn* next = nullptr;
+    Worker* worker = nullptr;
+    std::int64_t deadline_ms = 0;
+    int fd = -1;
+    ConnState state = ConnState::idle;
+    TimerKind timer = TimerKind::none;
+    bool registered = false;   // added to the poller
+    bool readable = false;     // edge-triggered: input may be waiting
+    bool peer_closed = false;  // read returned 0
+    bool close_after = false;  // close once the pending output is written
+    bool force_linger = false; // after an error: drain what the client still sends
+    bool ip_counted = false;   // holds a --max-conns-per-ip slot
+    std::uint8_t ip_len = 0;   // 4 or 16
+    std::uint32_t requests = 0;
+    std::uint8_t ip[16] = {};
+};
+static_assert(sizeof(Conn) <= 72, "an idle connection must stay small");
+
+/**
+ * Intrusive list of connections waiting under one timeout. Every entry gets
+ * the same duration, so appending keeps the list sorted by deadline.
+ */
+class TimerList {
+public:
+    void push(Conn& c) noexcept {
+        c.prev = tail_;
+        c.next = nullptr;
+        if (tail_) tail_->next = &c;
+        else head_ = &c;
+        tail_ = &c;
+    }
+    void erase(Conn& c) noexcept {
+        if (c.prev) c.prev->next = c.next;
+        else head_ = c.next;
+        if (c.next) c.next->prev = c.prev;
+        else tail_ = c.prev;
+        c.prev = c.next = nullptr;
+    }
+    Conn* front() const noexcept { return head_; }
+
+private:
+    Conn* head_ = nullptr;
+    Conn* tail_ = nullptr;
+};
+
+/** Connection records in slabs, recycled through a free list; never freed per connection. */
+class ConnPool {
+public:
+    Conn* acquire() {
+        if (!free_) grow();
+        Conn* c = free_;
+        free_ = c->next;
+        *c = Conn{};
+        return c;
+    }
+    void release(Conn* c) noexcept {
+        c->next = free_;
+        free_ = c;
+    }
+
+private:
+    static constexpr std::size_t kSlab = 256;
+    void grow() {
+        slabs_.push_back(std::make_unique<Conn[]>(kSlab));
+        Conn* s = slabs_.back().get();
+        for (std::size_t i = 0; i < kSlab; ++i) release(&s[i]);
+    }
+    std::vector<std::unique_ptr<Conn[]>> slabs_;
+    Conn* free_ = nullptr;
+};
+
+}  // namespace brisk

@@ -1,0 +1,239 @@
+// brisk — the event loop: wait, accept, dispatch events, expire deadlines,
+// reap idle workers, drain on stop.
+#include "server/loop.hpp"
+
+#include <netinet/in.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+namespace brisk {
+namespace {
+
+constexpr int kMaxEvents = 256;
+constexpr int kMaxAcceptsPerWake = 64;
+constexpr std::int64_t kAcceptPauseMs = 100;
+
+// The poller's data word: a Conn pointer (8-aligned, low bits 0), the wake
+// fd, or a listener index tagged in the low bits.
+constexpr std::uint64_t kWakeTag = 2;
+constexpr std::uint64_t listen_tag(std::size_t i) noexcept { return static_cast<std::uint64_t>(i) << 2 | 1; }
+
+std::int64_t mono_ms() noexcept {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+const std::string_view kOverloaded =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    "Content-Length: 20\r\nConnection: close\r\n\r\nService Unavailable\n";
+const std::string_view kTooManyFromIp =
+    "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    "Content-Length: 18\r\nConnection: close\r\n\r\nToo Many Requests\n";
+
+}  // namespace
+
+Loop::Loop(const Config& config, const Router& router, Shared& shared)
+    : cfg_(config), router_(router), shared_(shared), wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (wake_fd_ < 0 || !poller_.add(wake_fd_, EPOLLIN, kWakeTag)) throw std::runtime_error("eventfd");
+    if (!cfg_.no_server_header) server_line_ = "Server: " + cfg_.server_name + "\r\n";
+    update_clock();
+}
+
+Loop::~Loop() { ::close(wake_fd_); }
+
+void Loop::add_listener(int fd, bool shared_with_other_loops) {
+    listeners_.push_back(ListenFd{fd, shared_with_other_loops, false});
+    // One loop per listener for TCP (SO_REUSEPORT spreads connections);
+    // a unix socket is shared, and EPOLLEXCLUSIVE wakes one loop per connection.
+    std::uint32_t ev = EPOLLIN | (shared_with_other_loops ? EPOLLEXCLUSIVE : 0u);
+    poller_.add(fd, ev, listen_tag(listeners_.size() - 1));
+}
+
+void Loop::stop() noexcept {
+    std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+void Loop::update_clock() noexcept {
+    now_ms_ = mono_ms();
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    now_s_ = ts.tv_sec;
+}
+
+void Loop::run() {
+    epoll_event events[kMaxEvents];
+    while (!draining_ || open_ > 0) {
+        int n = poller_.wait(events, kMaxEvents, next_timeout_ms());
+        update_clock();
+        for (int i = 0; i < n; ++i) {
+            std::uint64_t tag = events[i].data.u64;
+            if (tag & 1) {
+                const ListenFd& l = listeners_[tag >> 2];
+                if (!l.paused && !draining_) accept_from(l.fd);
+            } else if (tag == kWakeTag) {
+                std::uint64_t v;
+                [[maybe_unused]] ssize_t r = read(wake_fd_, &v, sizeof v);
+                stop_requested_ = true;  // acted on after the batch: draining closes connections
+            } else {
+                on_event(*static_cast<Conn*>(events[i].data.ptr), events[i].events);
+            }
+        }
+        if (stop_requested_) begin_drain();
+        expire_timers();
+        if (now_ms_ >= next_reap_ms_) {
+            workers_.reap(now_ms_, cfg_.max_idle_worker_duration.count());
+            next_reap_ms_ = now_ms_ + 1000;
+        }
+        if (resume_accept_ms_ && now_ms_ >= resume_accept_ms_ && !draining_) {
+            resume_accept_ms_ = 0;
+            for (std::size_t i = 0; i < listeners_.size(); ++i) {
+                ListenFd& l = listeners_[i];
+                if (!l.paused) continue;
+                l.paused = false;
+                poller_.add(l.fd, EPOLLIN | (l.shared ? EPOLLEXCLUSIVE : 0u), listen_tag(i));
+            }
+        }
+    }
+}
+
+void Loop::accept_from(int listen_fd) {
+    for (int i = 0; i < kMaxAcceptsPerWake; ++i) {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                // Out of descriptors: stop accepting for a moment instead of spinning.
+                spdlog::error("accept: {}; pausing accepts for {} ms", std::strerror(errno), kAcceptPauseMs);
+                for (ListenFd& l : listeners_) {
+                    if (l.paused) continue;
+                    poller_.remove(l.fd);
+                    l.paused = true;
+                }
+                resume_accept_ms_ = now_ms_ + kAcceptPauseMs;
+            }
+            return;
+        }
+        Conn* c = conns_.acquire();
+        c->fd = fd;
+        ++open_;
+        if (shared_.open.fetch_add(1, std::memory_order_relaxed) >= cfg_.concurrency) {
+            std::int64_t last = shared_.last_overload_log_s.load(std::memory_order_relaxed);
+            if (now_s_ - last >= 60 && shared_.last_overload_log_s.compare_exchange_strong(last, now_s_))
+                spdlog::warn("--concurrency {} reached: new connections get 503", cfg_.concurrency);
+            reject(*c, kOverloaded);
+            continue;
+        }
+        if (cfg_.max_conns_per_ip && !ip_acquire(ss, *c)) {
+            reject(*c, kTooManyFromIp);
+            continue;
+        }
+        // Most clients send their request right behind the handshake: read
+        // at once, and only ask the poller about this socket if it must wait.
+        c->readable = true;
+        on_input(*c);
+    }
+}
+
+// Answers a connection refused at accept: the pre-rendered response, a
+// half-close, and a short linger so the client reads it instead of a reset.
+void Loop::reject(Conn& c, std::string_view response) {
+    [[maybe_unused]] ssize_t n = send(c.fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    linger(c);
+}
+
+void Loop::on_event(Conn& c, std::uint32_t events) {
+    if (events & EPOLLERR) {
+        close_conn(c);
+        return;
+    }
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) c.readable = true;
+    switch (c.state) {
+    case ConnState::lingering:
+        if (c.readable) discard_input(c);
+        return;
+    case ConnState::writing:
+        if (!(events & (EPOLLOUT | EPOLLHUP))) return;
+        if (flush(c, *c.worker)) on_input(c);
+        return;
+    case ConnState::idle:
+    case ConnState::reading:
+        if (c.readable) on_input(c);
+        return;
+    }
+}
+
+int Loop::next_timeout_ms() const noexcept {
+    std::int64_t next = now_ms_ + 1000;  // Date refresh, worker reaping
+    for (const TimerList& t : timers_)
+        if (const Conn* c = t.front(); c && c->deadline_ms < next) next = c->deadline_ms;
+    if (resume_accept_ms_ && resume_accept_ms_ < next) next = resume_accept_ms_;
+    std::int64_t d = next - now_ms_;
+    return d < 0 ? 0 : static_cast<int>(d) + 1;  // +1: the coarse clock must have passed it
+}
+
+void Loop::expire_timers() {
+    for (TimerList& t : timers_) {
+        while (Conn* c = t.front()) {
+            if (c->deadline_ms > now_ms_) break;
+            on_timeout(*c);
+        }
+    }
+}
+
+void Loop::begin_drain() {
+    if (draining_) return;
+    draining_ = true;
+    for (ListenFd& l : listeners_) {
+        if (!l.paused) poller_.remove(l.fd);
+        l.paused = true;
+    }
+    // Idle keep-alive connections close at once; busy ones finish their
+    // request and close after it (keep-alive is off while draining).
+    TimerList& idle = timers_[static_cast<std::size_t>(TimerKind::idle)];
+    while (Conn* c = idle.front()) close_conn(*c);
+}
+
+bool Loop::ip_acquire(const sockaddr_storage& ss, Conn& c) {
+    if (ss.ss_family == AF_INET6) {
+        const auto& a = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
+        std::memcpy(c.ip, &a, 16);
+        c.ip_len = 16;
+    } else if (ss.ss_family == AF_INET) {
+        const auto& a = reinterpret_cast<const sockaddr_in&>(ss).sin_addr;
+        std::memcpy(c.ip, &a, 4);
+        c.ip_len = 4;
+    } else {
+        return true;  // unix sockets have no address to count
+    }
+    std::string key(reinterpret_cast<const char*>(c.ip), c.ip_len);
+    std::lock_guard lock(shared_.ip_mutex);
+    std::uint32_t& n = shared_.per_ip[key];
+    if (n >= cfg_.max_conns_per_ip) {
+        if (n == 0) shared_.per_ip.erase(key);
+        return false;
+    }
+    ++n;
+    c.ip_counted = true;
+    return true;
+}
+
+void Loop::ip_release(Conn& c) {
+    std::string key(reinterpret_cast<const char*>(c.ip), c.ip_len);
+    std::lock_guard lock(shared_.ip_mutex);
+    auto it = shared_.per_ip.find(key);
+    if (it != shared_.per_ip.end() && --it->second == 0) shared_.per_ip.erase(it);
+    c.ip_counted = false;
+}
+
+}  // namespace brisk

@@ -1,0 +1,115 @@
+// brisk — one event loop: a thread, its listeners, its connections, its
+// worker pool. Loops share nothing but the connection counters in Shared.
+#pragma once
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <ctime>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "brisk/config.hpp"
+#include "http/date_cache.hpp"
+#include "http/response.hpp"
+#include "net/poller.hpp"
+#include "server/connection.hpp"
+#include "server/router.hpp"
+#include "server/worker.hpp"
+
+namespace brisk {
+
+/** Counters every loop consults on accept. */
+struct Shared {
+    std::atomic<std::uint64_t> open{0};
+    std::atomic<std::int64_t> last_overload_log_s{0};
+
+    // Connections per client address, only when --max-conns-per-ip is set.
+    std::mutex ip_mutex;
+    std::unordered_map<std::string, std::uint32_t> per_ip;
+};
+
+class Loop {
+public:
+    Loop(const Config& config, const Router& router, Shared& shared);
+    ~Loop();
+    Loop(const Loop&) = delete;
+    Loop& operator=(const Loop&) = delete;
+
+    /** A listening socket this loop accepts on (not owned). */
+    void add_listener(int fd, bool shared_with_other_loops);
+
+    /** The thread body: returns once stopped and every connection is gone. */
+    void run();
+
+    /** Asks the loop to drain and exit; callable from any thread. */
+    void stop() noexcept;
+
+private:
+    // --- loop.cpp: events, accept, timers, shutdown
+    void accept_from(int listen_fd);
+    void reject(Conn& c, std::string_view response);
+    void on_event(Conn& c, std::uint32_t events);
+    void expire_timers();
+    int next_timeout_ms() const noexcept;
+    void begin_drain();
+    void update_clock() noexcept;
+
+    // --- connection.cpp: the HTTP state machine of one connection
+    void on_input(Conn& c);
+    void finish(Conn& c, Worker& w, bool progressed);
+    void arm(Conn& c, TimerKind kind, std::int64_t ms) noexcept;
+    void disarm(Conn& c) noexcept;
+    enum class Step : std::uint8_t { more, wait, close };
+    Step process(Conn& c, Worker& w);
+    void dispatch(Conn& c, Worker& w);
+    void write_response(Conn& c, Worker& w, const http::Response& resp, bool keep_alive);
+    void respond_error(Conn& c, Worker& w, std::uint16_t status);
+    bool flush(Conn& c, Worker& w);
+    void on_timeout(Conn& c);
+    void linger(Conn& c);
+    void discard_input(Conn& c);
+    void close_conn(Conn& c) noexcept;
+    Worker& bind_worker(Conn& c);
+    void release_worker(Conn& c);
+    bool watch(Conn& c);
+    bool read_into(Conn& c, Worker& w);
+    bool ip_acquire(const sockaddr_storage& ss, Conn& c);
+    void ip_release(Conn& c);
+
+    const Config& cfg_;
+    const Router& router_;
+    Shared& shared_;
+    net::Poller poller_;
+    int wake_fd_;  // eventfd: stop()
+    struct ListenFd {
+        int fd;
+        bool shared;
+        bool paused;
+    };
+    std::vector<ListenFd> listeners_;
+    std::int64_t resume_accept_ms_ = 0;
+
+    ConnPool conns_;
+    std::size_t open_ = 0;
+    TimerList timers_[kTimerKinds];
+    WorkerPool workers_;
+
+    std::int64_t now_ms_ = 0;  // monotonic, refreshed once per wakeup
+    std::time_t now_s_ = 0;    // wall clock, for Date
+    std::int64_t next_reap_ms_ = 0;
+    http::DateCache date_;
+    std::string server_line_;  // "Server: brisk\r\n", or empty
+    bool draining_ = false;
+    bool stop_requested_ = false;
+
+    static constexpr std::size_t kDiscardSize = 16384;
+    std::array<char, kDiscardSize> discard_;
+};
+
+}  // namespace brisk

@@ -1,0 +1,87 @@
+// brisk — the server: binds listeners, runs one loop per thread, stops them.
+#include "brisk/server.hpp"
+
+#include <pthread.h>
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "http/status.hpp"
+#include "net/listener.hpp"
+#include "server/loop.hpp"
+
+namespace brisk {
+
+struct Server::Impl {
+    explicit Impl(Config c) : config(std::move(c)), router(config.routes) {}
+
+    Config config;
+    Router router;
+    Shared shared;
+    std::vector<net::Listener> listeners;
+    std::vector<std::unique_ptr<Loop>> loops;
+    std::vector<std::thread> threads;
+};
+
+Server::Server(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {
+    if (impl_->config.loops == 0) impl_->config.loops = 1;
+    (void)http::status_line(200);  // build the table before any loop thread runs
+}
+
+Server::~Server() {
+    if (!impl_->threads.empty()) {
+        stop();
+        wait();
+    }
+    for (net::Listener& l : impl_->listeners) net::close_listener(l);
+}
+
+void Server::listen() {
+    for (const ListenAddress& a : impl_->config.listen)
+        impl_->listeners.push_back(net::open_listener(a, impl_->config.loops));
+}
+
+std::vector<std::string> Server::bound_addresses() const {
+    std::vector<std::string> out;
+    for (const net::Listener& l : impl_->listeners) out.push_back(l.bound);
+    return out;
+}
+
+void Server::start() {
+    Impl& s = *impl_;
+    for (unsigned i = 0; i < s.config.loops; ++i) {
+        auto loop = std::make_unique<Loop>(s.config, s.router, s.shared);
+        for (const net::Listener& l : s.listeners) {
+            bool shared = l.fds.size() == 1 && s.config.loops > 1;
+            loop->add_listener(shared ? l.fds[0] : l.fds[i], shared);
+        }
+        s.loops.push_back(std::move(loop));
+    }
+    for (unsigned i = 0; i < s.config.loops; ++i) {
+        Loop* loop = s.loops[i].get();
+        s.threads.emplace_back([loop, i] {
+            std::string name = "brisk-loop-" + std::to_string(i);
+            pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+            try {
+                loop->run();
+            } catch (const std::exception& e) {
+                spdlog::critical("loop {} stopped: {}", i, e.what());
+            }
+        });
+    }
+}
+
+void Server::stop() {
+    for (auto& loop : impl_->loops) loop->stop();
+}
+
+void Server::wait() {
+    for (std::thread& t : impl_->threads)
+        if (t.joinable()) t.join();
+    impl_->threads.clear();
+    for (net::Listener& l : impl_->listeners) net::close_listener(l);
+    impl_->listeners.clear();
+}
+
+}  // namespace brisk

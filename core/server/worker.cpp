@@ -1,0 +1,44 @@
+#include "server/worker.hpp"
+
+#include <algorithm>
+
+namespace brisk {
+
+WorkerPool::~WorkerPool() {
+    for (Worker* w : free_) delete w;
+}
+
+Worker* WorkerPool::acquire() {
+    if (!free_.empty()) {
+        Worker* w = free_.back();
+        free_.pop_back();
+        return w;
+    }
+    auto* w = new Worker();
+    w->in.reserve(kInitialIn);
+    w->out.buf.reserve(kInitialOut);
+    free_.reserve(++total_);  // release() never allocates
+    return w;
+}
+
+void WorkerPool::release(Worker* w, std::int64_t now_ms) {
+    w->start = w->end = w->scanned = 0;
+    w->stage = Worker::Stage::head;
+    w->continue_sent = w->reparse = false;
+    w->out.len = w->out.sent = 0;
+    w->in.shrink_to(kKeepBuffer);
+    w->out.buf.shrink_to(kKeepBuffer);
+    w->released_ms = now_ms;
+    free_.push_back(w);
+}
+
+std::size_t WorkerPool::reap(std::int64_t now_ms, std::int64_t max_idle_ms) {
+    std::size_t n = 0;
+    while (n < free_.size() && now_ms - free_[n]->released_ms > max_idle_ms) ++n;
+    for (std::size_t i = 0; i < n; ++i) delete free_[i];
+    free_.erase(free_.begin(), free_.begin() + static_cast<std::ptrdiff_t>(n));
+    total_ -= n;
+    return n;
+}
+
+}  // namespace brisk

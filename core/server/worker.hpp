@@ -1,0 +1,118 @@
+// brisk — workers: the heavy state a connection needs only while it is busy
+// (read and write buffers, the parsed request, the body decoder). A
+// connection binds a worker when bytes arrive and releases it once it is idle
+// with nothing buffered, so an idle keep-alive connection holds none.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string_view>
+#include <vector>
+
+#include "http/chunked.hpp"
+#include "http/request.hpp"
+
+namespace brisk {
+
+/** A growable byte buffer that keeps its storage across requests. */
+class Buffer {
+public:
+    Buffer() = default;
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+    ~Buffer() { std::free(data_); }
+
+    char* data() noexcept { return data_; }
+    std::size_t capacity() const noexcept { return cap_; }
+
+    /** Grows to at least `n` bytes, keeping the first `keep` bytes. */
+    void reserve(std::size_t n) {
+        if (n <= cap_) return;
+        std::size_t cap = cap_ ? cap_ : 1024;
+        while (cap < n) cap *= 2;
+        void* p = std::realloc(data_, cap);
+        if (!p) throw std::bad_alloc();
+        data_ = static_cast<char*>(p);
+        cap_ = cap;
+    }
+
+    /** Returns to `n` bytes of storage if it grew past it (memory back after a big request). */
+    void shrink_to(std::size_t n) {
+        if (cap_ <= n) return;
+        std::free(data_);
+        data_ = static_cast<char*>(std::malloc(n));
+        if (!data_) throw std::bad_alloc();
+        cap_ = n;
+    }
+
+private:
+    char* data_ = nullptr;
+    std::size_t cap_ = 0;
+};
+
+/** Bytes pending output: responses of a pipelined batch, flushed with one send. */
+struct OutBuffer {
+    Buffer buf;
+    std::size_t len = 0;   // bytes filled
+    std::size_t sent = 0;  // bytes already written to the socket
+
+    void append(std::string_view s) {
+        buf.reserve(len + s.size());
+        std::memcpy(buf.data() + len, s.data(), s.size());
+        len += s.size();
+    }
+    std::size_t pending() const noexcept { return len - sent; }
+};
+
+struct Worker {
+    enum class Stage : std::uint8_t { head, body_length, body_chunked };
+
+    // Read side: unprocessed bytes are in.data()[start, end).
+    Buffer in;
+    std::size_t start = 0;
+    std::size_t end = 0;
+    std::size_t scanned = 0;  // bytes of the current head already searched for its end
+    Stage stage = Stage::head;
+    bool continue_sent = false;
+    bool reparse = false;  // the buffer moved since the head was parsed: its views are stale
+    std::size_t head_len = 0;
+    http::ChunkedDecoder chunked;
+    http::Request req;
+
+    OutBuffer out;
+
+    std::int64_t released_ms = 0;  // when it went back to the pool
+
+    bool has_input() const noexcept { return end > start; }
+};
+
+/** Per-loop pool: LIFO, so the most recently used (cache-hot) worker goes out first. */
+class WorkerPool {
+public:
+    static constexpr std::size_t kInitialIn = 4096;
+    static constexpr std::size_t kInitialOut = 4096;
+    /** Buffers that grew past this are cut back when their worker is released. */
+    static constexpr std::size_t kKeepBuffer = 64 * 1024;
+
+    WorkerPool() = default;
+    WorkerPool(const WorkerPool&) = delete;
+    WorkerPool& operator=(const WorkerPool&) = delete;
+    ~WorkerPool();
+
+    Worker* acquire();
+    void release(Worker* w, std::int64_t now_ms);
+    /** Frees workers idle for longer than `max_idle_ms`; returns how many. */
+    std::size_t reap(std::int64_t now_ms, std::int64_t max_idle_ms);
+
+    std::size_t idle() const noexcept { return free_.size(); }
+    std::size_t total() const noexcept { return total_; }
+
+private:
+    std::vector<Worker*> free_;  // bottom = least recently released
+    std::size_t total_ = 0;
+};
+
+}  // namespace brisk
