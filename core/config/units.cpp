@@ -171,6 +171,12 @@ bool parse_size(std::string_view text, std::uint64_t& out, std::string& error) {
 std::string format_duration(Duration d) {
     if (d <= Duration::zero()) return "0";
     auto left = static_cast<std::uint64_t>(d.count());
+    // One unit when it is exact, as people write timeouts: "1h", "10m", and
+    // seconds up to five minutes ("60s", "90s"); otherwise every part ("1m1s5ms").
+    constexpr std::uint64_t second = 1'000, minute = 60'000, hour = 3'600'000;
+    if (left % hour == 0) return std::to_string(left / hour) + "h";
+    if (left % minute == 0 && left >= 5 * minute) return std::to_string(left / minute) + "m";
+    if (left % second == 0 && left < 5 * minute) return std::to_string(left / second) + "s";
     std::string s;
     for (const auto& unit : duration_units) {
         std::uint64_t n = left / unit.millis;

@@ -3,6 +3,7 @@
 // RFC 9112 section 6 over what the fields said.
 #include "http/parser.hpp"
 
+#include <cstdint>
 #include <cstring>
 
 #ifdef __SSE2__
@@ -24,14 +25,28 @@ constexpr bool is_tchar(unsigned char c) noexcept {
     }
 }
 
+// reg-name bytes of RFC 3986 3.2.2: unreserved, sub-delims and '%' (checked apart).
+constexpr bool is_reg_name(unsigned char c) noexcept {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+    case '-': case '.': case '_': case '~': case '!': case '$': case '&': case '\'':
+    case '(': case ')': case '*': case '+': case ',': case ';': case '=': case '%':
+        return true;
+    default:
+        return false;
+    }
+}
+
 struct Tables {
     bool token[256];
     bool value[256];  // field-vchar, SP, HTAB (RFC 9110 5.5)
-    constexpr Tables() : token(), value() {
+    bool host[256];
+    constexpr Tables() : token(), value(), host() {
         for (int c = 0; c < 256; ++c) {
             auto u = static_cast<unsigned char>(c);
             token[c] = is_tchar(u);
             value[c] = c == '\t' || (c >= 0x20 && c != 0x7f);
+            host[c] = is_reg_name(u);
         }
     }
 };
@@ -39,20 +54,45 @@ constexpr Tables kTables;
 
 inline bool is_token(char c) noexcept { return kTables.token[static_cast<unsigned char>(c)]; }
 
-// First byte in [p, end) that may not appear in a field value (a CTL other
-// than HTAB, or DEL). Loads 16 bytes at a time only while all 16 are inside
-// the range: the range may end at the last byte of a mapped page.
-const char* skip_value(const char* p, const char* end) noexcept {
+#if defined(__SSE2__) && !defined(__SANITIZE_ADDRESS__)
+#define BRISK_SIMD_TAIL 1
+#endif
+
 #ifdef __SSE2__
-    const __m128i c20 = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
-    const __m128i tab = _mm_set1_epi8('\t'), neg1 = _mm_set1_epi8(-1);
+// Scans [p, end) 16 bytes at a time for the first byte `bad_mask(x)` flags.
+// Loads stay inside the range, except that a last partial block is loaded
+// whole when it cannot cross into the next page (hardware-safe; the bytes
+// past `end` are masked off). Sanitizer builds never read past `end`, so
+// tests that end the input at a guard page check the scalar tail too.
+template <class BadMask>
+const char* simd_scan(const char* p, const char* end, BadMask bad_mask) noexcept {
     while (end - p >= 16) {
         __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-        __m128i ctl = _mm_and_si128(_mm_cmplt_epi8(x, c20), _mm_cmpgt_epi8(x, neg1));
-        __m128i bad = _mm_andnot_si128(_mm_cmpeq_epi8(x, tab), _mm_or_si128(ctl, _mm_cmpeq_epi8(x, del)));
-        if (int m = _mm_movemask_epi8(bad)) return p + __builtin_ctz(static_cast<unsigned>(m));
+        if (int m = _mm_movemask_epi8(bad_mask(x))) return p + __builtin_ctz(static_cast<unsigned>(m));
         p += 16;
     }
+#ifdef BRISK_SIMD_TAIL
+    if (p < end && (reinterpret_cast<std::uintptr_t>(p) & 4095) <= 4096 - 16) {
+        __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        unsigned m = static_cast<unsigned>(_mm_movemask_epi8(bad_mask(x)));
+        m &= (1u << (end - p)) - 1;
+        return m ? p + __builtin_ctz(m) : end;
+    }
+#endif
+    return p;
+}
+#endif
+
+// First byte in [p, end) that may not appear in a field value (a CTL other
+// than HTAB, or DEL).
+const char* skip_value(const char* p, const char* end) noexcept {
+#ifdef __SSE2__
+    p = simd_scan(p, end, [](__m128i x) {
+        const __m128i ctl = _mm_and_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                                          _mm_cmpgt_epi8(x, _mm_set1_epi8(-1)));
+        return _mm_andnot_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\t')),
+                                _mm_or_si128(ctl, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f))));
+    });
 #endif
     while (p < end && kTables.value[static_cast<unsigned char>(*p)]) ++p;
     return p;
@@ -62,15 +102,12 @@ const char* skip_value(const char* p, const char* end) noexcept {
 // VCHAR (SP, CTL, DEL, non-ASCII), or '#' (a fragment is never sent).
 const char* skip_target(const char* p, const char* end) noexcept {
 #ifdef __SSE2__
-    const __m128i c21 = _mm_set1_epi8(0x21), del = _mm_set1_epi8(0x7f), hash = _mm_set1_epi8('#');
-    while (end - p >= 16) {
-        __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-        // Signed compare: bytes >= 0x80 are negative and so below 0x21 too.
-        __m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, c21),
-                                   _mm_or_si128(_mm_cmpeq_epi8(x, del), _mm_cmpeq_epi8(x, hash)));
-        if (int m = _mm_movemask_epi8(bad)) return p + __builtin_ctz(static_cast<unsigned>(m));
-        p += 16;
-    }
+    // Signed compare: bytes >= 0x80 are negative and so below 0x21 too.
+    p = simd_scan(p, end, [](__m128i x) {
+        return _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x21)),
+                            _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)),
+                                         _mm_cmpeq_epi8(x, _mm_set1_epi8('#'))));
+    });
 #endif
     while (p < end) {
         auto c = static_cast<unsigned char>(*p);
@@ -130,14 +167,11 @@ bool valid_host(std::string_view h) noexcept {
     } else {
         for (; i < h.size() && h[i] != ':'; ++i) {
             char c = h[i];
-            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      std::strchr("-._~!$&'()*+,;=", c) != nullptr;
+            if (!kTables.host[static_cast<unsigned char>(c)]) return false;
             if (c == '%') {
                 if (i + 2 >= h.size() || !is_hex(h[i + 1]) || !is_hex(h[i + 2])) return false;
                 i += 2;
-                ok = true;
             }
-            if (!ok || c == '\0') return false;
         }
     }
     if (i == h.size()) return true;
@@ -228,10 +262,16 @@ std::size_t find_head_end(const char* buf, std::size_t len, std::size_t from) no
     std::size_t start = skip_empty_lines(buf, len);
     std::size_t i = from >= 2 ? from - 2 : 0;
     if (i < start) i = start;
+    const char* const end = buf + len;
     while (i < len) {
-        const void* nl = std::memchr(buf + i, '\n', len - i);
-        if (!nl) return 0;
-        i = static_cast<std::size_t>(static_cast<const char*>(nl) - buf) + 1;
+#ifdef __SSE2__
+        const char* nl = simd_scan(buf + i, end, [](__m128i x) { return _mm_cmpeq_epi8(x, _mm_set1_epi8('\n')); });
+        while (nl < end && *nl != '\n') ++nl;
+#else
+        const char* nl = static_cast<const char*>(std::memchr(buf + i, '\n', len - i));
+#endif
+        if (!nl || nl == end) return 0;
+        i = static_cast<std::size_t>(nl - buf) + 1;
         if (i < len && buf[i] == '\n') return i + 1;
         if (i + 1 < len && buf[i] == '\r' && buf[i + 1] == '\n') return i + 2;
     }

@@ -16,6 +16,12 @@ struct Response {
      * into the connection's output, i.e. until the handler returns.
      */
     std::string_view body;
+    /**
+     * Optional fast path for answers known in advance: the status line,
+     * Server, `headers` and Content-Length of `body`, rendered once. The host
+     * then adds only Date and Connection. Lives as long as `body`.
+     */
+    std::string_view prerendered;
 };
 
 /** No body, and no Content-Length, for 1xx, 204 and 304 (RFC 9110 8.6). */

@@ -296,10 +296,10 @@ void Loop::dispatch(Conn& c, Worker& w) {
             h->handle(w.req, resp);
         } catch (const std::exception& e) {
             spdlog::error("handler for {} failed: {}", w.req.path, e.what());
-            resp = http::Response{500, kTextPlain, "Internal Server Error\n"};
+            resp = http::Response{500, kTextPlain, "Internal Server Error\n", {}};
         }
     } else {
-        resp = http::Response{404, kTextPlain, "Not Found\n"};
+        resp = http::Response{404, kTextPlain, "Not Found\n", {}};
     }
     bool keep = w.req.keep_alive && !cfg_.disable_keepalive && !draining_ &&
                 !(cfg_.max_requests_per_conn && c.requests >= cfg_.max_requests_per_conn);
@@ -310,21 +310,24 @@ void Loop::dispatch(Conn& c, Worker& w) {
 void Loop::write_response(Conn&, Worker& w, const http::Response& resp, bool keep_alive) {
     const bool has_body = http::status_has_body(resp.status);
     const bool send_body = has_body && w.req.method != http::Method::head;
-    const std::string_view status = http::status_line(resp.status);
     OutBuffer& out = w.out;
-    // status line, Server, Date, Content-Length, Connection, CRLF: at most 160 bytes past the parts.
-    out.buf.reserve(out.len + status.size() + server_line_.size() + resp.headers.size() + 160 +
+    // Status line, Date, Content-Length, Connection, CRLF: at most 192 bytes past the parts.
+    out.buf.reserve(out.len + server_line_.size() + resp.headers.size() + resp.prerendered.size() + 192 +
                     (send_body ? resp.body.size() : 0));
     char* p = out.buf.data() + out.len;
-    p = put(p, status);
-    p = put(p, server_line_);
-    if (!cfg_.no_date_header) p = put(p, date_.line(now_s_));
-    p = put(p, resp.headers);
-    if (has_body) {
-        p = put(p, "Content-Length: ");
-        p = put_uint(p, resp.body.size());
-        p = put(p, "\r\n");
+    if (!resp.prerendered.empty()) {
+        p = put(p, resp.prerendered);
+    } else {
+        p = put(p, http::status_line(resp.status));
+        p = put(p, server_line_);
+        p = put(p, resp.headers);
+        if (has_body) {
+            p = put(p, "Content-Length: ");
+            p = put_uint(p, resp.body.size());
+            p = put(p, "\r\n");
+        }
     }
+    if (!cfg_.no_date_header) p = put(p, date_.line(now_s_));
     if (!keep_alive) p = put(p, "Connection: close\r\n");
     else if (w.req.version_minor == 0) p = put(p, "Connection: keep-alive\r\n");
     p = put(p, "\r\n");
@@ -342,7 +345,7 @@ void Loop::respond_error(Conn& c, Worker& w, std::uint16_t status) {
     body[n++] = '\n';
     w.req.method = http::Method::get;  // the head may not have parsed: always send the body
     w.req.version_minor = 1;
-    write_response(c, w, http::Response{status, kTextPlain, {body, n}}, false);
+    write_response(c, w, http::Response{status, kTextPlain, {body, n}, {}}, false);
     c.close_after = true;
     c.force_linger = true;
     spdlog::debug("answered {} and closing", status);

@@ -14,7 +14,7 @@ namespace brisk {
 class Router {
 public:
     /** Builds handlers for every route; an earlier route wins over a later one for the same path. */
-    explicit Router(const std::vector<RouteConfig>& routes);
+    explicit Router(const Config& config);
 
     /** The handler for `path`, or nullptr (404). */
     Handler* match(std::string_view path) const noexcept;

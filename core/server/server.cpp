@@ -14,7 +14,7 @@
 namespace brisk {
 
 struct Server::Impl {
-    explicit Impl(Config c) : config(std::move(c)), router(config.routes) {}
+    explicit Impl(Config c) : config(std::move(c)), router(config) {}
 
     Config config;
     Router router;

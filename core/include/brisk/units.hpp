@@ -38,7 +38,7 @@ bool parse_duration(std::string_view text, Duration& out, std::string& error);
  */
 bool parse_size(std::string_view text, std::uint64_t& out, std::string& error);
 
-/** Formats a duration so parse_duration reads it back: "0", "250ms", "1m30s", "1h". */
+/** Formats a duration so parse_duration reads it back: "0", "250ms", "60s", "10m", "1h", "7m30s". */
 std::string format_duration(Duration d);
 
 /** Formats a size so parse_size reads it back: "0", "1000", "8KiB", "4MiB", "1GiB". */
