@@ -47,7 +47,11 @@ Loop::Loop(const Config& config, const Router& router, Shared& shared)
     update_clock();
 }
 
-Loop::~Loop() { ::close(wake_fd_); }
+Loop::~Loop() {
+    for (ListenFd& l : listeners_)
+        if (!l.shared && l.fd >= 0) ::close(l.fd);
+    ::close(wake_fd_);
+}
 
 void Loop::add_listener(int fd, bool shared_with_other_loops) {
     listeners_.push_back(ListenFd{fd, shared_with_other_loops, false});
@@ -194,9 +198,15 @@ void Loop::expire_timers() {
 void Loop::begin_drain() {
     if (draining_) return;
     draining_ = true;
+    // Stop accepting: an own socket is closed, so new connections are
+    // refused at once; a shared one just leaves this loop's poller.
     for (ListenFd& l : listeners_) {
         if (!l.paused) poller_.remove(l.fd);
         l.paused = true;
+        if (!l.shared) {
+            ::close(l.fd);
+            l.fd = -1;
+        }
     }
     // Idle keep-alive connections close at once; busy ones finish their
     // request and close after it (keep-alive is off while draining).

@@ -41,7 +41,11 @@ public:
     Loop(const Loop&) = delete;
     Loop& operator=(const Loop&) = delete;
 
-    /** A listening socket this loop accepts on (not owned). */
+    /**
+     * A listening socket this loop accepts on. A socket of its own (TCP,
+     * SO_REUSEPORT) becomes the loop's and is closed when it drains; a socket
+     * shared with other loops (unix) stays the server's.
+     */
     void add_listener(int fd, bool shared_with_other_loops);
 
     /** The thread body: returns once stopped and every connection is gone. */

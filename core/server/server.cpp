@@ -2,6 +2,7 @@
 #include "brisk/server.hpp"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -50,14 +51,17 @@ std::vector<std::string> Server::bound_addresses() const {
 
 void Server::start() {
     Impl& s = *impl_;
+    // TCP has a socket per loop (SO_REUSEPORT); a unix socket is one for all.
+    auto shared_by_loops = [&](const net::Listener& l) { return l.fds.size() == 1 && s.config.loops > 1; };
     for (unsigned i = 0; i < s.config.loops; ++i) {
         auto loop = std::make_unique<Loop>(s.config, s.router, s.shared);
-        for (const net::Listener& l : s.listeners) {
-            bool shared = l.fds.size() == 1 && s.config.loops > 1;
-            loop->add_listener(shared ? l.fds[0] : l.fds[i], shared);
-        }
+        for (const net::Listener& l : s.listeners)
+            loop->add_listener(shared_by_loops(l) ? l.fds[0] : l.fds[i], shared_by_loops(l));
         s.loops.push_back(std::move(loop));
     }
+    // A socket per loop now belongs to its loop, which closes it when it drains.
+    for (net::Listener& l : s.listeners)
+        if (!shared_by_loops(l)) l.fds.clear();
     for (unsigned i = 0; i < s.config.loops; ++i) {
         Loop* loop = s.loops[i].get();
         s.threads.emplace_back([loop, i] {
@@ -73,6 +77,9 @@ void Server::start() {
 }
 
 void Server::stop() {
+    // A unix socket's file goes first, so no new client finds it.
+    for (net::Listener& l : impl_->listeners)
+        if (l.address.kind == ListenAddress::Kind::unix_path) ::unlink(l.address.path.c_str());
     for (auto& loop : impl_->loops) loop->stop();
 }
 

@@ -33,6 +33,7 @@ void WorkerPool::release(Worker* w, std::int64_t now_ms) {
 }
 
 std::size_t WorkerPool::reap(std::int64_t now_ms, std::int64_t max_idle_ms) {
+    if (max_idle_ms <= 0) return 0;  // 0: spare workers are kept
     std::size_t n = 0;
     while (n < free_.size() && now_ms - free_[n]->released_ms > max_idle_ms) ++n;
     for (std::size_t i = 0; i < n; ++i) delete free_[i];

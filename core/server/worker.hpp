@@ -104,7 +104,7 @@ public:
 
     Worker* acquire();
     void release(Worker* w, std::int64_t now_ms);
-    /** Frees workers idle for longer than `max_idle_ms`; returns how many. */
+    /** Frees workers idle for longer than `max_idle_ms` (0: none); returns how many. */
     std::size_t reap(std::int64_t now_ms, std::int64_t max_idle_ms);
 
     std::size_t idle() const noexcept { return free_.size(); }

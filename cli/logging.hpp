@@ -1,0 +1,18 @@
+// brisk — the log: level and destination from --log-level and --error-log.
+#pragma once
+
+#include <string>
+
+#include "settings.hpp"
+
+namespace brisk::cli {
+
+/**
+ * Installs brisk's logger as spdlog's default logger (named "brisk"): the
+ * standard error, or `options.error_log` opened for appending, at
+ * `options.log_level`. Returns false with a one-line reason when the file
+ * cannot be opened.
+ */
+bool setup_logging(const Options& options, std::string& error);
+
+}  // namespace brisk::cli

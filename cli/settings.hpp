@@ -1,0 +1,103 @@
+// brisk — the table of settings shared by the command line and the TOML file.
+//
+// Every setting has one name: the flag is "--" + name and the TOML key is the
+// name with '-' turned into '_' ("--read-timeout" <-> `read_timeout`). Both
+// sources hand values to the same apply functions, so a value means the same
+// thing and fails with the same message wherever it was written.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "brisk/config.hpp"
+
+namespace brisk::cli {
+
+/** Everything the brisk binary is told: the server's Config plus what only the binary uses. */
+struct Options {
+    Options();
+
+    Config server;
+    /** trace, debug, info, warn, error, critical or off. */
+    std::string log_level = "info";
+    /** File the log is appended to; empty for stderr. */
+    std::string error_log;
+    /** --config FILE; empty when none. */
+    std::string config_path;
+    /** --check-config: validate, report and exit. */
+    bool check_config = false;
+    /** Whether idle_timeout was set; otherwise it follows read_timeout. */
+    bool idle_timeout_given = false;
+};
+
+/** How a setting's value is written. */
+enum class ValueKind : std::uint8_t {
+    flag,       // a flag without argument; TOML boolean
+    count,      // a whole number; TOML integer
+    duration,   // "10s", "500ms"; TOML string
+    size,       // "4MiB", "8k", bytes; TOML string or integer
+    text,       // TOML string
+    text_list,  // a repeatable flag; TOML array of strings, or one string
+};
+
+struct Setting {
+    /** Flag name without the leading "--". */
+    std::string_view name;
+    ValueKind kind;
+    /** Placeholder for the value in --help ("DUR"); empty for flags. */
+    std::string_view metavar;
+    std::string_view help;
+    /**
+     * Applies one textual value (a flag argument, a TOML string, or a TOML
+     * integer in decimal). `origin` says where it was written ("--respond",
+     * "brisk.toml:3:1"). Returns false with a one-line reason. Null for flags.
+     */
+    bool (*apply)(Options& out, std::string_view value, const std::string& origin, std::string& error);
+    /** Sets a flag. Null for settings that take a value. */
+    void (*set_flag)(Options& out, bool on);
+    /** The default as --help shows it. */
+    std::string (*default_text)(const Options& defaults);
+    /**
+     * For a list the command line replaces rather than extends (--listen):
+     * empties the list before the flags' values are applied. Null otherwise.
+     */
+    void (*clear)(Options& out);
+};
+
+/** Every setting, in --help order. */
+std::span<const Setting> settings();
+
+/** The TOML key of a setting: its name with '-' turned into '_'. */
+std::string toml_key(const Setting& setting);
+
+/** The setting whose TOML key is `key`, or null. */
+const Setting* find_setting_by_key(std::string_view key);
+
+/** Origin recorded on routes given with --respond. */
+inline constexpr std::string_view respond_flag_origin = "--respond";
+
+/**
+ * Checks a route path or prefix: starts with '/', visible ASCII only, no '?'
+ * or '#' (the router matches the path without the query).
+ */
+bool check_route_path(std::string_view path, std::string& error);
+
+/** Whether `value` can be sent as a header value: visible ASCII and inner spaces, not empty. */
+bool is_header_value(std::string_view value);
+
+/** The CPUs this process may run on (sched_getaffinity), at least 1. */
+unsigned usable_cores();
+
+/**
+ * Fills what depends on other settings (loops 0 -> usable cores, idle
+ * timeout -> read timeout, the default listen address), puts --respond
+ * routes first and drops file routes they shadow, and checks what spans
+ * several settings (duplicate addresses and routes). Appends one line per
+ * problem to `errors`.
+ */
+void finalize(Options& options, std::vector<std::string>& errors);
+
+}  // namespace brisk::cli

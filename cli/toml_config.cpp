@@ -1,0 +1,342 @@
+// brisk — the --config file (see toml_config.hpp).
+#include "toml_config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <toml++/toml.h>
+
+namespace brisk::cli {
+namespace {
+
+std::string_view type_name(const toml::node& node) {
+    switch (node.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    case toml::node_type::none: break;
+    }
+    return "nothing";
+}
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+struct Problem {
+    toml::source_position at;
+    std::string message;
+};
+
+class Reader;
+
+/**
+ * One thing a route can do. A route names exactly one action by its key;
+ * `options` are the further keys that action accepts. A new action (static
+ * files, plugins) is one more entry in `route_actions`.
+ */
+struct RouteAction {
+    std::string_view key;
+    std::span<const std::string_view> options;
+    /** Fills `route` from the table; reports problems through the reader. */
+    bool (*build)(Reader& reader, const toml::table& table, RouteConfig& route);
+};
+
+bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route);
+
+constexpr std::array<std::string_view, 2> respond_options{"status", "content_type"};
+constexpr std::array<RouteAction, 1> route_actions{{
+    {"respond", respond_options, build_respond},
+}};
+
+constexpr std::array<std::string_view, 2> route_match_keys{"path", "prefix"};
+
+std::string route_keys_list() {
+    std::string list;
+    auto add = [&](std::string_view k) {
+        if (!list.empty()) list += ", ";
+        list += k;
+    };
+    for (auto k : route_match_keys) add(k);
+    for (const auto& action : route_actions) {
+        add(action.key);
+        for (auto k : action.options) add(k);
+    }
+    return list;
+}
+
+class Reader {
+public:
+    Reader(const std::string& source, Options& out) : source_(source), out_(out) {}
+
+    void problem(const toml::source_region& at, std::string message) {
+        problems_.push_back({at.begin, std::move(message)});
+    }
+
+    std::string where(const toml::source_region& at) const {
+        return source_ + ":" + std::to_string(at.begin.line) + ":" + std::to_string(at.begin.column);
+    }
+
+    void read_root(const toml::table& root) {
+        for (auto&& [key, node] : root) {
+            std::string_view name = key.str();
+            if (name == "route") {
+                read_routes(node);
+            } else if (const Setting* setting = find_setting_by_key(name)) {
+                read_setting(*setting, name, node);
+            } else {
+                unknown_root_key(key);
+            }
+        }
+    }
+
+    /** Appends the problems, in file order, to `errors`. */
+    bool finish(std::vector<std::string>& errors) {
+        std::stable_sort(problems_.begin(), problems_.end(), [](const Problem& a, const Problem& b) {
+            return a.at.line != b.at.line ? a.at.line < b.at.line : a.at.column < b.at.column;
+        });
+        for (const auto& p : problems_) {
+            errors.push_back(source_ + ":" + std::to_string(p.at.line) + ":" + std::to_string(p.at.column) + ": " +
+                             p.message);
+        }
+        return problems_.empty();
+    }
+
+private:
+    void unknown_root_key(const toml::key& key) {
+        std::string name(key.str());
+        std::string message = "unknown key " + quoted(name);
+        std::string underscored = name;
+        std::replace(underscored.begin(), underscored.end(), '-', '_');
+        if (underscored != name && find_setting_by_key(underscored) != nullptr)
+            message += " (keys use '_': " + underscored + ")";
+        else if (underscored == "config" || underscored == "check_config" || underscored == "version" ||
+                 underscored == "help")
+            message += " (--" + name + " is a command-line flag only)";
+        problem(key.source(), std::move(message));
+    }
+
+    /** Applies one textual value through the setting's apply function. */
+    void apply(const Setting& setting, std::string_view key, const toml::node& node, std::string_view value) {
+        std::string error;
+        if (!setting.apply(out_, value, where(node.source()), error))
+            problem(node.source(), std::string(key) + ": " + error);
+    }
+
+    void wrong_type(std::string_view key, const toml::node& node, std::string_view expected) {
+        problem(node.source(), std::string(key) + ": expected " + std::string(expected) + ", not " +
+                                   std::string(type_name(node)));
+    }
+
+    void read_setting(const Setting& setting, std::string_view key, const toml::node& node) {
+        switch (setting.kind) {
+        case ValueKind::flag:
+            if (auto b = node.as_boolean()) setting.set_flag(out_, b->get());
+            else wrong_type(key, node, "true or false");
+            return;
+        case ValueKind::count:
+            if (auto i = node.as_integer()) apply(setting, key, node, std::to_string(i->get()));
+            else wrong_type(key, node, "a whole number");
+            return;
+        case ValueKind::duration:
+            if (auto s = node.as_string()) apply(setting, key, node, s->get());
+            else if (auto i = node.as_integer(); i && i->get() == 0) apply(setting, key, node, "0");
+            else if (i) problem(node.source(), std::string(key) + ": a duration needs a unit; write it as a string, " +
+                                                   "as in \"" + std::to_string(i->get()) + "s\"");
+            else wrong_type(key, node, "a duration string such as \"10s\"");
+            return;
+        case ValueKind::size:
+            if (auto s = node.as_string()) apply(setting, key, node, s->get());
+            else if (auto i = node.as_integer()) apply(setting, key, node, std::to_string(i->get()));
+            else wrong_type(key, node, "a size such as \"4MiB\" or a number of bytes");
+            return;
+        case ValueKind::text:
+            if (auto s = node.as_string()) apply(setting, key, node, s->get());
+            else wrong_type(key, node, "a string");
+            return;
+        case ValueKind::text_list:
+            if (auto s = node.as_string()) {
+                apply(setting, key, node, s->get());
+            } else if (auto a = node.as_array()) {
+                for (const auto& element : *a) {
+                    if (auto es = element.as_string()) apply(setting, key, element, es->get());
+                    else wrong_type(key, element, "a string");
+                }
+            } else {
+                wrong_type(key, node, "a string or an array of strings");
+            }
+            return;
+        }
+    }
+
+    void read_routes(const toml::node& node) {
+        const toml::array* routes = node.as_array();
+        if (routes == nullptr) {
+            if (node.is_table()) problem(node.source(), "route: write [[route]] (one table per route), not [route]");
+            else wrong_type("route", node, "[[route]] tables");
+            return;
+        }
+        for (const auto& element : *routes) {
+            if (auto table = element.as_table()) read_route(*table);
+            else wrong_type("route", element, "a table");
+        }
+    }
+
+    void read_route(const toml::table& table) {
+        const std::size_t before = problems_.size();
+        const RouteAction* action = nullptr;
+        bool several_actions = false;
+        for (auto&& [key, node] : table) {
+            std::string_view name = key.str();
+            bool known = std::find(route_match_keys.begin(), route_match_keys.end(), name) != route_match_keys.end();
+            for (const auto& a : route_actions) {
+                if (a.key == name) {
+                    known = true;
+                    if (action != nullptr) several_actions = true;
+                    action = &a;
+                }
+                if (std::find(a.options.begin(), a.options.end(), name) != a.options.end()) known = true;
+            }
+            if (!known)
+                problem(key.source(), "unknown key " + quoted(name) + " in [[route]] (known: " + route_keys_list() + ")");
+        }
+
+        RouteConfig route;
+        route.origin = where(table.source());
+        const toml::node* path = table.get("path");
+        const toml::node* prefix = table.get("prefix");
+        if (path != nullptr && prefix != nullptr) {
+            problem(table.source(), "route has both \"path\" and \"prefix\"; give one");
+        } else if (path == nullptr && prefix == nullptr) {
+            problem(table.source(), "route needs \"path\" (exact) or \"prefix\"");
+        } else {
+            const toml::node& match = path != nullptr ? *path : *prefix;
+            std::string_view match_key = path != nullptr ? "path" : "prefix";
+            route.prefix = prefix != nullptr;
+            if (auto s = match.as_string()) {
+                std::string error;
+                if (check_route_path(s->get(), error)) route.path = s->get();
+                else problem(match.source(), std::string(match_key) + ": " + error);
+            } else {
+                wrong_type(match_key, match, "a string");
+            }
+        }
+
+        if (several_actions) {
+            std::string names;
+            for (const auto& a : route_actions) names += (names.empty() ? "" : ", ") + std::string(a.key);
+            problem(table.source(), "route has more than one action; give one of: " + names);
+        } else if (action == nullptr) {
+            std::string names;
+            for (const auto& a : route_actions) names += (names.empty() ? "" : ", ") + std::string(a.key);
+            problem(table.source(), "route needs an action: " + names);
+        } else {
+            // Options of other actions do not apply to this one.
+            for (const auto& other : route_actions) {
+                if (&other == action) continue;
+                for (auto option : other.options) {
+                    if (std::find(action->options.begin(), action->options.end(), option) != action->options.end())
+                        continue;
+                    if (const toml::node* n = table.get(option))
+                        problem(n->source(), quoted(option) + " applies to " + std::string(other.key) +
+                                                 " routes, not " + std::string(action->key));
+                }
+            }
+            action->build(*this, table, route);
+        }
+        if (problems_.size() == before) out_.server.routes.push_back(std::move(route));
+    }
+
+    friend bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route);
+
+    const std::string& source_;
+    Options& out_;
+    std::vector<Problem> problems_;
+};
+
+bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route) {
+    const std::size_t before = reader.problems_.size();
+    route.kind = RouteKind::respond;
+    const toml::node& body = *table.get("respond");
+    if (auto s = body.as_string()) route.body = s->get();
+    else reader.wrong_type("respond", body, "a string");
+
+    if (const toml::node* status = table.get("status")) {
+        if (auto i = status->as_integer()) {
+            std::int64_t code = i->get();
+            if (code < 200 || code > 599) {
+                reader.problem(status->source(), "status: must be from 200 to 599, not " + std::to_string(code));
+            } else {
+                route.status = static_cast<std::uint16_t>(code);
+                if ((code == 204 || code == 304) && !route.body.empty())
+                    reader.problem(status->source(),
+                                   "status: a " + std::to_string(code) + " response has no body; set respond = \"\"");
+            }
+        } else {
+            reader.wrong_type("status", *status, "an integer");
+        }
+    }
+
+    if (const toml::node* type = table.get("content_type")) {
+        if (auto s = type->as_string()) {
+            if (is_header_value(s->get())) route.content_type = s->get();
+            else
+                reader.problem(type->source(), "content_type: " + quoted(s->get()) +
+                                                   " is not a valid header value (visible ASCII and inner spaces)");
+        } else {
+            reader.wrong_type("content_type", *type, "a string");
+        }
+    }
+    return reader.problems_.size() == before;
+}
+
+}  // namespace
+
+bool apply_toml(std::string_view text, const std::string& source, Options& out, std::vector<std::string>& errors) {
+    toml::table root;
+    try {
+        root = toml::parse(text, source);
+    } catch (const toml::parse_error& e) {
+        const auto& at = e.source().begin;
+        errors.push_back(source + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": " +
+                         std::string(e.description()));
+        return false;
+    }
+    Reader reader(source, out);
+    reader.read_root(root);
+    return reader.finish(errors);
+}
+
+bool load_config_file(const std::string& path, Options& out, std::vector<std::string>& errors) {
+    auto fail = [&](int err) {
+        errors.push_back("cannot read config file " + quoted(path) + ": " + std::strerror(err));
+        return false;
+    };
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+    if (!file) return fail(errno);
+    std::string text;
+    char buffer[16384];
+    for (;;) {
+        std::size_t n = std::fread(buffer, 1, sizeof buffer, file.get());
+        text.append(buffer, n);
+        if (n < sizeof buffer) break;
+    }
+    if (std::ferror(file.get())) return fail(errno);
+    return apply_toml(text, path, out, errors);
+}
+
+}  // namespace brisk::cli

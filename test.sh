@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds brisk and runs the whole test suite twice:
+#   1. build/       warnings as errors (-DBRISK_WERROR=ON)
+#   2. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer
+# Installs missing Debian packages first. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+bash scripts/deps.sh
+
+jobs=$(nproc 2>/dev/null || echo 2)
+export CTEST_OUTPUT_ON_FAILURE=1
+# Sanitizer reports fail the run; the integration tests also look for them.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+failed=()
+
+echo "== build/ (-DBRISK_WERROR=ON)"
+cmake -G Ninja -S . -B build -DBRISK_WERROR=ON -DBRISK_SANITIZE=
+cmake --build build -j "$jobs"
+ctest --test-dir build --output-on-failure --timeout 600 || failed+=("build")
+
+echo "== build-asan/ (-DBRISK_SANITIZE=address,undefined)"
+cmake -G Ninja -S . -B build-asan -DBRISK_SANITIZE=address,undefined
+cmake --build build-asan -j "$jobs"
+ctest --test-dir build-asan --output-on-failure --timeout 600 || failed+=("build-asan")
+
+if [ "${#failed[@]}" -ne 0 ]; then
+    echo "test.sh: FAILED in ${failed[*]}" >&2
+    exit 1
+fi
+echo "test.sh: all tests passed (build/ and build-asan/)"

@@ -1,0 +1,142 @@
+"""SIGINT/SIGTERM: stop accepting, finish in-flight requests, close idle
+keep-alive connections at once, exit 0."""
+
+import signal
+import socket
+import time
+import unittest
+
+from brisk_harness import HELLO, BriskTestCase, get, request
+
+
+class SignalTest(BriskTestCase):
+    def _stop_quickly(self, srv, sig, bound=3.0):
+        t0 = time.monotonic()
+        srv.send_signal(sig)
+        code = srv.wait_exit(timeout=bound)
+        self.assertIsNotNone(code, "still running %.0f s after %s" % (bound, sig.name))
+        self.assertEqual(code, 0, srv.stderr())
+        self.assertIsNone(srv.crash_report(), srv.stderr())
+        return time.monotonic() - t0
+
+    def test_sigterm_exits_0(self):
+        srv = self.start()
+        self.assert_still_serving(srv)
+        self._stop_quickly(srv, signal.SIGTERM)
+
+    def test_sigint_exits_0(self):
+        srv = self.start()
+        self.assert_still_serving(srv)
+        self._stop_quickly(srv, signal.SIGINT)
+
+    def test_idle_keepalive_connections_closed_at_once(self):
+        srv = self.start("--idle-timeout", "60s", "--loops", "2")
+        conns = []
+        for _ in range(10):
+            c = srv.connect()
+            self.addCleanup(c.close)
+            c.send(get())
+            self.assertEqual(c.read_response().body, HELLO)
+            conns.append(c)
+        # one connection that has not sent anything yet
+        fresh = srv.connect()
+        self.addCleanup(fresh.close)
+        time.sleep(0.1)
+        elapsed = self._stop_quickly(srv, signal.SIGTERM)
+        self.assertLess(elapsed, 3.0)
+        for c in conns + [fresh]:
+            self.assertEqual(c.read_until_eof(timeout=2), b"",
+                             "an idle connection got bytes at shutdown")
+
+    def test_in_flight_request_is_finished(self):
+        srv = self.start("--read-timeout", "20s", "--loops", "1")
+        with srv.connect() as c:
+            c.send(request("POST", headers=[("Content-Length", "10")], body=b"01234"))
+            time.sleep(0.3)   # the request is in the server's hands
+            srv.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            self.assertTrue(srv.alive(), "exited before the in-flight request finished: %s"
+                            % srv.stderr())
+            c.send(b"56789")
+            r = c.read_response()
+            self.assertEqual((r.status, r.body), (200, HELLO))
+            self.assertTrue(r.closes(), "the last response before exit must close: %r" % r)
+            self.assert_closes(c)
+        code = srv.wait_exit(timeout=5)
+        self.assertEqual(code, 0, srv.stderr())
+
+    def test_stops_accepting_after_signal(self):
+        # While a request is still in flight after SIGTERM, new connections
+        # must be refused (listeners closed), not left hanging in a backlog.
+        srv = self.start("--read-timeout", "20s", "--loops", "1")
+        with srv.connect() as c:
+            c.send(request("POST", headers=[("Content-Length", "10")], body=b"01234"))
+            time.sleep(0.3)
+            srv.send_signal(signal.SIGTERM)
+            time.sleep(0.3)   # let the server act on the signal
+            refused, served, hung = False, False, 0
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline and srv.alive():
+                try:
+                    with socket.create_connection(srv.addr, timeout=1) as s2:
+                        s2.sendall(get())
+                        s2.settimeout(0.3)
+                        try:
+                            data = s2.recv(100)
+                        except (socket.timeout, ConnectionResetError):
+                            data = b""
+                        served = served or data.startswith(b"HTTP/1.1 200")
+                        hung += 1
+                except ConnectionRefusedError:
+                    refused = True
+                    break
+                time.sleep(0.05)
+            still_alive = srv.alive()
+            # finish the in-flight request so that the server can exit
+            c.send(b"56789")
+            r = c.read_response()
+            self.assertEqual(r.status, 200)
+        self.assertEqual(srv.wait_exit(timeout=5), 0, srv.stderr())
+        self.assertTrue(still_alive, "exited with a request in flight")
+        self.assertFalse(served, "a connection made after SIGTERM was served")
+        self.assertTrue(refused, "after SIGTERM the listener still completes connections "
+                        "(%d connected and got no answer): listening sockets not closed" % hung)
+
+    def test_in_flight_partial_headers(self):
+        srv = self.start("--read-timeout", "20s")
+        with srv.connect() as c:
+            c.send(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n")
+            time.sleep(0.3)
+            srv.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            self.assertTrue(srv.alive(), "exited with a request in flight: %s" % srv.stderr())
+            c.send(b"X-Last: 1\r\n\r\n")
+            r = c.read_response()
+            self.assertEqual((r.status, r.body), (200, HELLO))
+            self.assert_closes(c)
+        self.assertEqual(srv.wait_exit(timeout=5), 0, srv.stderr())
+
+    def test_sigterm_under_load(self):
+        srv = self.start("--loops", "2")
+        conns = [srv.connect() for _ in range(20)]
+        try:
+            for c in conns:
+                c.send(get() * 5)
+            srv.send_signal(signal.SIGTERM)
+            for c in conns:
+                # whatever was answered is complete and correct; then EOF
+                while True:
+                    try:
+                        r = c.read_response(timeout=3)
+                    except AssertionError as e:
+                        self.assertIn("without a response", str(e))
+                        break
+                    self.assertEqual((r.status, r.body), (200, HELLO))
+            self.assertEqual(srv.wait_exit(timeout=5), 0, srv.stderr())
+        finally:
+            for c in conns:
+                c.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

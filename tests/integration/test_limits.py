@@ -1,0 +1,125 @@
+"""Connection limits (--concurrency, --max-conns-per-ip) and header size limits."""
+
+import socket
+import time
+import unittest
+
+from brisk_harness import HELLO, BriskTestCase, get, ipv6_available
+
+
+class LimitMixin:
+    def hold(self, srv, n, source=None):
+        """Opens n connections that each got a 200; they stay open."""
+        conns = []
+        for _ in range(n):
+            c = srv.connect(source=source)
+            self.addCleanup(c.close)
+            c.send(get())
+            r = c.read_response()
+            self.assertEqual((r.status, r.body), (200, HELLO), "held connection %d: %r"
+                             % (len(conns) + 1, r))
+            conns.append(c)
+        return conns
+
+    def assert_refused_with(self, srv, status, source=None):
+        c = srv.connect(source=source)
+        self.addCleanup(c.close)
+        try:
+            c.send(get() + get())
+        except OSError:
+            pass   # the server may answer and close before the request is written
+        r = c.read_response()
+        self.assertEqual(r.status, status, r)
+        self.assertTrue(r.closes(), "%d without Connection: close: %r" % (status, r))
+        self.assert_closes(c, what="after the %d" % status)
+        return r
+
+    def assert_served_again(self, srv, source=None, timeout=3.0):
+        """After a slot is released, a new connection is served (bounded retry:
+        the server may see the close a moment later)."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            with srv.connect(source=source) as c:
+                c.send(get())
+                try:
+                    last = c.read_response()
+                except AssertionError as e:
+                    last = e
+            if getattr(last, "status", None) == 200:
+                return
+            time.sleep(0.05)
+        self.fail("no 200 after a connection slot was released: %r" % (last,))
+
+
+class ConcurrencyTest(LimitMixin, BriskTestCase):
+    def test_503_over_concurrency(self):
+        srv = self.start("--concurrency", "2", "--loops", "1")
+        held = self.hold(srv, 2)
+        self.assert_refused_with(srv, 503)
+        # the held connections are untouched
+        for c in held:
+            c.send(get())
+            r = c.read_response()
+            self.assertEqual((r.status, r.body), (200, HELLO))
+        held[0].close()
+        self.assert_served_again(srv)
+
+    def test_503_with_two_loops(self):
+        srv = self.start("--concurrency", "3", "--loops", "2")
+        self.hold(srv, 3)
+        self.assert_refused_with(srv, 503)
+
+
+class ConnsPerIpTest(LimitMixin, BriskTestCase):
+    def test_429_ipv4(self):
+        srv = self.start("--max-conns-per-ip", "2", "--loops", "1")
+        held = self.hold(srv, 2)
+        self.assert_refused_with(srv, 429)
+        held[1].close()
+        self.assert_served_again(srv)
+
+    def test_limit_is_per_address(self):
+        # 127.0.0.2 is another client address on the loopback interface
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.2", 0))
+        except OSError:
+            self.skipTest("127.0.0.2 not usable here")
+        srv = self.start("--max-conns-per-ip", "1", "--loops", "1")
+        self.hold(srv, 1, source="127.0.0.1")
+        self.hold(srv, 1, source="127.0.0.2")
+        self.assert_refused_with(srv, 429, source="127.0.0.1")
+        self.assert_refused_with(srv, 429, source="127.0.0.2")
+
+    @unittest.skipUnless(ipv6_available(), "::1 not available")
+    def test_429_ipv6(self):
+        srv = self.start("--max-conns-per-ip", "2", "--loops", "1", kind="tcp6")
+        held = self.hold(srv, 2)
+        self.assert_refused_with(srv, 429)
+        held[0].close()
+        self.assert_served_again(srv)
+
+
+class HeaderSizeDefaultTest(BriskTestCase):
+    def test_default_header_limit_is_16kib(self):
+        srv = self.start()
+        ok = get(headers=[("X-Pad", "p" * (15 << 10))])
+        with srv.connect() as c:
+            c.send(ok)
+            r = c.read_response()
+        self.assertEqual(r.status, 200, r)
+        self.assert_rejected(srv, get(headers=[("X-Pad", "p" * (17 << 10))]), 431)
+        self.assert_rejected(srv, get("/" + "t" * (17 << 10)), 414)
+
+    def test_header_size_flag(self):
+        srv = self.start("--max-header-size", "32KiB")
+        with srv.connect() as c:
+            c.send(get(headers=[("X-Pad", "p" * (24 << 10))]))
+            r = c.read_response()
+        self.assertEqual(r.status, 200, r)
+        self.assert_rejected(srv, get(headers=[("X-Pad", "p" * (33 << 10))]), 431)
+
+
+if __name__ == "__main__":
+    unittest.main()

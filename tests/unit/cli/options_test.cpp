@@ -1,0 +1,216 @@
+#include "options.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "settings.hpp"
+
+using namespace std::chrono_literals;
+using brisk::cli::Options;
+
+namespace {
+
+/** A file in the temp directory, removed at the end of the test. */
+struct TempFile {
+    explicit TempFile(const std::string& text) {
+        path = (std::filesystem::temp_directory_path() /
+                ("brisk-unit-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".toml"))
+                   .string();
+        std::ofstream(path) << text;
+    }
+    ~TempFile() { std::remove(path.c_str()); }
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    std::string path;
+    static inline int counter = 0;
+};
+
+struct Run {
+    std::optional<int> status;
+    Options options;
+    std::string out;
+    std::string err;
+};
+
+Run run(std::initializer_list<std::string> args) {
+    std::vector<std::string> storage{"brisk"};
+    storage.insert(storage.end(), args.begin(), args.end());
+    std::vector<const char*> argv;
+    for (const auto& a : storage) argv.push_back(a.c_str());
+    Run r;
+    std::ostringstream out, err;
+    r.status = brisk::cli::parse_command_line(static_cast<int>(argv.size()), argv.data(), r.options, out, err);
+    r.out = out.str();
+    r.err = err.str();
+    return r;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+    std::vector<std::string> result;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) result.push_back(line);
+    return result;
+}
+
+}  // namespace
+
+TEST_CASE("routes: duplicates in the file are errors", "[toml][route]") {
+    TempFile file("[[route]]\npath = \"/a\"\nrespond = \"1\"\n[[route]]\npath = \"/a\"\nrespond = \"2\"\n");
+    auto r = run({"--config", file.path});
+    CHECK(r.status == brisk::cli::exit_invalid);
+    CHECK(r.err == "brisk: " + file.path + ":4:1: duplicate route for path \"/a\" (first at " + file.path + ":1:1)\n");
+
+    TempFile ok("[[route]]\npath = \"/a\"\nrespond = \"1\"\n[[route]]\nprefix = \"/a\"\nrespond = \"2\"\n");
+    CHECK_FALSE(run({"--config", ok.path}).status.has_value());
+}
+
+TEST_CASE("flags override the file", "[toml][flags]") {
+    TempFile file(R"(
+listen = ["127.0.0.1:1111", "127.0.0.1:2222"]
+read_timeout = "5s"
+write_timeout = "6s"
+max_header_size = "8KiB"
+disable_keepalive = true
+server_name = "from-file"
+)");
+    auto r = run({"--config", file.path, "--read-timeout", "9s", "--listen", "[::1]:3333", "--server-name=from-flag",
+                  "--disable-keepalive=false"});
+    INFO(r.err);
+    REQUIRE_FALSE(r.status.has_value());
+    const auto& c = r.options.server;
+    CHECK(r.options.config_path == file.path);
+    CHECK(c.read_timeout == 9s);
+    CHECK(c.write_timeout == 6s);  // only in the file
+    CHECK(c.max_header_size == 8192);
+    CHECK(c.server_name == "from-flag");
+    CHECK_FALSE(c.disable_keepalive);
+    REQUIRE(c.listen.size() == 1);  // --listen replaces the file's list
+    CHECK(c.listen[0].port == 3333);
+    CHECK(c.idle_timeout == 9s);  // follows the read timeout
+}
+
+TEST_CASE("--respond adds routes and wins over the file for the same path", "[toml][flags]") {
+    TempFile file(R"(
+[[route]]
+path = "/a"
+respond = "file a"
+
+[[route]]
+path = "/b"
+respond = "file b"
+)");
+    auto r = run({"--config", file.path, "--respond", "/b=flag b", "--respond", "/c=x=y"});
+    INFO(r.err);
+    REQUIRE_FALSE(r.status.has_value());
+    const auto& routes = r.options.server.routes;
+    REQUIRE(routes.size() == 3);
+    CHECK(routes[0].path == "/b");
+    CHECK(routes[0].body == "flag b");
+    CHECK(routes[0].origin == "--respond");
+    CHECK(routes[0].content_type == "text/plain; charset=utf-8");
+    CHECK(routes[1].path == "/c");
+    CHECK(routes[1].body == "x=y");
+    CHECK(routes[2].path == "/a");
+    CHECK(routes[2].origin == file.path + ":2:1");
+
+    auto twice = run({"--respond", "/x=1", "--respond", "/x=2"});
+    CHECK(twice.status == brisk::cli::exit_invalid);
+    CHECK_THAT(twice.err, Catch::Contains("--respond: path \"/x\" is given twice"));
+}
+
+TEST_CASE("defaults filled after parsing", "[flags]") {
+    auto r = run({});
+    REQUIRE_FALSE(r.status.has_value());
+    const auto& c = r.options.server;
+    REQUIRE(c.listen.size() == 1);
+    CHECK(c.listen[0].text == "127.0.0.1:8080");
+    CHECK(c.loops == brisk::cli::usable_cores());
+    CHECK(c.loops >= 1);
+    CHECK(c.idle_timeout == c.read_timeout);
+    CHECK(c.max_request_body_size == 4u << 20);
+    CHECK(c.max_header_size == 16u << 10);
+    CHECK(r.options.error_log.empty());
+
+    auto explicit_idle = run({"--read-timeout", "30s", "--idle-timeout", "0"});
+    REQUIRE_FALSE(explicit_idle.status.has_value());
+    CHECK(explicit_idle.options.server.idle_timeout == 0ms);
+    CHECK(explicit_idle.options.server.read_timeout == 30s);
+}
+
+TEST_CASE("--check-config lists every problem from flags and file", "[flags]") {
+    TempFile file("read_timeout = \"soon\"\nnope = 1\n");
+    auto r = run({"--check-config", "--config", file.path, "--max-header-size", "1g", "--listen", "bad"});
+    CHECK(r.status == brisk::cli::exit_invalid);
+    CHECK(r.out.empty());
+    auto errs = lines(r.err);
+    REQUIRE(errs.size() == 4);
+    CHECK_THAT(errs[0], Catch::StartsWith("brisk: " + file.path + ":1:16: read_timeout: bad duration \"soon\""));
+    CHECK(errs[1] == "brisk: " + file.path + ":2:1: unknown key \"nope\"");
+    CHECK_THAT(errs[2], Catch::StartsWith("brisk: --listen: bad listen address \"bad\""));
+    CHECK_THAT(errs[3], Catch::StartsWith("brisk: --max-header-size: must be from 256 to 1MiB"));
+
+    TempFile good("read_timeout = \"5s\"\n");
+    auto ok = run({"--check-config", "--config", good.path});
+    CHECK(ok.status == 0);
+    CHECK(ok.out == "configuration OK\n");
+    CHECK(ok.err.empty());
+}
+
+TEST_CASE("an unreadable config file is one clear error", "[flags]") {
+    auto r = run({"--config", "/nonexistent/brisk.toml"});
+    CHECK(r.status == brisk::cli::exit_invalid);
+    CHECK(r.err == "brisk: cannot read config file \"/nonexistent/brisk.toml\": No such file or directory\n");
+}
+
+TEST_CASE("usage errors exit 2; --help and --version exit 0", "[flags]") {
+    auto unknown = run({"--bogus"});
+    CHECK(unknown.status == brisk::cli::exit_usage);
+    CHECK_THAT(unknown.err, Catch::Contains("--bogus") && Catch::Contains("--help"));
+
+    auto missing = run({"--read-timeout"});
+    CHECK(missing.status == brisk::cli::exit_usage);
+
+    auto version = run({"--version"});
+    CHECK(version.status == 0);
+    CHECK(version.out == "brisk 0.1.0\n");
+
+    auto help = run({"--help"});
+    CHECK(help.status == 0);
+    for (const auto& s : brisk::cli::settings()) CHECK_THAT(help.out, Catch::Contains("--" + std::string(s.name)));
+    CHECK_THAT(help.out, Catch::Contains("DUR=60s"));
+    CHECK_THAT(help.out, Catch::Contains("SIZE=4MiB"));
+    CHECK_THAT(help.out, Catch::Contains("SIZE=16KiB"));
+    CHECK_THAT(help.out, Catch::Contains("ADDR=127.0.0.1:8080"));
+    CHECK_THAT(help.out, Catch::Contains("--config"));
+    CHECK_THAT(help.out, Catch::Contains("--check-config"));
+}
+
+TEST_CASE("bad flag values exit 1 with the flag named", "[flags]") {
+    auto r = run({"--loops", "many", "--server-name", "", "--log-level", "verbose", "--max-request-body-size", "-1"});
+    CHECK(r.status == brisk::cli::exit_invalid);
+    auto errs = lines(r.err);
+    REQUIRE(errs.size() == 4);
+    CHECK(errs[0] == "brisk: --loops: bad number \"many\": expected a whole number");
+    CHECK_THAT(errs[1], Catch::StartsWith("brisk: --max-request-body-size: bad size \"-1\""));
+    CHECK_THAT(errs[2], Catch::StartsWith("brisk: --server-name:"));
+    CHECK_THAT(errs[3], Catch::StartsWith("brisk: --log-level: unknown log level \"verbose\""));
+}
+
+TEST_CASE("duplicate listen addresses are errors", "[flags]") {
+    auto r = run({"--listen", "127.0.0.1:80", "--listen", "localhost:80"});
+    CHECK(r.status == brisk::cli::exit_invalid);
+    CHECK(r.err == "brisk: listen addresses \"127.0.0.1:80\" and \"localhost:80\" are the same\n");
+    auto ports0 = run({"--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0"});
+    CHECK_FALSE(ports0.status.has_value());
+}

@@ -1,0 +1,265 @@
+#include "toml_config.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "settings.hpp"
+
+using namespace std::chrono_literals;
+using brisk::cli::Options;
+
+namespace {
+
+/** Applies `text` over default Options; returns the problems. */
+std::vector<std::string> load(const std::string& text, Options& out) {
+    std::vector<std::string> errors;
+    bool ok = brisk::cli::apply_toml(text, "t.toml", out, errors);
+    CHECK(ok == errors.empty());
+    return errors;
+}
+
+Options load_ok(const std::string& text) {
+    Options o;
+    auto errors = load(text, o);
+    INFO("toml:\n" << text);
+    for (const auto& e : errors) UNSCOPED_INFO(e);
+    REQUIRE(errors.empty());
+    return o;
+}
+
+/** The one problem `text` has. */
+std::string load_error(const std::string& text) {
+    Options o;
+    auto errors = load(text, o);
+    INFO("toml:\n" << text);
+    REQUIRE(errors.size() == 1);
+    return errors[0];
+}
+
+}  // namespace
+
+TEST_CASE("a file with every key", "[toml]") {
+    Options o = load_ok(R"(
+listen = ["127.0.0.1:9000", "[::1]:9001", "unix:/tmp/brisk.sock"]
+loops = 3
+concurrency = 1000
+max_idle_worker_duration = "30s"
+read_timeout = "5s"
+write_timeout = "7s"
+idle_timeout = "1m30s"
+max_requests_per_conn = 100
+max_request_body_size = "8MiB"
+max_header_size = "32k"
+max_conns_per_ip = 16
+disable_keepalive = true
+server_name = "brisk test"
+no_server_header = true
+no_date_header = true
+respond = "/top=from the top level"
+log_level = "debug"
+error_log = "/tmp/brisk-error.log"
+log_all_errors = true
+
+[[route]]
+path = "/json"
+respond = '{"message":"Hello, World!"}'
+status = 201
+content_type = "application/json"
+)");
+    const auto& c = o.server;
+    REQUIRE(c.listen.size() == 3);
+    CHECK(c.listen[0].host == "127.0.0.1");
+    CHECK(c.listen[0].port == 9000);
+    CHECK(c.listen[1].kind == brisk::ListenAddress::Kind::tcp6);
+    CHECK(c.listen[1].port == 9001);
+    CHECK(c.listen[2].path == "/tmp/brisk.sock");
+    CHECK(c.loops == 3);
+    CHECK(c.concurrency == 1000);
+    CHECK(c.max_idle_worker_duration == 30s);
+    CHECK(c.read_timeout == 5s);
+    CHECK(c.write_timeout == 7s);
+    CHECK(c.idle_timeout == 90s);
+    CHECK(o.idle_timeout_given);
+    CHECK(c.max_requests_per_conn == 100);
+    CHECK(c.max_request_body_size == 8u << 20);
+    CHECK(c.max_header_size == 32u << 10);
+    CHECK(c.max_conns_per_ip == 16);
+    CHECK(c.disable_keepalive);
+    CHECK(c.server_name == "brisk test");
+    CHECK(c.no_server_header);
+    CHECK(c.no_date_header);
+    CHECK(c.log_all_errors);
+    CHECK(o.log_level == "debug");
+    CHECK(o.error_log == "/tmp/brisk-error.log");
+    REQUIRE(c.routes.size() == 2);
+    CHECK(c.routes[0].path == "/top");
+    CHECK(c.routes[0].body == "from the top level");
+    CHECK(c.routes[0].origin == "t.toml:17:11");
+    CHECK(c.routes[1].path == "/json");
+    CHECK_FALSE(c.routes[1].prefix);
+    CHECK(c.routes[1].kind == brisk::RouteKind::respond);
+    CHECK(c.routes[1].body == R"({"message":"Hello, World!"})");
+    CHECK(c.routes[1].status == 201);
+    CHECK(c.routes[1].content_type == "application/json");
+    CHECK(c.routes[1].origin == "t.toml:22:1");
+}
+
+TEST_CASE("an empty file changes nothing", "[toml]") {
+    Options o = load_ok("# nothing here\n");
+    Options defaults;
+    CHECK(o.server.listen.empty());
+    CHECK(o.server.read_timeout == defaults.server.read_timeout);
+    CHECK(o.server.max_header_size == defaults.server.max_header_size);
+    CHECK(o.log_level == "info");
+}
+
+TEST_CASE("listen may be one string; sizes may be integers; durations may be 0", "[toml]") {
+    Options o = load_ok("listen = \"[::]:80\"\nmax_request_body_size = 1000\nread_timeout = 0\n");
+    REQUIRE(o.server.listen.size() == 1);
+    CHECK(o.server.listen[0].host == "::");
+    CHECK(o.server.max_request_body_size == 1000);
+    CHECK(o.server.read_timeout == 0ms);
+}
+
+TEST_CASE("unknown keys are errors with line and column", "[toml]") {
+    CHECK(load_error("read_timeout = \"5s\"\n  bogus = 1\n") == "t.toml:2:3: unknown key \"bogus\"");
+    CHECK(load_error("read-timeout = \"5s\"\n") ==
+          "t.toml:1:1: unknown key \"read-timeout\" (keys use '_': read_timeout)");
+    CHECK_THAT(load_error("config = \"x.toml\"\n"), Catch::Contains("command-line flag only"));
+    CHECK(load_error("[server]\nport = 80\n") == "t.toml:1:2: unknown key \"server\"");
+}
+
+TEST_CASE("wrong types are errors at the value", "[toml]") {
+    CHECK(load_error("loops = \"4\"\n") == "t.toml:1:9: loops: expected a whole number, not a string");
+    CHECK(load_error("disable_keepalive = 1\n") == "t.toml:1:21: disable_keepalive: expected true or false, not an integer");
+    CHECK(load_error("server_name = 5\n") == "t.toml:1:15: server_name: expected a string, not an integer");
+    CHECK(load_error("max_header_size = 1.5\n") ==
+          "t.toml:1:19: max_header_size: expected a size such as \"4MiB\" or a number of bytes, not a float");
+    CHECK(load_error("read_timeout = true\n") ==
+          "t.toml:1:16: read_timeout: expected a duration string such as \"10s\", not a boolean");
+    CHECK(load_error("listen = [\"127.0.0.1:1\", 2]\n") == "t.toml:1:26: listen: expected a string, not an integer");
+    CHECK(load_error("listen = {a = 1}\n") ==
+          "t.toml:1:10: listen: expected a string or an array of strings, not a table");
+    CHECK(load_error("route = 1\n") == "t.toml:1:9: route: expected [[route]] tables, not an integer");
+    CHECK_THAT(load_error("[route]\npath = \"/\"\nrespond = \"x\"\n"), Catch::Contains("write [[route]]"));
+}
+
+TEST_CASE("bad values are errors at the value, with the setting's message", "[toml]") {
+    CHECK(load_error("\nread_timeout = \"10x\"\n") ==
+          "t.toml:2:16: read_timeout: bad duration \"10x\": unknown unit \"x\" (use h, m, s or ms)");
+    CHECK_THAT(load_error("write_timeout = 10\n"),
+               Catch::StartsWith("t.toml:1:17: write_timeout: a duration needs a unit") && Catch::Contains("\"10s\""));
+    CHECK_THAT(load_error("max_request_body_size = \"4MB\"\n"), Catch::StartsWith("t.toml:1:25: max_request_body_size: bad size"));
+    CHECK_THAT(load_error("max_request_body_size = -1\n"), Catch::Contains("negative"));
+    CHECK_THAT(load_error("max_header_size = \"100\"\n"), Catch::Contains("must be from 256 to 1MiB"));
+    CHECK_THAT(load_error("max_header_size = \"2MiB\"\n"), Catch::Contains("must be from 256 to 1MiB"));
+    CHECK_THAT(load_error("loops = -2\n"), Catch::Contains("negative"));
+    CHECK_THAT(load_error("loops = 5000\n"), Catch::Contains("from 0 to 1024"));
+    CHECK_THAT(load_error("concurrency = 0\n"), Catch::Contains("from 1 to"));
+    CHECK_THAT(load_error("max_conns_per_ip = 5000000000\n"), Catch::Contains("from 0 to 4294967295"));
+    CHECK_THAT(load_error("server_name = \"bad\\nname\"\n"), Catch::Contains("not a valid header value"));
+    CHECK_THAT(load_error("server_name = \"\"\n"), Catch::Contains("not a valid header value"));
+    CHECK_THAT(load_error("log_level = \"loud\"\n"), Catch::Contains("unknown log level \"loud\""));
+    CHECK_THAT(load_error("listen = [\"localhost:80\", \"nowhere\"]\n"),
+               Catch::StartsWith("t.toml:1:27: listen: bad listen address \"nowhere\""));
+    CHECK_THAT(load_error("respond = \"no-equals\"\n"), Catch::Contains("expected PATH=TEXT"));
+}
+
+TEST_CASE("every problem is reported, in file order", "[toml]") {
+    Options o;
+    auto errors = load("zzz = 1\nread_timeout = \"x\"\naaa = 2\n[[route]]\npath = \"nope\"\nrespond = 3\n", o);
+    REQUIRE(errors.size() == 5);
+    CHECK_THAT(errors[0], Catch::StartsWith("t.toml:1:1: unknown key \"zzz\""));
+    CHECK_THAT(errors[1], Catch::StartsWith("t.toml:2:16: read_timeout:"));
+    CHECK_THAT(errors[2], Catch::StartsWith("t.toml:3:1: unknown key \"aaa\""));
+    CHECK_THAT(errors[3], Catch::StartsWith("t.toml:5:8: path:") && Catch::Contains("must start with '/'"));
+    CHECK_THAT(errors[4], Catch::StartsWith("t.toml:6:11: respond: expected a string"));
+    CHECK(o.server.routes.empty());
+}
+
+TEST_CASE("a TOML syntax error has its position", "[toml]") {
+    CHECK_THAT(load_error("read_timeout = \"5s\"\nloops = = 3\n"), Catch::StartsWith("t.toml:2:"));
+    CHECK_THAT(load_error("a = \"unterminated\n"), Catch::StartsWith("t.toml:1:"));
+}
+
+TEST_CASE("routes: exact paths and prefixes", "[toml][route]") {
+    Options o = load_ok(R"(
+[[route]]
+prefix = "/api/"
+respond = "api"
+
+[[route]]
+path = "/"
+respond = ""
+status = 404
+)");
+    const auto& r = o.server.routes;
+    REQUIRE(r.size() == 2);
+    CHECK(r[0].prefix);
+    CHECK(r[0].path == "/api/");
+    CHECK(r[0].status == 200);
+    CHECK(r[0].content_type == "text/plain; charset=utf-8");
+    CHECK(r[0].origin == "t.toml:2:1");
+    CHECK_FALSE(r[1].prefix);
+    CHECK(r[1].status == 404);
+    CHECK(r[1].body.empty());
+}
+
+TEST_CASE("routes: validation", "[toml][route]") {
+    CHECK(load_error("[[route]]\nrespond = \"x\"\n") == "t.toml:1:1: route needs \"path\" (exact) or \"prefix\"");
+    CHECK(load_error("[[route]]\npath = \"/a\"\nprefix = \"/b\"\nrespond = \"x\"\n") ==
+          "t.toml:1:1: route has both \"path\" and \"prefix\"; give one");
+    CHECK(load_error("[[route]]\npath = \"/a\"\n") == "t.toml:1:1: route needs an action: respond");
+    CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\ncolour = \"red\"\n"),
+               Catch::StartsWith("t.toml:4:1: unknown key \"colour\" in [[route]] (known: path, prefix, respond"));
+    CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\nstatus = 99\n"),
+               Catch::StartsWith("t.toml:4:10: status: must be from 200 to 599"));
+    CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\nstatus = 600\n"), Catch::Contains("200 to 599"));
+    CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\nstatus = \"200\"\n"),
+               Catch::Contains("status: expected an integer, not a string"));
+    CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\nstatus = 204\n"), Catch::Contains("no body"));
+    CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\ncontent_type = \"\"\n"),
+               Catch::Contains("content_type"));
+    CHECK_THAT(load_error("[[route]]\npath = \"/a b\"\nrespond = \"x\"\n"), Catch::Contains("visible ASCII"));
+    CHECK_THAT(load_error("[[route]]\npath = \"/a?b=1\"\nrespond = \"x\"\n"), Catch::Contains("'?'"));
+    CHECK_THAT(load_error("[[route]]\nprefix = 5\nrespond = \"x\"\n"), Catch::Contains("prefix: expected a string"));
+    CHECK(load_ok("[[route]]\npath = \"/a\"\nrespond = \"\"\nstatus = 204\n").server.routes.at(0).status == 204);
+}
+
+TEST_CASE("examples/brisk.toml is valid and serves the documented routes", "[toml][example]") {
+    const std::string path = std::string(BRISK_SOURCE_DIR) + "/examples/brisk.toml";
+    Options o;
+    std::vector<std::string> errors;
+    bool ok = brisk::cli::load_config_file(path, o, errors);
+    for (const auto& e : errors) UNSCOPED_INFO(e);
+    REQUIRE(ok);
+    REQUIRE(o.server.listen.size() == 1);
+    CHECK(o.server.listen[0].host == "127.0.0.1");
+    CHECK(o.server.listen[0].port == 8080);
+    const auto& r = o.server.routes;
+    REQUIRE(r.size() == 3);
+    CHECK(r[0].path == "/");
+    CHECK_THAT(r[0].body, Catch::Contains("brisk"));
+    CHECK(r[1].path == "/plaintext");
+    CHECK(r[1].body == "Hello, World!");
+    CHECK(r[1].content_type == "text/plain");
+    CHECK(r[2].path == "/json");
+    CHECK(r[2].body == R"({"message":"Hello, World!"})");
+    CHECK(r[2].content_type == "application/json");
+}
+
+TEST_CASE("files that cannot be read are one clear error", "[toml]") {
+    Options o;
+    std::vector<std::string> errors;
+    CHECK_FALSE(brisk::cli::load_config_file("/nonexistent/brisk.toml", o, errors));
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0] == "cannot read config file \"/nonexistent/brisk.toml\": No such file or directory");
+
+    errors.clear();
+    CHECK_FALSE(brisk::cli::load_config_file("/", o, errors));
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0] == "cannot read config file \"/\": Is a directory");
+}
