@@ -584,6 +584,23 @@ class BriskTestCase(unittest.TestCase):
         if srv.alive_body is not None:
             self.assertEqual(r.body, srv.alive_body)
 
+    def assert_served_again(self, srv, source=None, timeout=3.0):
+        """After a connection slot is released, a new connection gets 200
+        (bounded retry: the server may see the close a moment later)."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            with srv.connect(source=source) as c:
+                try:
+                    c.send(get(srv.alive_path))
+                    last = c.read_response()
+                except (AssertionError, OSError) as e:
+                    last = e
+            if getattr(last, "status", None) == 200:
+                return
+            time.sleep(0.05)
+        self.fail("no 200 after a connection slot was released: %r" % (last,))
+
     def assert_closes(self, conn, timeout=IO_TIMEOUT, what="after the response"):
         """The server closes `conn` and sends nothing more."""
         rest = conn.read_until_eof(timeout=timeout)

@@ -3,7 +3,9 @@
 
 import os
 import re
+import shutil
 import socket
+import tempfile
 import unittest
 
 from brisk_harness import CRASH_MARKERS, BriskTestCase, decode, free_port, run_brisk
@@ -166,8 +168,11 @@ class StartupErrorTest(BriskTestCase):
 
 class CheckConfigFlagsTest(BriskTestCase):
     def test_valid_flags(self):
+        tmp = tempfile.mkdtemp(prefix="brisk-it-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        sock = os.path.join(tmp, "check.sock")
         p = run_brisk(["--check-config", "--listen", "127.0.0.1:1", "--listen", "[::1]:2",
-                       "--listen", "unix:/tmp/brisk-check.sock", "--loops", "2",
+                       "--listen", "unix:" + sock, "--loops", "2",
                        "--concurrency", "10", "--read-timeout", "500ms",
                        "--write-timeout", "10s", "--idle-timeout", "2m",
                        "--max-idle-worker-duration", "1s",
@@ -177,8 +182,7 @@ class CheckConfigFlagsTest(BriskTestCase):
                        "--no-date-header", "--respond", "/a=b", "--log-level", "info",
                        "--log-all-errors"])
         self.assertEqual(p.returncode, 0, decode(p.stderr))
-        self.assertFalse(os.path.exists("/tmp/brisk-check.sock"),
-                         "--check-config must not bind")
+        self.assertFalse(os.path.exists(sock), "--check-config must not bind")
 
     def test_size_and_duration_forms(self):
         for flag, value in (("--max-request-body-size", "4MiB"), ("--max-request-body-size", "8k"),

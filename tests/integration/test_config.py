@@ -103,6 +103,8 @@ class ConfigFileTest(BriskTestCase):
                 c.send(get())
                 r = c.read_response()
                 self.assertEqual(r.status, 503)
+                self.assertTrue(r.closes(), r)
+        self.assert_served_again(srv)
 
     def test_max_conns_per_ip_from_file(self):
         srv = self.start(config="max_conns_per_ip = 1\nloops = 1\n")
@@ -113,6 +115,8 @@ class ConfigFileTest(BriskTestCase):
                 c.send(get())
                 r = c.read_response()
                 self.assertEqual(r.status, 429)
+                self.assertTrue(r.closes(), r)
+        self.assert_served_again(srv)
 
     def test_unix_listen_in_file(self):
         # kind="unix" probes @TMP@/s.sock; the file (not a flag) says to listen there

@@ -5,6 +5,7 @@ import email.utils
 import http.client
 import re
 import socket
+import struct
 import time
 import unittest
 
@@ -267,6 +268,52 @@ class PipeliningTest(BriskTestCase):
             c.send_slowly(data, step=1, pause=0.001)
             rs = c.read_responses(2)
         self.assertEqual([r.body for r in rs], [b"one", b"two"])
+
+    def test_every_split_point(self):
+        # One chunked POST (extension + trailer) and a GET, cut in two at
+        # every byte: the parser must resume correctly wherever a read ends.
+        data = (request("POST", "/a", headers=[("Transfer-Encoding", "chunked")],
+                        body=b"3;e=1\r\nabc\r\n0\r\nT: v\r\n\r\n") + get("/b"))
+        for k in range(1, len(data)):
+            with self.srv.connect() as c:
+                c.send(data[:k])
+                time.sleep(0.002)
+                c.send(data[k:])
+                rs = c.read_responses(2)
+            self.assertEqual([r.body for r in rs], [b"one", b"two"], "split at %d" % k)
+
+    def test_many_connections_at_once(self):
+        conns = []
+        try:
+            for _ in range(300):
+                conns.append(self.srv.connect())
+            for i, c in enumerate(conns):
+                c.send(get(("/a", "/b", "/c")[i % 3]) * 3)
+            names = [b"one", b"two", b"three"]
+            for i, c in enumerate(conns):
+                rs = c.read_responses(3)
+                self.assertEqual([r.body for r in rs], [names[i % 3]] * 3)
+        finally:
+            for c in conns:
+                c.close()
+
+    def test_half_closed_client_still_answered(self):
+        with self.srv.connect() as c:
+            c.send(get("/a") + get("/b"))
+            c.shutdown_write()
+            rs = c.read_responses(2)
+            self.assertEqual([r.body for r in rs], [b"one", b"two"])
+            self.assert_closes(c, what="after the client's FIN")
+
+    def test_client_reset_mid_response(self):
+        big = self.start("--respond", "/big=" + "z" * 65536)
+        for _ in range(5):
+            c = big.connect()
+            c.send(get("/big") * 50)
+            time.sleep(0.05)
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.close()
+        self.assert_still_serving(big)
 
     def test_second_request_split_across_writes(self):
         a, b = get("/a"), get("/b")

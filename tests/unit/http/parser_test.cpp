@@ -11,6 +11,7 @@ using brisk::http::HeadResult;
 using brisk::http::Method;
 using brisk::http::Request;
 using brisk::test::Guarded;
+using namespace std::string_literals;
 
 namespace {
 
@@ -141,7 +142,7 @@ TEST_CASE("field syntax errors are 400", "[parser]") {
     CHECK(status_of("GET / HTTP/1.1\r\nHost\t: h\r\n\r\n") == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n folded\r\n\r\n") == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n") == 400);
-    CHECK(status_of(std::string("GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n", 37)) == 400);
+    CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n"s) == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nX: a\x01" "b\r\n\r\n") == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nX: a\x7f\r\n\r\n") == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nX(y): 1\r\n\r\n") == 400);
