@@ -35,10 +35,38 @@ struct ListenAddress {
  */
 bool parse_listen_address(std::string_view text, ListenAddress& out, std::string& error);
 
-/** What a route does. Plugins and static roots slot in here later. */
+/** What a route does. Static roots slot in here later. */
 enum class RouteKind : std::uint8_t {
     /** A fixed answer: status, content type and body (--respond, `respond =`). */
     respond,
+    /** A handler of a plugin instance (`plugin = "NAME"`, --plugin PREFIX=FILE.so). */
+    plugin,
+};
+
+/** One value of a plugin instance's `config` table, already type-checked by cli/. */
+struct PluginSetting {
+    enum class Type : std::uint8_t { string, integer, boolean, floating };
+    /** Key; keys of nested tables are joined with '.' ("db.host"). */
+    std::string key;
+    Type type = Type::string;
+    std::string string_value;
+    std::int64_t int_value = 0;
+    bool bool_value = false;
+    double double_value = 0;
+    /** "brisk.toml:14:1", for the plugin's error messages. */
+    std::string where;
+};
+
+/** A plugin instance: `[plugins.NAME]`, or one made by --plugin PREFIX=FILE.so. */
+struct PluginConfig {
+    std::string name;
+    /** Path of the shared object, as given (relative to the working directory). */
+    std::string file;
+    /** Optional pin: the file's sha256, 64 lower-case hex digits. */
+    std::string sha256;
+    std::vector<PluginSetting> settings;
+    /** Where the instance was defined ("brisk.toml:12:1", "--plugin"). */
+    std::string origin;
 };
 
 /** One entry of the routing table, in the order the user gave them. */
@@ -50,6 +78,12 @@ struct RouteConfig {
     std::uint16_t status = 200;
     std::string content_type = "text/plain; charset=utf-8";
     std::string body;
+    /** plugin: the instance name (a key of Config::plugins). */
+    std::string plugin;
+    /** Methods matched ("GET", "POST"); empty matches every method. */
+    std::vector<std::string> methods;
+    /** Host matched (case-insensitive, port ignored); empty matches every host. */
+    std::string host;
     /** Where the route was defined ("--respond", "brisk.toml:12:1"), for messages. */
     std::string origin;
 };
@@ -82,6 +116,11 @@ struct Config {
     bool no_date_header = false;
 
     std::vector<RouteConfig> routes;
+    std::vector<PluginConfig> plugins;
+    /** Threads that run handlers of plugins marked blocking. */
+    unsigned blocking_threads = 4;
+    /** Requests waiting for a blocking thread; past this they get a 503. */
+    unsigned blocking_queue = 1024;
 
     /** Log client disconnect noise (resets, broken pipes, timeouts). */
     bool log_all_errors = false;
