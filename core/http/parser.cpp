@@ -25,12 +25,12 @@ constexpr bool is_tchar(unsigned char c) noexcept {
     }
 }
 
-// reg-name bytes of RFC 3986 3.2.2: unreserved, sub-delims and '%' (checked apart).
+// reg-name bytes of RFC 3986 3.2.2: unreserved and sub-delims ('%' is checked apart).
 constexpr bool is_reg_name(unsigned char c) noexcept {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
     switch (c) {
     case '-': case '.': case '_': case '~': case '!': case '$': case '&': case '\'':
-    case '(': case ')': case '*': case '+': case ',': case ';': case '=': case '%':
+    case '(': case ')': case '*': case '+': case ',': case ';': case '=':
         return true;
     default:
         return false;
@@ -165,13 +165,12 @@ bool valid_host(std::string_view h) noexcept {
         }
         i = close + 1;
     } else {
-        for (; i < h.size() && h[i] != ':'; ++i) {
-            char c = h[i];
-            if (!kTables.host[static_cast<unsigned char>(c)]) return false;
-            if (c == '%') {
-                if (i + 2 >= h.size() || !is_hex(h[i + 1]) || !is_hex(h[i + 2])) return false;
-                i += 2;
-            }
+        const std::size_t n = h.size();
+        for (;;) {
+            while (i < n && kTables.host[static_cast<unsigned char>(h[i])]) ++i;
+            if (i == n || h[i] != '%') break;
+            if (i + 2 >= n || !is_hex(h[i + 1]) || !is_hex(h[i + 2])) return false;
+            i += 3;
         }
     }
     if (i == h.size()) return true;
@@ -278,22 +277,31 @@ std::string_view Request::header(std::string_view name) const noexcept {
 }
 
 std::size_t find_head_end(const char* buf, std::size_t len, std::size_t from) noexcept {
-    std::size_t start = skip_empty_lines(buf, len);
-    std::size_t i = from >= 2 ? from - 2 : 0;
-    if (i < start) i = start;
-    const char* const end = buf + len;
-    while (i < len) {
+    std::size_t i = skip_empty_lines(buf, len);
+    if (from >= 3 && from - 3 > i) i = from - 3;  // a terminator may straddle the old end
 #ifdef __SSE2__
-        const char* nl = simd_scan(buf + i, end, [](__m128i x) { return _mm_cmpeq_epi8(x, _mm_set1_epi8('\n')); });
-        while (nl < end && *nl != '\n') ++nl;
-#else
-        const char* nl = static_cast<const char*>(std::memchr(buf + i, '\n', len - i));
-#endif
-        if (!nl || nl == end) return 0;
-        i = static_cast<std::size_t>(nl - buf) + 1;
-        if (i < len && buf[i] == '\n') return i + 1;
-        if (i + 1 < len && buf[i] == '\r' && buf[i + 1] == '\n') return i + 2;
+    // Four shifted loads find every "\r\n\r\n" of 16 positions at once.
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    auto terminators = [&](const char* p) {
+        __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), cr);
+        __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1)), lf);
+        __m128i c = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2)), cr);
+        __m128i d = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 3)), lf);
+        return static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(_mm_and_si128(a, b), _mm_and_si128(c, d))));
+    };
+    for (; i + 19 <= len; i += 16)
+        if (unsigned m = terminators(buf + i)) return i + __builtin_ctz(m) + 4;
+#ifdef BRISK_SIMD_TAIL
+    // The last partial block, loaded whole when it stays inside its page;
+    // only positions whose four bytes are all inside the input count.
+    if (i + 4 <= len && (reinterpret_cast<std::uintptr_t>(buf + i) & 4095) <= 4096 - 19) {
+        unsigned m = terminators(buf + i) & ((1u << (len - 3 - i)) - 1);
+        return m ? i + __builtin_ctz(m) + 4 : 0;
     }
+#endif
+#endif
+    for (; i + 4 <= len; ++i)
+        if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n') return i + 4;
     return 0;
 }
 
@@ -303,7 +311,14 @@ HeadResult check_partial_head(const char* buf, std::size_t len, std::size_t max_
     // once instead of waiting for a timeout.
     for (; i < len && buf[i] != ' '; ++i)
         if (!is_token(buf[i]) && !(buf[i] == '\r' && i + 1 == len)) return fail(400);
-    if (std::memchr(buf, '\n', len) == nullptr) return len > max_head ? fail(414) : HeadResult{HeadResult::incomplete};
+    // A line ending in a bare LF can never complete: refuse it now.
+    const char* first_lf = nullptr;
+    for (const char* p = buf; (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(buf + len - p))));
+         ++p) {
+        if (p == buf || p[-1] != '\r') return fail(400);
+        if (!first_lf) first_lf = p;
+    }
+    if (!first_lf) return len > max_head ? fail(414) : HeadResult{HeadResult::incomplete};
     return len > max_head ? fail(431) : HeadResult{HeadResult::incomplete};
 }
 

@@ -26,7 +26,7 @@ struct HeadResult {
  * `from` (bytes before it were searched already: the caller passes the
  * previous length so a slowly arriving head is not rescanned). Returns the
  * offset just past the terminating empty line, or 0 if it is not there yet.
- * A bare LF terminator ("\n\n") is found too; parse_head() then refuses it.
+ * Only CRLF CRLF ends a head; check_partial_head() refuses a bare LF at once.
  */
 std::size_t find_head_end(const char* buf, std::size_t len, std::size_t from) noexcept;
 

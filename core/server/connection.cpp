@@ -1,16 +1,20 @@
 // brisk — one connection's life: read → parse → route → handle → write,
 // as many requests as are buffered, then one flush; then idle (worker
 // released), reading (partial request), writing (socket full) or closing.
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 
 #include "http/parser.hpp"
+#include "net/sys.hpp"
 #include "http/status.hpp"
 #include "server/loop.hpp"
 
@@ -82,6 +86,11 @@ bool Loop::watch(Conn& c) {
 }
 
 void Loop::close_conn(Conn& c) noexcept {
+    if (c.blocked) {
+        // A pool thread is using the worker: close once its handler returns.
+        c.close_after = c.peer_closed = true;
+        return;
+    }
     disarm(c);
     if (c.worker) release_worker(c);
     ::close(c.fd);  // also leaves the poller
@@ -97,6 +106,11 @@ void Loop::on_input(Conn& c) {
     while (!c.close_after) {
         Step s = process(c, w);
         if (s == Step::close) break;
+        if (s == Step::blocked) {
+            // Answers to earlier pipelined requests leave while the handler runs.
+            if (!w.out.empty()) flush(c, w);
+            return;
+        }
         if (s == Step::more) {
             if (!flush(c, w)) return;
             continue;
@@ -110,7 +124,7 @@ void Loop::on_input(Conn& c) {
 // Flushes the batch's responses in one send, then settles the connection
 // in its next state.
 void Loop::finish(Conn& c, Worker& w, bool progressed) {
-    if (w.out.pending() && !flush(c, w)) return;
+    if (!w.out.empty() && !flush(c, w)) return;
     if (c.close_after) {
         if (!c.peer_closed && (c.force_linger || c.readable || w.has_input())) linger(c);
         else close_conn(c);
@@ -136,6 +150,7 @@ void Loop::finish(Conn& c, Worker& w, bool progressed) {
 }
 
 bool Loop::read_into(Conn& c, Worker& w) {
+    w.in.unpoison();  // requests already answered may have been poisoned (sanitizer builds)
     if (w.start == w.end) w.start = w.end = 0;
     std::size_t want = kMinRead;
     if (w.stage == Worker::Stage::body_length) {
@@ -152,7 +167,7 @@ bool Loop::read_into(Conn& c, Worker& w) {
         if (w.stage != Worker::Stage::head) w.reparse = true;
     }
     std::size_t space = w.in.capacity() - w.end;
-    ssize_t n = ::read(c.fd, w.in.data() + w.end, space);
+    ssize_t n = net::sys_read(c.fd, w.in.data() + w.end, space);
     if (n > 0) {
         w.end += static_cast<std::size_t>(n);
         // Edge-triggered: a short read means the socket is drained for now.
@@ -176,28 +191,89 @@ bool Loop::read_into(Conn& c, Worker& w) {
 
 bool Loop::flush(Conn& c, Worker& w) {
     OutBuffer& out = w.out;
-    while (out.sent < out.len) {
-        ssize_t n = ::send(c.fd, out.buf.data() + out.sent, out.len - out.sent, MSG_NOSIGNAL);
-        if (n > 0) {
-            out.sent += static_cast<std::size_t>(n);
-            continue;
+    int err = 0;
+    // The last answer before a close: hold the bytes back (MSG_MORE) so that
+    // close() sends them with the FIN in one segment, a packet fewer per
+    // connection. close() or shutdown() follows at once, which releases them.
+    const int flags = MSG_NOSIGNAL | (c.close_after && !c.blocked ? MSG_MORE : 0);
+    if (!out.has_segments()) {
+        // The common case: the batch is one run of bytes.
+        while (out.sent < out.len) {
+            ssize_t n = net::sys_send(c.fd, out.buf.data() + out.sent, out.len - out.sent, flags);
+            if (n > 0) {
+                out.sent += static_cast<std::size_t>(n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            err = n < 0 ? errno : EPIPE;
+            break;
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!watch(c)) break;
-            c.state = ConnState::writing;
-            arm(c, TimerKind::write, cfg_.write_timeout.count());  // restarts on every bit of progress
+    } else {
+        std::vector<OutSegment>& segs = out.segments();
+        while (out.head < segs.size()) {
+            ssize_t n;
+            if (segs[out.head].kind == OutSegment::Kind::file) {
+                OutSegment& s = segs[out.head];
+                off_t off = static_cast<off_t>(s.pos + out.head_done);
+                n = ::sendfile(c.fd, s.fd, &off, static_cast<std::size_t>(s.len - out.head_done));
+                if (n == 0) {  // the file shrank under us: the promised length cannot be sent
+                    err = EIO;
+                    break;
+                }
+            } else {
+                iovec iov[64];
+                int cnt = 0;
+                for (std::size_t i = out.head; i < segs.size() && cnt < 64; ++i) {
+                    const OutSegment& s = segs[i];
+                    if (s.kind == OutSegment::Kind::file) break;
+                    char* base = s.kind == OutSegment::Kind::bytes ? out.buf.data() + s.pos
+                                                                   : reinterpret_cast<char*>(s.pos);
+                    std::uint64_t skip = i == out.head ? out.head_done : 0;
+                    iov[cnt++] = iovec{base + skip, static_cast<std::size_t>(s.len - skip)};
+                }
+                msghdr msg{};
+                msg.msg_iov = iov;
+                msg.msg_iovlen = static_cast<std::size_t>(cnt);
+                n = ::sendmsg(c.fd, &msg, flags);
+            }
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                err = errno;
+                break;
+            }
+            auto left = static_cast<std::uint64_t>(n);
+            while (left > 0) {
+                OutSegment& s = segs[out.head];
+                std::uint64_t rest = s.len - out.head_done;
+                if (left < rest) {
+                    out.head_done += left;
+                    break;
+                }
+                left -= rest;
+                OutBuffer::drop(s);
+                ++out.head;
+                out.head_done = 0;
+            }
+            while (out.head < segs.size() && segs[out.head].len == 0) ++out.head;
+        }
+    }
+    if (err == 0) {
+        out.reset();
+        return true;
+    }
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+        if (watch(c)) {
+            if (!c.blocked) {
+                c.state = ConnState::writing;
+                arm(c, TimerKind::write, cfg_.write_timeout.count());  // restarts on every bit of progress
+            }
             return false;
         }
-        if (cfg_.log_all_errors || !is_disconnect(errno)) spdlog::info("send: {}", std::strerror(errno));
-        break;
+        err = errno;
     }
-    if (out.sent < out.len) {
-        close_conn(c);
-        return false;
-    }
-    out.len = out.sent = 0;
-    return true;
+    if (cfg_.log_all_errors || !is_disconnect(err)) spdlog::info("send: {}", std::strerror(err));
+    close_conn(c);
+    return false;
 }
 
 // Handles every complete request in the buffer, appending the responses.
@@ -229,6 +305,7 @@ Loop::Step Loop::process(Conn& c, Worker& w) {
             w.continue_sent = w.reparse = false;
             switch (w.req.body_kind) {
             case http::BodyKind::none:
+                w.raw = {base, head_len};
                 dispatch(c, w);
                 w.start += head_len;
                 break;
@@ -281,58 +358,203 @@ Loop::Step Loop::process(Conn& c, Worker& w) {
                 w.start += w.head_len + body_len;
             }
             w.req.body = {base + w.head_len, body_len};
+            w.raw = {base, w.head_len + body_len};
             w.stage = Worker::Stage::head;
             dispatch(c, w);
         }
+        if (c.blocked) return Step::blocked;
         if (c.close_after) return Step::close;
-        if (w.out.pending() >= kFlushAt) return Step::more;
+        if (w.out.buffered() >= kFlushAt) return Step::more;
     }
 }
 
 void Loop::dispatch(Conn& c, Worker& w) {
-    http::Response resp;
-    if (Handler* h = router_.match(w.req.path)) {
+    w.route_cursor = 0;
+    complete(c, w, Outcome::decline);
+}
+
+// Runs the handlers that match, from the router's cursor on, until one
+// answers; then writes the answer (404 when every one declined).
+void Loop::complete(Conn& c, Worker& w, Outcome outcome) {
+    bool overloaded = false;
+    while (outcome == Outcome::decline) {
+        w.reply.reset();  // what a declining handler left
+        Handler* h = router_.match(w.req, w.route_cursor);
+        if (!h) break;
+        if (h->blocking()) {
+            if (run_blocking(c, w, *h)) return;  // answered later, on this loop
+            overloaded = true;
+            break;
+        }
+        HandlerCall call{w.req, w.reply, c, index_, w.raw};
         try {
-            h->handle(w.req, resp);
+            outcome = h->handle(call);
         } catch (const std::exception& e) {
             spdlog::error("handler for {} failed: {}", w.req.path, e.what());
-            resp = http::Response{500, kTextPlain, "Internal Server Error\n", {}};
+            outcome = Outcome::error;
         }
-    } else {
-        resp = http::Response{404, kTextPlain, "Not Found\n", {}};
     }
     bool keep = w.req.keep_alive && !cfg_.disable_keepalive && !draining_ &&
                 !(cfg_.max_requests_per_conn && c.requests >= cfg_.max_requests_per_conn);
-    write_response(c, w, resp, keep);
+    if (overloaded) {
+        write_response(c, w, http::Response{503, kTextPlain, "Service Unavailable\n", {}}, keep);
+    } else if (outcome == Outcome::done) {
+        write_reply(c, w, keep);
+    } else if (outcome == Outcome::decline) {
+        write_response(c, w, http::Response{404, kTextPlain, "Not Found\n", {}}, keep);
+    } else {
+        write_response(c, w, http::Response{500, kTextPlain, "Internal Server Error\n", {}}, keep);
+    }
+    w.reply.reset();
     if (!keep) c.close_after = true;
+}
+
+// Hands the request to the blocking pool. The connection reads and parses
+// nothing until the answer is back, so pipelined answers keep their order.
+bool Loop::run_blocking(Conn& c, Worker& w, Handler& h) {
+    if (!blocking_) return false;
+    c.blocked = true;
+    bool queued = blocking_->submit([this, &c, &w, &h] {
+        HandlerCall call{w.req, w.reply, c, index_, w.raw};
+        Outcome outcome;
+        try {
+            outcome = h.handle(call);
+        } catch (const std::exception& e) {
+            spdlog::error("handler for {} failed: {}", w.req.path, e.what());
+            outcome = Outcome::error;
+        }
+        blocking_done(c, outcome);
+    });
+    if (!queued) {
+        c.blocked = false;
+        return false;
+    }
+    ++blocked_;
+    disarm(c);  // the client is not the one being slow
+    return true;
+}
+
+// On a pool thread: queues the outcome for the connection's loop.
+void Loop::blocking_done(Conn& c, Outcome outcome) {
+    {
+        std::lock_guard lock(done_mutex_);
+        done_.emplace_back(&c, outcome);
+    }
+    std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+void Loop::take_completions() {
+    {
+        std::lock_guard lock(done_mutex_);
+        done_batch_.swap(done_);
+    }
+    for (auto [conn, outcome] : done_batch_) {
+        Conn& c = *conn;
+        c.blocked = false;
+        --blocked_;
+        Worker& w = *c.worker;
+        if (c.close_after && c.peer_closed) {
+            close_conn(c);  // the client went away meanwhile
+            continue;
+        }
+        complete(c, w, outcome);
+        if (!c.blocked) on_input(c);  // answers, then goes on with what is buffered
+    }
+    done_batch_.clear();
+}
+
+// Renders the head into the output: status line, Server, Date, the
+// handler's header lines; then the caller adds framing and the final CRLF.
+// Reserves `extra` more bytes for the caller.
+char* Loop::write_head(Worker& w, std::uint16_t status, std::string_view headers, std::size_t extra) {
+    OutBuffer& out = w.out;
+    out.buf.reserve(out.len + server_line_.size() + headers.size() + 192 + extra);
+    char* p = out.buf.data() + out.len;
+    p = put(p, http::status_line(status));
+    p = put(p, server_line_);
+    if (!cfg_.no_date_header) p = put(p, date_.line(now_s_));
+    return put(p, headers);
 }
 
 void Loop::write_response(Conn&, Worker& w, const http::Response& resp, bool keep_alive) {
     const bool has_body = http::status_has_body(resp.status);
     const bool send_body = has_body && w.req.method != http::Method::head;
     OutBuffer& out = w.out;
-    // Status line, Date, Content-Length, Connection, CRLF: at most 192 bytes past the parts.
-    out.buf.reserve(out.len + server_line_.size() + resp.headers.size() + resp.prerendered.size() + 192 +
-                    (send_body ? resp.body.size() : 0));
-    char* p = out.buf.data() + out.len;
+    const std::size_t extra = resp.prerendered.size() + (send_body ? resp.body.size() : 0);
+    char* p;
     if (!resp.prerendered.empty()) {
-        p = put(p, resp.prerendered);
+        out.buf.reserve(out.len + extra + 128);
+        p = put(out.buf.data() + out.len, resp.prerendered);
+        if (!cfg_.no_date_header) p = put(p, date_.line(now_s_));
     } else {
-        p = put(p, http::status_line(resp.status));
-        p = put(p, server_line_);
-        p = put(p, resp.headers);
+        p = write_head(w, resp.status, resp.headers, extra);
         if (has_body) {
             p = put(p, "Content-Length: ");
             p = put_uint(p, resp.body.size());
             p = put(p, "\r\n");
         }
     }
-    if (!cfg_.no_date_header) p = put(p, date_.line(now_s_));
     if (!keep_alive) p = put(p, "Connection: close\r\n");
     else if (w.req.version_minor == 0) p = put(p, "Connection: keep-alive\r\n");
     p = put(p, "\r\n");
     if (send_body) p = put(p, resp.body);
     out.len = static_cast<std::size_t>(p - out.buf.data());
+}
+
+// A reply built call by call (plugins): head, then the pieces in order, by
+// copy, reference or file; a stream is framed chunk by chunk.
+void Loop::write_reply(Conn& c, Worker& w, bool keep_alive) {
+    Reply& r = w.reply;
+    if (r.kind == Reply::Kind::simple) {
+        write_response(c, w, r.simple, keep_alive);
+        return;
+    }
+    const bool stream = r.kind == Reply::Kind::stream;
+    const bool has_body = http::status_has_body(r.status);
+    const bool send_body = has_body && w.req.method != http::Method::head;
+    // HTTP/1.0 has no chunked coding: a stream ends with the connection.
+    if (stream && w.req.version_minor == 0) keep_alive = false;
+    OutBuffer& out = w.out;
+    char* p = write_head(w, r.status, {r.headers.data(), r.headers_len}, 0);
+    if (has_body) {
+        if (!stream) {
+            p = put(p, "Content-Length: ");
+            p = put_uint(p, r.body_size());
+            p = put(p, "\r\n");
+        } else if (w.req.version_minor == 1) {
+            p = put(p, "Transfer-Encoding: chunked\r\n");
+        }
+    }
+    if (!keep_alive) p = put(p, "Connection: close\r\n");
+    else if (w.req.version_minor == 0) p = put(p, "Connection: keep-alive\r\n");
+    p = put(p, "\r\n");
+    out.len = static_cast<std::size_t>(p - out.buf.data());
+    if (!send_body) return;  // Reply::reset() releases the pieces
+    const bool chunked = stream && w.req.version_minor == 1;
+    for (Reply::Piece& piece : r.pieces) {
+        if (piece.len == 0) continue;
+        if (chunked) {
+            char size[24];
+            int n = std::snprintf(size, sizeof size, "%llx\r\n", static_cast<unsigned long long>(piece.len));
+            out.append({size, static_cast<std::size_t>(n)});
+        }
+        switch (piece.kind) {
+        case Reply::Piece::Kind::copy:
+            out.append({r.body.data() + piece.pos, static_cast<std::size_t>(piece.len)});
+            break;
+        case Reply::Piece::Kind::ref:
+            out.push_ref(reinterpret_cast<const void*>(piece.pos), piece.len, piece.release, piece.arg);
+            piece.release = nullptr;  // the output owns it now
+            break;
+        case Reply::Piece::Kind::file:
+            out.push_file(piece.fd, piece.pos, piece.len);
+            piece.fd = -1;
+            break;
+        }
+        if (chunked) out.append("\r\n");
+    }
+    if (chunked) out.append("0\r\n\r\n");
 }
 
 // An answer to a request brisk refuses; the connection closes after it, and

@@ -37,9 +37,12 @@ struct Conn {
     bool close_after = false;  // close once the pending output is written
     bool force_linger = false; // after an error: drain what the client still sends
     bool ip_counted = false;   // holds a --max-conns-per-ip slot
-    std::uint8_t ip_len = 0;   // 4 or 16
+    bool blocked = false;      // a handler runs on the blocking pool with this worker
+    std::uint8_t ip_len = 0;   // 4 or 16; 0 for unix sockets
+    std::uint16_t port = 0;    // the client's
     std::uint32_t requests = 0;
-    std::uint8_t ip[16] = {};
+    std::uint32_t serial = 0;  // with the loop index, the connection id
+    std::uint8_t ip[16] = {};  // the client's address
 };
 static_assert(sizeof(Conn) <= 72, "an idle connection must stay small");
 

@@ -1,17 +1,45 @@
-// brisk — a request handler, the unit the router dispatches to. Built-in
-// fixed responses implement it now; plugins and static roots do later.
+// brisk — a request handler, the unit the router dispatches to: built-in
+// fixed responses and plugin instances (and, later, static roots).
 #pragma once
 
+#include <cstdint>
+#include <string_view>
+
 #include "http/request.hpp"
-#include "http/response.hpp"
+#include "server/reply.hpp"
 
 namespace brisk {
+
+struct Conn;
+
+enum class Outcome : std::uint8_t {
+    done,     // `reply` holds the answer
+    decline,  // not for this handler: try the next matching route
+    error,    // 500 if nothing was sent, else the connection closes
+};
+
+/** What a handler is given: the request, where to answer, and who asked. */
+struct HandlerCall {
+    const http::Request& req;
+    Reply& reply;
+    const Conn& conn;
+    unsigned loop_index;
+    /** The request's bytes in the read buffer (head and body), reused once the handler returns. */
+    std::string_view raw;
+};
 
 class Handler {
 public:
     virtual ~Handler() = default;
-    /** Runs on a loop thread, concurrently with other loops: it must not block. */
-    virtual void handle(const http::Request& req, http::Response& resp) = 0;
+    /**
+     * Runs on a loop thread, concurrently with other loops, and must not
+     * block — unless blocking() is true: then it runs on the blocking pool.
+     */
+    virtual Outcome handle(HandlerCall& call) = 0;
+    virtual bool blocking() const noexcept { return false; }
+    /** Per-loop set-up and tear-down, on the loop's own thread. Throws to fail start-up. */
+    virtual void loop_init(unsigned /*loop_index*/) {}
+    virtual void loop_fini(unsigned /*loop_index*/) noexcept {}
 };
 
 }  // namespace brisk

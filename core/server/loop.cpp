@@ -40,8 +40,13 @@ const std::string_view kTooManyFromIp =
 
 }  // namespace
 
-Loop::Loop(const Config& config, const Router& router, Shared& shared)
-    : cfg_(config), router_(router), shared_(shared), wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+Loop::Loop(const Config& config, const Router& router, Shared& shared, unsigned index, BlockingPool* blocking)
+    : cfg_(config),
+      router_(router),
+      shared_(shared),
+      index_(index),
+      blocking_(blocking),
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (wake_fd_ < 0 || !poller_.add(wake_fd_, EPOLLIN, kWakeTag)) throw std::runtime_error("eventfd");
     if (!cfg_.no_server_header) server_line_ = "Server: " + cfg_.server_name + "\r\n";
     update_clock();
@@ -62,6 +67,7 @@ void Loop::add_listener(int fd, bool shared_with_other_loops) {
 }
 
 void Loop::stop() noexcept {
+    stop_flag_.store(true, std::memory_order_release);
     std::uint64_t one = 1;
     [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
 }
@@ -75,6 +81,7 @@ void Loop::update_clock() noexcept {
 
 void Loop::run() {
     epoll_event events[kMaxEvents];
+    for (Handler* h : router_.handlers()) h->loop_init(index_);
     while (!draining_ || open_ > 0) {
         int n = poller_.wait(events, kMaxEvents, next_timeout_ms());
         update_clock();
@@ -86,12 +93,17 @@ void Loop::run() {
             } else if (tag == kWakeTag) {
                 std::uint64_t v;
                 [[maybe_unused]] ssize_t r = read(wake_fd_, &v, sizeof v);
-                stop_requested_ = true;  // acted on after the batch: draining closes connections
+                // Acted on after the batch: both may close connections that have events in it.
+                wake_pending_ = true;
             } else {
                 on_event(*static_cast<Conn*>(events[i].data.ptr), events[i].events);
             }
         }
-        if (stop_requested_) begin_drain();
+        if (wake_pending_) {
+            wake_pending_ = false;
+            take_completions();
+            if (stop_flag_.load(std::memory_order_acquire)) begin_drain();
+        }
         expire_timers();
         if (now_ms_ >= next_reap_ms_) {
             workers_.reap(now_ms_, cfg_.max_idle_worker_duration.count());
@@ -107,6 +119,7 @@ void Loop::run() {
             }
         }
     }
+    for (Handler* h : router_.handlers()) h->loop_fini(index_);
 }
 
 void Loop::accept_from(int listen_fd) {
@@ -130,6 +143,8 @@ void Loop::accept_from(int listen_fd) {
         }
         Conn* c = conns_.acquire();
         c->fd = fd;
+        c->serial = ++next_serial_;
+        record_peer(ss, *c);
         ++open_;
         if (shared_.open.fetch_add(1, std::memory_order_relaxed) >= cfg_.concurrency) {
             std::int64_t last = shared_.last_overload_log_s.load(std::memory_order_relaxed);
@@ -138,7 +153,7 @@ void Loop::accept_from(int listen_fd) {
             reject(*c, kOverloaded);
             continue;
         }
-        if (cfg_.max_conns_per_ip && !ip_acquire(ss, *c)) {
+        if (cfg_.max_conns_per_ip && !ip_acquire(*c)) {
             reject(*c, kTooManyFromIp);
             continue;
         }
@@ -152,16 +167,21 @@ void Loop::accept_from(int listen_fd) {
 // Answers a connection refused at accept: the pre-rendered response, a
 // half-close, and a short linger so the client reads it instead of a reset.
 void Loop::reject(Conn& c, std::string_view response) {
-    [[maybe_unused]] ssize_t n = send(c.fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    [[maybe_unused]] ssize_t n = send(c.fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
     linger(c);
 }
 
 void Loop::on_event(Conn& c, std::uint32_t events) {
     if (events & EPOLLERR) {
-        close_conn(c);
+        close_conn(c);  // deferred while a blocking handler runs
         return;
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) c.readable = true;
+    if (c.blocked) {
+        // Its handler runs on the pool: only earlier answers may move meanwhile.
+        if ((events & EPOLLOUT) && !c.worker->out.empty()) flush(c, *c.worker);
+        return;
+    }
     switch (c.state) {
     case ConnState::lingering:
         if (c.readable) discard_input(c);
@@ -174,6 +194,20 @@ void Loop::on_event(Conn& c, std::uint32_t events) {
     case ConnState::reading:
         if (c.readable) on_input(c);
         return;
+    }
+}
+
+void record_peer(const sockaddr_storage& ss, Conn& c) noexcept {
+    if (ss.ss_family == AF_INET6) {
+        const auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
+        std::memcpy(c.ip, &sin6.sin6_addr, 16);
+        c.ip_len = 16;
+        c.port = ntohs(sin6.sin6_port);
+    } else if (ss.ss_family == AF_INET) {
+        const auto& sin = reinterpret_cast<const sockaddr_in&>(ss);
+        std::memcpy(c.ip, &sin.sin_addr, 4);
+        c.ip_len = 4;
+        c.port = ntohs(sin.sin_port);
     }
 }
 
@@ -214,18 +248,8 @@ void Loop::begin_drain() {
     while (Conn* c = idle.front()) close_conn(*c);
 }
 
-bool Loop::ip_acquire(const sockaddr_storage& ss, Conn& c) {
-    if (ss.ss_family == AF_INET6) {
-        const auto& a = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
-        std::memcpy(c.ip, &a, 16);
-        c.ip_len = 16;
-    } else if (ss.ss_family == AF_INET) {
-        const auto& a = reinterpret_cast<const sockaddr_in&>(ss).sin_addr;
-        std::memcpy(c.ip, &a, 4);
-        c.ip_len = 4;
-    } else {
-        return true;  // unix sockets have no address to count
-    }
+bool Loop::ip_acquire(Conn& c) {
+    if (c.ip_len == 0) return true;  // unix sockets have no address to count
     std::string key(reinterpret_cast<const char*>(c.ip), c.ip_len);
     std::lock_guard lock(shared_.ip_mutex);
     std::uint32_t& n = shared_.per_ip[key];

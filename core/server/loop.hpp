@@ -18,11 +18,15 @@
 #include "http/date_cache.hpp"
 #include "http/response.hpp"
 #include "net/poller.hpp"
+#include "server/blocking_pool.hpp"
 #include "server/connection.hpp"
 #include "server/router.hpp"
 #include "server/worker.hpp"
 
 namespace brisk {
+
+/** Copies the client's address and port from accept's sockaddr. */
+void record_peer(const sockaddr_storage& ss, Conn& c) noexcept;
 
 /** Counters every loop consults on accept. */
 struct Shared {
@@ -36,7 +40,8 @@ struct Shared {
 
 class Loop {
 public:
-    Loop(const Config& config, const Router& router, Shared& shared);
+    /** `blocking` runs handlers marked blocking; may be null when there are none. */
+    Loop(const Config& config, const Router& router, Shared& shared, unsigned index, BlockingPool* blocking);
     ~Loop();
     Loop(const Loop&) = delete;
     Loop& operator=(const Loop&) = delete;
@@ -54,6 +59,8 @@ public:
     /** Asks the loop to drain and exit; callable from any thread. */
     void stop() noexcept;
 
+    unsigned index() const noexcept { return index_; }
+
 private:
     // --- loop.cpp: events, accept, timers, shutdown
     void accept_from(int listen_fd);
@@ -69,10 +76,16 @@ private:
     void finish(Conn& c, Worker& w, bool progressed);
     void arm(Conn& c, TimerKind kind, std::int64_t ms) noexcept;
     void disarm(Conn& c) noexcept;
-    enum class Step : std::uint8_t { more, wait, close };
+    enum class Step : std::uint8_t { more, wait, close, blocked };
     Step process(Conn& c, Worker& w);
     void dispatch(Conn& c, Worker& w);
+    void complete(Conn& c, Worker& w, Outcome outcome);
+    bool run_blocking(Conn& c, Worker& w, Handler& h);
+    void blocking_done(Conn& c, Outcome outcome);
+    void take_completions();
+    void write_reply(Conn& c, Worker& w, bool keep_alive);
     void write_response(Conn& c, Worker& w, const http::Response& resp, bool keep_alive);
+    char* write_head(Worker& w, std::uint16_t status, std::string_view headers, std::size_t extra);
     void respond_error(Conn& c, Worker& w, std::uint16_t status);
     bool flush(Conn& c, Worker& w);
     void on_timeout(Conn& c);
@@ -83,12 +96,20 @@ private:
     void release_worker(Conn& c);
     bool watch(Conn& c);
     bool read_into(Conn& c, Worker& w);
-    bool ip_acquire(const sockaddr_storage& ss, Conn& c);
+    bool ip_acquire(Conn& c);
     void ip_release(Conn& c);
 
     const Config& cfg_;
     const Router& router_;
     Shared& shared_;
+    const unsigned index_;
+    BlockingPool* blocking_;
+    std::uint32_t next_serial_ = 0;
+    // Connections whose blocking handler finished, with its outcome; filled by pool threads.
+    std::mutex done_mutex_;
+    std::vector<std::pair<Conn*, Outcome>> done_;
+    std::vector<std::pair<Conn*, Outcome>> done_batch_;
+    std::size_t blocked_ = 0;  // connections waiting on the pool
     net::Poller poller_;
     int wake_fd_;  // eventfd: stop()
     struct ListenFd {
@@ -110,7 +131,8 @@ private:
     http::DateCache date_;
     std::string server_line_;  // "Server: brisk\r\n", or empty
     bool draining_ = false;
-    bool stop_requested_ = false;
+    bool wake_pending_ = false;
+    std::atomic<bool> stop_flag_{false};
 
     static constexpr std::size_t kDiscardSize = 16384;
     std::array<char, kDiscardSize> discard_;

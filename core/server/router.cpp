@@ -1,6 +1,7 @@
 #include "server/router.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "http/status.hpp"
 
@@ -11,62 +12,122 @@ namespace {
 class FixedResponse final : public Handler {
 public:
     FixedResponse(const RouteConfig& r, const Config& cfg)
-        : status_(r.status), headers_("Content-Type: " + r.content_type + "\r\n"), body_(r.body) {
-        prerendered_ = http::status_line(status_);
+        : headers_("Content-Type: " + r.content_type + "\r\n"), body_(r.body) {
+        prerendered_ = http::status_line(r.status);
         if (!cfg.no_server_header) prerendered_ += "Server: " + cfg.server_name + "\r\n";
         prerendered_ += headers_;
-        if (http::status_has_body(status_)) prerendered_ += "Content-Length: " + std::to_string(body_.size()) + "\r\n";
+        if (http::status_has_body(r.status)) prerendered_ += "Content-Length: " + std::to_string(body_.size()) + "\r\n";
+        response_ = http::Response{r.status, headers_, body_, prerendered_};
     }
 
-    void handle(const http::Request&, http::Response& resp) override {
-        resp.status = status_;
-        resp.headers = headers_;
-        resp.body = body_;
-        resp.prerendered = prerendered_;
+    Outcome handle(HandlerCall& call) override {
+        call.reply.kind = Reply::Kind::simple;
+        call.reply.simple = response_;
+        return Outcome::done;
     }
 
 private:
-    std::uint16_t status_;
     std::string headers_;
     std::string body_;
     std::string prerendered_;
+    http::Response response_;
 };
 
-std::unique_ptr<Handler> make_handler(const RouteConfig& r, const Config& cfg) {
-    switch (r.kind) {
-    case RouteKind::respond:
-        return std::make_unique<FixedResponse>(r, cfg);
-    }
-    return nullptr;
+std::uint32_t method_mask(const std::vector<std::string>& methods) {
+    static constexpr std::pair<std::string_view, http::Method> kNames[] = {
+        {"GET", http::Method::get},         {"HEAD", http::Method::head},   {"POST", http::Method::post},
+        {"PUT", http::Method::put},         {"DELETE", http::Method::delete_}, {"OPTIONS", http::Method::options},
+        {"TRACE", http::Method::trace},     {"PATCH", http::Method::patch},
+    };
+    std::uint32_t mask = 0;
+    for (const std::string& m : methods)
+        for (const auto& [name, method] : kNames)
+            if (m == name) mask |= 1u << static_cast<unsigned>(method);
+    return mask;
+}
+
+// Equality with the cheap tests first: most paths differ in length or first byte.
+inline bool same(const std::string& a, std::string_view b) noexcept {
+    return a.size() == b.size() && (a.empty() || (a[0] == b[0] && std::memcmp(a.data(), b.data(), a.size()) == 0));
+}
+
+std::string_view without_port(std::string_view host) noexcept {
+    if (!host.empty() && host.front() == '[') return host.substr(0, host.find(']') + 1);
+    return host.substr(0, host.find(':'));
 }
 
 }  // namespace
 
-Router::Router(const Config& config) {
-    for (const RouteConfig& r : config.routes) {
-        auto& table = r.prefix ? prefixes_ : exact_;
-        auto same = [&](const Entry& e) { return e.path == r.path; };
-        if (std::find_if(table.begin(), table.end(), same) != table.end()) continue;
-        handlers_.push_back(make_handler(r, config));
-        table.push_back(Entry{r.path, handlers_.back().get()});
+void Router::add(const RouteConfig& r, const Config& config, Handler* plugin) {
+    Handler* h = plugin;
+    if (r.kind == RouteKind::respond) {
+        owned_.push_back(std::make_unique<FixedResponse>(r, config));
+        h = owned_.back().get();
     }
-    std::sort(exact_.begin(), exact_.end(), [](const Entry& a, const Entry& b) { return a.path < b.path; });
+    if (!h) return;
+    std::string host;
+    for (char c : without_port(r.host)) host += http::ascii_lower(c);
+    (r.prefix ? prefixes_ : exact_).push_back(Entry{r.path, method_mask(r.methods), std::move(host), h});
+}
+
+void Router::finish() {
+    std::stable_sort(exact_.begin(), exact_.end(), [](const Entry& a, const Entry& b) { return a.path < b.path; });
     std::stable_sort(prefixes_.begin(), prefixes_.end(),
                      [](const Entry& a, const Entry& b) { return a.path.size() > b.path.size(); });
 }
 
-Handler* Router::match(std::string_view path) const noexcept {
-    if (exact_.size() <= 8) {  // a short table: a scan beats the binary search
-        for (const Entry& e : exact_)
-            if (e.path.size() == path.size() && std::string_view(e.path) == path) return e.handler;
-    } else if (auto it = std::lower_bound(exact_.begin(), exact_.end(), path,
-                               [](const Entry& e, std::string_view p) { return std::string_view(e.path) < p; });
-        it != exact_.end() && it->path == path) {
-        return it->handler;
+bool Router::accepts(const Entry& e, const http::Request& req) const noexcept {
+    if (!e.methods && e.host.empty()) return true;
+    if (e.methods && !(e.methods & (1u << static_cast<unsigned>(req.method)))) return false;
+    return e.host.empty() || http::iequals(e.host, without_port(req.host));
+}
+
+Handler* Router::match(const http::Request& req, std::size_t& cursor) const noexcept {
+    const std::string_view path = req.path;
+    // Exact entries are positions [0, exact_.size()), prefixes follow.
+    std::size_t i = cursor;
+    if (i < exact_.size()) {
+        if (i == 0) {
+            if (exact_.size() <= 8) {  // a short table: a scan beats the binary search
+                while (i < exact_.size() && !same(exact_[i].path, path)) ++i;
+            } else {
+                auto it = std::lower_bound(exact_.begin(), exact_.end(), path,
+                                           [](const Entry& e, std::string_view p) { return std::string_view(e.path) < p; });
+                i = static_cast<std::size_t>(it - exact_.begin());
+            }
+        }
+        for (; i < exact_.size() && same(exact_[i].path, path); ++i) {
+            if (accepts(exact_[i], req)) {
+                cursor = i + 1;
+                return exact_[i].handler;
+            }
+        }
+        i = exact_.size();
     }
-    for (const Entry& e : prefixes_)
-        if (path.substr(0, e.path.size()) == e.path) return e.handler;
+    for (std::size_t j = i - exact_.size(); j < prefixes_.size(); ++j) {
+        const Entry& e = prefixes_[j];
+        if (path.substr(0, e.path.size()) == e.path && accepts(e, req)) {
+            cursor = exact_.size() + j + 1;
+            return e.handler;
+        }
+    }
+    cursor = exact_.size() + prefixes_.size();
     return nullptr;
+}
+
+Handler* Router::match(std::string_view path) const noexcept {
+    http::Request req;
+    req.path = path;
+    std::size_t cursor = 0;
+    return match(req, cursor);
+}
+
+std::vector<Handler*> Router::handlers() const {
+    std::vector<Handler*> out;
+    for (const auto* table : {&exact_, &prefixes_})
+        for (const Entry& e : *table)
+            if (std::find(out.begin(), out.end(), e.handler) == out.end()) out.push_back(e.handler);
+    return out;
 }
 
 }  // namespace brisk

@@ -10,16 +10,26 @@
 
 #include "http/status.hpp"
 #include "net/listener.hpp"
+#include "plugins/host.hpp"
 #include "server/loop.hpp"
 
 namespace brisk {
 
 struct Server::Impl {
-    explicit Impl(Config c) : config(std::move(c)), router(config) {}
+    explicit Impl(Config c)
+        : config(std::move(c)),
+          plugins(config),
+          router(config, [this](const std::string& name) -> Handler* { return plugins.find(name); }) {
+        for (Handler* h : router.handlers())
+            if (h->blocking() && !blocking) blocking = std::make_unique<BlockingPool>(config.blocking_threads,
+                                                                                     config.blocking_queue);
+    }
 
     Config config;
+    PluginSet plugins;  // before the router, which points at its instances
     Router router;
     Shared shared;
+    std::unique_ptr<BlockingPool> blocking;  // only when a handler is blocking
     std::vector<net::Listener> listeners;
     std::vector<std::unique_ptr<Loop>> loops;
     std::vector<std::thread> threads;
@@ -54,7 +64,7 @@ void Server::start() {
     // TCP has a socket per loop (SO_REUSEPORT); a unix socket is one for all.
     auto shared_by_loops = [&](const net::Listener& l) { return l.fds.size() == 1 && s.config.loops > 1; };
     for (unsigned i = 0; i < s.config.loops; ++i) {
-        auto loop = std::make_unique<Loop>(s.config, s.router, s.shared);
+        auto loop = std::make_unique<Loop>(s.config, s.router, s.shared, i, s.blocking.get());
         for (const net::Listener& l : s.listeners)
             loop->add_listener(shared_by_loops(l) ? l.fds[0] : l.fds[i], shared_by_loops(l));
         s.loops.push_back(std::move(loop));

@@ -25,7 +25,8 @@ void WorkerPool::release(Worker* w, std::int64_t now_ms) {
     w->start = w->end = w->scanned = 0;
     w->stage = Worker::Stage::head;
     w->continue_sent = w->reparse = false;
-    w->out.len = w->out.sent = 0;
+    w->out.reset();
+    w->reply.reset();
     w->in.shrink_to(kKeepBuffer);
     w->out.buf.shrink_to(kKeepBuffer);
     w->released_ms = now_ms;

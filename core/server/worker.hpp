@@ -14,58 +14,11 @@
 
 #include "http/chunked.hpp"
 #include "http/request.hpp"
+#include "server/buffer.hpp"
+#include "server/output.hpp"
+#include "server/reply.hpp"
 
 namespace brisk {
-
-/** A growable byte buffer that keeps its storage across requests. */
-class Buffer {
-public:
-    Buffer() = default;
-    Buffer(const Buffer&) = delete;
-    Buffer& operator=(const Buffer&) = delete;
-    ~Buffer() { std::free(data_); }
-
-    char* data() noexcept { return data_; }
-    std::size_t capacity() const noexcept { return cap_; }
-
-    /** Grows to at least `n` bytes, keeping the first `keep` bytes. */
-    void reserve(std::size_t n) {
-        if (n <= cap_) return;
-        std::size_t cap = cap_ ? cap_ : 1024;
-        while (cap < n) cap *= 2;
-        void* p = std::realloc(data_, cap);
-        if (!p) throw std::bad_alloc();
-        data_ = static_cast<char*>(p);
-        cap_ = cap;
-    }
-
-    /** Returns to `n` bytes of storage if it grew past it (memory back after a big request). */
-    void shrink_to(std::size_t n) {
-        if (cap_ <= n) return;
-        std::free(data_);
-        data_ = static_cast<char*>(std::malloc(n));
-        if (!data_) throw std::bad_alloc();
-        cap_ = n;
-    }
-
-private:
-    char* data_ = nullptr;
-    std::size_t cap_ = 0;
-};
-
-/** Bytes pending output: responses of a pipelined batch, flushed with one send. */
-struct OutBuffer {
-    Buffer buf;
-    std::size_t len = 0;   // bytes filled
-    std::size_t sent = 0;  // bytes already written to the socket
-
-    void append(std::string_view s) {
-        buf.reserve(len + s.size());
-        std::memcpy(buf.data() + len, s.data(), s.size());
-        len += s.size();
-    }
-    std::size_t pending() const noexcept { return len - sent; }
-};
 
 struct Worker {
     enum class Stage : std::uint8_t { head, body_length, body_chunked };
@@ -82,6 +35,10 @@ struct Worker {
     http::ChunkedDecoder chunked;
     http::Request req;
 
+    // Answer side: what the handler builds, then the bytes and segments to send.
+    Reply reply;
+    std::size_t route_cursor = 0;  // where the router goes on after a decline
+    std::string_view raw;          // the request being answered, as it is in `in`
     OutBuffer out;
 
     std::int64_t released_ms = 0;  // when it went back to the pool

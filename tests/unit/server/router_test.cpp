@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "server/connection.hpp"
+
 using brisk::Config;
 using brisk::RouteConfig;
 
@@ -15,14 +17,29 @@ RouteConfig route(std::string path, std::string body, bool prefix = false) {
     return r;
 }
 
+brisk::http::Response call(brisk::Handler& h) {
+    brisk::http::Request req;
+    brisk::Reply reply;
+    brisk::Conn conn;
+    brisk::HandlerCall hc{req, reply, conn, 0, {}};
+    REQUIRE(h.handle(hc) == brisk::Outcome::done);
+    REQUIRE(reply.kind == brisk::Reply::Kind::simple);
+    return reply.simple;
+}
+
 std::string answer(const brisk::Router& router, std::string_view path) {
     brisk::Handler* h = router.match(path);
-    if (!h) return "<none>";
-    brisk::http::Request req;
-    brisk::http::Response resp;
-    h->handle(req, resp);
-    return std::string(resp.body);
+    return h ? std::string(call(*h).body) : "<none>";
 }
+
+// Declines every request, counting them: shows the router going on to the next route.
+struct Decliner final : brisk::Handler {
+    int calls = 0;
+    brisk::Outcome handle(brisk::HandlerCall&) override {
+        ++calls;
+        return brisk::Outcome::decline;
+    }
+};
 
 }  // namespace
 
@@ -55,14 +72,55 @@ TEST_CASE("fixed responses are pre-rendered with Server and Content-Length", "[r
     r.status = 201;
     cfg.routes = {r};
     brisk::Router router(cfg);
-    brisk::http::Request req;
-    brisk::http::Response resp;
-    router.match("/json")->handle(req, resp);
+    brisk::http::Response resp = call(*router.match("/json"));
     CHECK(resp.status == 201);
     CHECK(resp.prerendered ==
           "HTTP/1.1 201 Created\r\nServer: edge\r\nContent-Type: application/json\r\nContent-Length: 2\r\n");
     cfg.no_server_header = true;
     brisk::Router quiet(cfg);
-    quiet.match("/json")->handle(req, resp);
-    CHECK(resp.prerendered.find("Server:") == std::string_view::npos);
+    CHECK(call(*quiet.match("/json")).prerendered.find("Server:") == std::string_view::npos);
+}
+
+TEST_CASE("methods and host narrow a route; the cursor walks past a decline", "[router]") {
+    Config cfg;
+    RouteConfig post = route("/api", "post only");
+    post.methods = {"POST"};
+    RouteConfig host = route("/api", "example.org only");
+    host.host = "Example.ORG";
+    RouteConfig plugin = route("/", "", true);
+    plugin.kind = brisk::RouteKind::plugin;
+    plugin.plugin = "decliner";
+    cfg.routes = {post, host, plugin, route("/", "fallback", true)};
+    Decliner decliner;
+    brisk::Router router(cfg, [&](const std::string& name) -> brisk::Handler* {
+        return name == "decliner" ? &decliner : nullptr;
+    });
+
+    brisk::http::Request req;
+    req.path = "/api";
+    req.method = brisk::http::Method::get;
+    req.host = "example.org:8080";
+    std::size_t cursor = 0;
+    brisk::Handler* h = router.match(req, cursor);
+    REQUIRE(h != nullptr);
+    CHECK(call(*h).body == "example.org only");  // not the POST route
+
+    req.host = "other.example";
+    cursor = 0;
+    h = router.match(req, cursor);
+    REQUIRE(h == &decliner);  // neither /api route: the prefix routes, longest... equal, in order
+    brisk::Reply reply;
+    brisk::Conn conn;
+    brisk::HandlerCall hc{req, reply, conn, 0, {}};
+    CHECK(h->handle(hc) == brisk::Outcome::decline);
+    h = router.match(req, cursor);  // goes on after the decline
+    REQUIRE(h != nullptr);
+    CHECK(call(*h).body == "fallback");
+    CHECK(router.match(req, cursor) == nullptr);
+    CHECK(decliner.calls == 1);
+
+    req.method = brisk::http::Method::post;
+    cursor = 0;
+    CHECK(call(*router.match(req, cursor)).body == "post only");
+    CHECK(router.handlers().size() == 4);
 }

@@ -1,0 +1,654 @@
+// brisk — plugin.hpp: a header-only C++20 wrapper over the plugin ABI
+// (plugin_abi.h). One macro turns a class into a plugin:
+//
+//   #include <brisk/plugin.hpp>
+//
+//   struct Hello {
+//       explicit Hello(brisk::PluginConfig& cfg);          // or a default constructor
+//       brisk::Result handle(brisk::Request& req, brisk::Response& res);
+//       void loop_init(std::uint32_t loop);                // optional
+//       void loop_fini(std::uint32_t loop);                // optional
+//   };
+//   BRISK_PLUGIN(Hello, "hello", "1.0.0")          // BRISK_PLUGIN_BLOCKING(...) if handle() may block
+//
+// The macro defines the exported entry point brisk_plugin_entry_v1 and a
+// static descriptor whose function pointers are per-class trampolines: a
+// request costs one indirect call from brisk into the trampoline, which calls
+// the class's handle() directly (no virtual call). Every trampoline catches
+// every exception: create() returns NULL with the message, handle() returns
+// BRISK_ERROR, loop_init() returns non-zero; the message goes to brisk's log.
+//
+// handle() runs on several loop threads at once for one instance: keep the
+// instance's state immutable after construction, or synchronise it.
+//
+// Lifetimes: every std::string_view a Request hands out points into the
+// connection's buffer or the request arena and is valid until handle()
+// returns. PluginConfig exists during construction only; its accessors return
+// owned values.
+//
+// The types live in the inline namespace brisk::plugin_v1 and are written
+// brisk::Request, brisk::Response, ... They are distinct from brisk's own
+// types of the same name (brisk::PluginConfig of config.hpp): a translation
+// unit that includes both headers spells this one brisk::plugin_v1::PluginConfig.
+#pragma once
+
+#include <brisk/plugin_abi.h>
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <iterator>
+#include <limits>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace brisk {
+inline namespace plugin_v1 {
+
+/** What handle() returns. */
+enum class Result : std::int32_t {
+    /** Answered (or will be, by the response calls made). */
+    done = BRISK_DONE,
+    /** Not for this handler: the request goes on to the next matching route. */
+    decline = BRISK_DECLINE,
+    /** Failure: 500 if nothing was sent yet, else the connection is closed. */
+    error = BRISK_ERROR,
+};
+
+enum class LogLevel : std::int32_t {
+    debug = BRISK_LOG_DEBUG,
+    info = BRISK_LOG_INFO,
+    warn = BRISK_LOG_WARN,
+    error = BRISK_LOG_ERROR,
+};
+
+/** Thrown by PluginConfig::fail(); create() reports what() as the reason. */
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/**
+ * Thrown when brisk refuses a response call (-1: a bad argument, a
+ * host-owned field such as Content-Length, status or header after the body
+ * started, mixing streaming with the other body calls). Uncaught, it turns the
+ * request into BRISK_ERROR and is logged.
+ */
+class ResponseError : public std::logic_error {
+public:
+    using std::logic_error::logic_error;
+};
+
+namespace detail {
+/**
+ * The host function table, from the entry point (and from create()). One per
+ * shared object: hidden, so two plugins in one process never share it.
+ */
+[[gnu::visibility("hidden")]] inline const brisk_host_api* host_api = nullptr;
+
+/** Size of a 1.0 host table: every function this wrapper calls is below it. */
+inline constexpr std::uint64_t host_api_v1_0_size = offsetof(brisk_host_api, reserved);
+}  // namespace detail
+
+/** The host function table given to the entry point. Valid for the process's life. */
+inline const brisk_host_api& host() noexcept { return *detail::host_api; }
+
+/** A view of ABI bytes. */
+constexpr std::string_view view(brisk_str s) noexcept {
+    return s.len == 0 ? std::string_view() : std::string_view(s.ptr, static_cast<std::size_t>(s.len));
+}
+
+/** ABI bytes viewing `s` (no copy). */
+constexpr brisk_str str(std::string_view s) noexcept {
+    return brisk_str{s.data(), static_cast<std::uint64_t>(s.size())};
+}
+
+/** Writes into brisk's log outside a request (create, loop_init, loop_fini). */
+inline void log(LogLevel level, std::string_view message) noexcept {
+    if (detail::host_api != nullptr && detail::host_api->log != nullptr)
+        detail::host_api->log(nullptr, static_cast<std::int32_t>(level), str(message));
+}
+
+/**
+ * An instance's `config` table, during construction only. Keys of nested
+ * tables are joined with '.' ("db.host"). Every accessor returns an owned
+ * value, or std::nullopt when the key is absent or holds another type.
+ */
+class PluginConfig {
+public:
+    PluginConfig(const brisk_host_api* api, const brisk_config* config) noexcept : api_(api), config_(config) {}
+
+    std::optional<std::string> string(std::string_view key) const {
+        brisk_str out{};
+        if (api_->config_string(config_, str(key), &out) != 0)
+            return std::nullopt;
+        return std::string(view(out));
+    }
+
+    std::optional<std::int64_t> integer(std::string_view key) const {
+        std::int64_t out = 0;
+        if (api_->config_int(config_, str(key), &out) != 0)
+            return std::nullopt;
+        return out;
+    }
+
+    std::optional<bool> boolean(std::string_view key) const {
+        std::int32_t out = 0;
+        if (api_->config_bool(config_, str(key), &out) != 0)
+            return std::nullopt;
+        return out != 0;
+    }
+
+    /** A float, or an integer converted to double (`ratio = 1` reads as 1.0). */
+    std::optional<double> number(std::string_view key) const {
+        double out = 0;
+        if (api_->config_double(config_, str(key), &out) == 0)
+            return out;
+        if (auto i = integer(key))
+            return static_cast<double>(*i);
+        return std::nullopt;
+    }
+
+    /** True when `key` holds a value of any type. */
+    bool has(std::string_view key) const {
+        brisk_str s{};
+        std::int64_t i = 0;
+        std::int32_t b = 0;
+        double d = 0;
+        const brisk_str k = str(key);
+        return api_->config_string(config_, k, &s) == 0 || api_->config_int(config_, k, &i) == 0 ||
+               api_->config_bool(config_, k, &b) == 0 || api_->config_double(config_, k, &d) == 0;
+    }
+
+    /** "file:line:column" of `key` in the config file, or of the table when `key` is absent. */
+    std::string where(std::string_view key = {}) const {
+        return std::string(view(api_->config_where(config_, str(key))));
+    }
+
+    /** Throws ConfigError("file:line:column: key: message"); creation fails with that reason. */
+    [[noreturn]] void fail(std::string_view key, std::string_view message) const {
+        std::string text = where(key);
+        text += ": ";
+        if (!key.empty()) {
+            text += key;
+            text += ": ";
+        }
+        text += message;
+        throw ConfigError(text);
+    }
+
+    const brisk_config* raw() const noexcept { return config_; }
+
+private:
+    const brisk_host_api* api_;
+    const brisk_config* config_;
+};
+
+/** What Request and Response share: the request in flight. Only valid during handle(). */
+class Context {
+public:
+    explicit Context(brisk_ctx* ctx) noexcept : ctx_(ctx) {}
+
+    brisk_ctx* raw_ctx() const noexcept { return ctx_; }
+
+    /** `n` bytes of request memory, 16-byte aligned, freed when the request ends. Throws std::bad_alloc. */
+    void* arena_bytes(std::size_t n) const {
+        void* p = api().arena_alloc(ctx_, static_cast<std::uint64_t>(n));
+        if (p == nullptr)
+            throw std::bad_alloc();
+        return p;
+    }
+
+    /**
+     * `count` default-initialised objects of T in the request arena. No
+     * destructor runs, so T must be trivially destructible. Do not hand arena
+     * memory to Response::write_ref(): it may be freed before the bytes are sent.
+     */
+    template <class T>
+    T* arena(std::size_t count = 1) const {
+        static_assert(std::is_trivially_destructible_v<T>, "the arena runs no destructors");
+        static_assert(alignof(T) <= 16, "the arena aligns to 16 bytes");
+        if (count > std::numeric_limits<std::size_t>::max() / sizeof(T))
+            throw std::bad_alloc();
+        T* first = static_cast<T*>(arena_bytes(count * sizeof(T)));
+        for (std::size_t i = 0; i < count; ++i)
+            ::new (static_cast<void*>(first + i)) T;
+        return first;
+    }
+
+    /** A copy of `s` in the request arena (valid until handle() returns). */
+    std::string_view arena_copy(std::string_view s) const {
+        if (s.empty())
+            return {};
+        char* p = arena<char>(s.size());
+        std::memcpy(p, s.data(), s.size());
+        return std::string_view(p, s.size());
+    }
+
+    /** The instance's per-request pointer slot; starts as nullptr. */
+    void*& slot() const { return *api().request_slot(ctx_); }
+
+    /** Writes into brisk's log, prefixed with the instance name. */
+    void log(LogLevel level, std::string_view message) const noexcept {
+        api().log(ctx_, static_cast<std::int32_t>(level), str(message));
+    }
+
+protected:
+    static const brisk_host_api& api() noexcept { return *detail::host_api; }
+
+    brisk_ctx* ctx_;
+};
+
+/** One field of the request, as the client sent it (compare names case-insensitively). */
+struct Header {
+    std::string_view name;
+    std::string_view value;
+};
+
+/** The request's fields in order; a forward range of Header. */
+class HeaderRange {
+public:
+    class iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = Header;
+        using difference_type = std::ptrdiff_t;
+        using pointer = void;
+        using reference = Header;
+
+        iterator() = default;
+        explicit iterator(const brisk_header* p) noexcept : p_(p) {}
+        Header operator*() const noexcept { return Header{view(p_->name), view(p_->value)}; }
+        iterator& operator++() noexcept {
+            ++p_;
+            return *this;
+        }
+        iterator operator++(int) noexcept {
+            iterator old = *this;
+            ++p_;
+            return old;
+        }
+        friend bool operator==(iterator a, iterator b) noexcept { return a.p_ == b.p_; }
+
+    private:
+        const brisk_header* p_ = nullptr;
+    };
+
+    HeaderRange(const brisk_header* first, std::size_t count) noexcept : first_(first), count_(count) {}
+    iterator begin() const noexcept { return iterator(first_); }
+    iterator end() const noexcept { return iterator(first_ + count_); }
+    std::size_t size() const noexcept { return count_; }
+    bool empty() const noexcept { return count_ == 0; }
+    Header operator[](std::size_t i) const noexcept { return Header{view(first_[i].name), view(first_[i].value)}; }
+
+private:
+    const brisk_header* first_;
+    std::size_t count_;
+};
+
+/**
+ * The request, as views into the connection's buffer: every string_view
+ * returned here is valid until handle() returns. Copy what must live longer.
+ */
+class Request : public Context {
+public:
+    Request(brisk_ctx* ctx, const brisk_request* request) noexcept : Context(ctx), r_(request) {}
+
+    std::string_view method() const noexcept { return view(r_->method); }
+    /** "/a/b?x=1", as sent. */
+    std::string_view target() const noexcept { return view(r_->target); }
+    /** "/a/b", not percent-decoded. */
+    std::string_view path() const noexcept { return view(r_->path); }
+    /** "x=1" (without '?'); empty if none. */
+    std::string_view query() const noexcept { return view(r_->query); }
+    /** The Host field, or the authority of an absolute-form target. */
+    std::string_view host() const noexcept { return view(r_->host); }
+    /** The whole body, de-chunked; empty if none. */
+    std::string_view body() const noexcept { return view(r_->body); }
+    std::string_view remote_addr() const noexcept { return view(r_->remote_addr); }
+    std::uint16_t remote_port() const noexcept { return r_->remote_port; }
+    /** HTTP/1.<minor>: 0 or 1. */
+    std::uint32_t http_minor() const noexcept { return r_->http_minor; }
+    std::uint32_t loop_index() const noexcept { return r_->loop_index; }
+    std::uint64_t connection_id() const noexcept { return r_->connection_id; }
+    std::uint64_t request_number() const noexcept { return r_->request_number; }
+
+    /** Every field, in order. */
+    HeaderRange headers() const noexcept {
+        return HeaderRange(r_->headers, static_cast<std::size_t>(r_->header_count));
+    }
+
+    /** The `nth` (0-based) field named `name`, case-insensitive. */
+    std::optional<std::string_view> header(std::string_view name, std::uint32_t nth = 0) const {
+        brisk_str out{};
+        if (api().header(ctx_, str(name), nth, &out) != 0)
+            return std::nullopt;
+        return view(out);
+    }
+
+    /** The first query argument `name`, percent-decoded. */
+    std::optional<std::string_view> query_arg(std::string_view name) const {
+        brisk_str out{};
+        if (api().query_arg(ctx_, str(name), &out) != 0)
+            return std::nullopt;
+        return view(out);
+    }
+
+    /** The cookie `name` from the Cookie fields. */
+    std::optional<std::string_view> cookie(std::string_view name) const {
+        brisk_str out{};
+        if (api().cookie(ctx_, str(name), &out) != 0)
+            return std::nullopt;
+        return view(out);
+    }
+
+    const brisk_request& raw() const noexcept { return *r_; }
+
+private:
+    const brisk_request* r_;
+};
+
+/**
+ * The response: a status (before any body call), header fields (before the
+ * first stream() call), and the body by one kind of call: write, write_ref
+ * and send_file (any mix, sent in order once handle() returns), or stream().
+ * brisk adds Date, Server, Content-Length or chunked framing, and Connection.
+ * A call brisk refuses throws ResponseError.
+ */
+class Response : public Context {
+public:
+    explicit Response(brisk_ctx* ctx) noexcept : Context(ctx) {}
+
+    /** 200-599 (default 200), before any body call. */
+    Response& status(std::uint32_t code) {
+        check(api().set_status(ctx_, code), "status");
+        return *this;
+    }
+
+    /**
+     * Adds a field (copied), before streaming starts. Date, Server,
+     * Content-Length, Transfer-Encoding and Connection are brisk's.
+     */
+    Response& header(std::string_view name, std::string_view value) {
+        check(api().add_header(ctx_, str(name), str(value)), "header");
+        return *this;
+    }
+
+    Response& content_type(std::string_view value) { return header("Content-Type", value); }
+
+    /** Appends body bytes, copied now. */
+    Response& write(std::string_view bytes) {
+        check(api().body_copy(ctx_, bytes.data(), static_cast<std::uint64_t>(bytes.size())), "write");
+        return *this;
+    }
+
+    /**
+     * Appends body bytes without copying: they must stay valid and unchanged
+     * until brisk calls `release(arg)` (on a loop thread, once they are
+     * written or the connection is gone). No release for static data.
+     */
+    Response& write_ref(std::string_view bytes, void (*release)(void*) = nullptr, void* arg = nullptr) {
+        check(api().body_ref(ctx_, bytes.data(), static_cast<std::uint64_t>(bytes.size()), release, arg),
+              "write_ref");
+        return *this;
+    }
+
+    /**
+     * Appends the bytes of `owner` (a std::string, std::vector<char>, or a
+     * shared_ptr to one) without copying them: `owner` is moved to the heap
+     * and destroyed when brisk has sent the bytes.
+     */
+    template <class Owner>
+        requires(!std::is_lvalue_reference_v<Owner> && std::is_class_v<std::remove_cvref_t<Owner>> &&
+                 !std::is_same_v<std::remove_cvref_t<Owner>, std::string_view>)
+    Response& write_ref(Owner&& owner) {
+        using Held = std::remove_cvref_t<Owner>;
+        Held* held = new Held(std::move(owner));
+        const std::string_view bytes = bytes_of(*held);
+        const std::int32_t rc = api().body_ref(ctx_, bytes.data(), static_cast<std::uint64_t>(bytes.size()),
+                                                &release_owner<Held>, held);
+        if (rc != 0) {
+            delete held;
+            check(rc, "write_ref");
+        }
+        return *this;
+    }
+
+    /**
+     * Sends `len` bytes of the open file `fd` from `offset` (sendfile). brisk
+     * owns `fd` from this call on and closes it.
+     */
+    Response& send_file(int fd, std::uint64_t offset, std::uint64_t len) {
+        check(api().body_file(ctx_, static_cast<std::int32_t>(fd), offset, len), "send_file");
+        return *this;
+    }
+
+    /**
+     * Sends one chunk now. The first call sends the head, chunked (HTTP/1.1)
+     * or close-delimited (HTTP/1.0). Cannot be mixed with the other body calls.
+     */
+    Response& stream(std::string_view chunk) {
+        check(api().stream_write(ctx_, chunk.data(), static_cast<std::uint64_t>(chunk.size())), "stream");
+        return *this;
+    }
+
+private:
+    static void check(std::int32_t rc, const char* what) {
+        if (rc != 0)
+            throw ResponseError(std::string("brisk refused Response::") + what +
+                                " (bad argument, host-owned field, or too late in the response)");
+    }
+
+    template <class Held>
+    static std::string_view bytes_of(const Held& held) {
+        if constexpr (requires { std::string_view(held.data(), held.size()); })
+            return std::string_view(held.data(), held.size());
+        else
+            return std::string_view((*held).data(), (*held).size());
+    }
+
+    template <class Held>
+    static void release_owner(void* p) noexcept {
+        delete static_cast<Held*>(p);
+    }
+};
+
+/** What a plugin class must offer: handle(Request&, Response&) returning Result (or void, meaning done). */
+template <class T>
+concept PluginHandler = requires(T& t, Request& req, Response& res) {
+    { t.handle(req, res) };
+} && (std::same_as<decltype(std::declval<T&>().handle(std::declval<Request&>(), std::declval<Response&>())), Result> ||
+      std::is_void_v<decltype(std::declval<T&>().handle(std::declval<Request&>(), std::declval<Response&>()))>);
+
+template <class T>
+concept PluginConstructible = std::constructible_from<T, PluginConfig&> || std::default_initializable<T>;
+
+namespace detail {
+
+/** Copies `text` into a fixed buffer, truncated, NUL-terminated; never allocates. */
+inline void copy_truncated(char* out, std::size_t cap, std::string_view text) noexcept {
+    if (out == nullptr || cap == 0)
+        return;
+    const std::size_t n = text.size() < cap - 1 ? text.size() : cap - 1;
+    std::memcpy(out, text.data(), n);
+    out[n] = '\0';
+}
+
+/** Logs "<where>: <what>" at error level, without allocating. */
+inline void log_exception(brisk_ctx* ctx, std::string_view where, std::string_view what) noexcept {
+    if (host_api == nullptr || host_api->log == nullptr)
+        return;
+    char line[512];
+    std::size_t n = 0;
+    for (std::string_view part : {where, std::string_view(": exception: "), what}) {
+        const std::size_t room = sizeof line - n;
+        const std::size_t k = part.size() < room ? part.size() : room;
+        std::memcpy(line + n, part.data(), k);
+        n += k;
+    }
+    host_api->log(ctx, BRISK_LOG_ERROR, brisk_str{line, static_cast<std::uint64_t>(n)});
+}
+
+template <class T>
+struct Trampolines {
+    static void* create(const brisk_host_api* api, const brisk_config* config, char* error,
+                        std::uint64_t error_len) noexcept {
+        const std::size_t cap =
+            error_len > std::numeric_limits<std::size_t>::max() ? std::numeric_limits<std::size_t>::max()
+                                                                 : static_cast<std::size_t>(error_len);
+        if (api == nullptr) {
+            copy_truncated(error, cap, "no host function table");
+            return nullptr;
+        }
+        host_api = api;
+        try {
+            if constexpr (std::constructible_from<T, PluginConfig&>) {
+                PluginConfig cfg(api, config);
+                return new T(cfg);
+            } else {
+                return new T();
+            }
+        } catch (const std::exception& e) {
+            copy_truncated(error, cap, e.what());
+        } catch (...) {
+            copy_truncated(error, cap, "unknown exception");
+        }
+        return nullptr;
+    }
+
+    static std::int32_t handle(void* instance, brisk_ctx* ctx, const brisk_request* request) noexcept {
+        try {
+            Request req(ctx, request);
+            Response res(ctx);
+            T& self = *static_cast<T*>(instance);
+            if constexpr (std::is_void_v<decltype(self.handle(req, res))>) {
+                self.handle(req, res);
+                return BRISK_DONE;
+            } else {
+                return static_cast<std::int32_t>(self.handle(req, res));
+            }
+        } catch (const std::exception& e) {
+            log_exception(ctx, "handle", e.what());
+        } catch (...) {
+            log_exception(ctx, "handle", "unknown exception");
+        }
+        return BRISK_ERROR;
+    }
+
+    static std::int32_t loop_init(void* instance, std::uint32_t loop) noexcept {
+        try {
+            T& self = *static_cast<T*>(instance);
+            using R = decltype(self.loop_init(loop));
+            if constexpr (std::is_void_v<R>) {
+                self.loop_init(loop);
+                return 0;
+            } else if constexpr (std::is_same_v<R, bool>) {
+                return self.loop_init(loop) ? 0 : -1;
+            } else {
+                return static_cast<std::int32_t>(self.loop_init(loop));
+            }
+        } catch (const std::exception& e) {
+            log_exception(nullptr, "loop_init", e.what());
+        } catch (...) {
+            log_exception(nullptr, "loop_init", "unknown exception");
+        }
+        return -1;
+    }
+
+    static void loop_fini(void* instance, std::uint32_t loop) noexcept {
+        try {
+            static_cast<T*>(instance)->loop_fini(loop);
+        } catch (const std::exception& e) {
+            log_exception(nullptr, "loop_fini", e.what());
+        } catch (...) {
+            log_exception(nullptr, "loop_fini", "unknown exception");
+        }
+    }
+
+    static void destroy(void* instance) noexcept {
+        try {
+            delete static_cast<T*>(instance);
+        } catch (...) {
+            log_exception(nullptr, "destroy", "exception from the destructor");
+        }
+    }
+};
+
+/** What the entry point does: refuse a host that is too old, keep its table. */
+inline const brisk_plugin_descriptor* accept_host(const brisk_plugin_descriptor* descriptor, std::uint32_t host_major,
+                                                  std::uint32_t host_minor, const brisk_host_api* api) noexcept {
+    if (host_major != BRISK_PLUGIN_ABI_MAJOR || host_minor < descriptor->min_host_minor || api == nullptr ||
+        api->size < host_api_v1_0_size)
+        return nullptr;
+    host_api = api;
+    return descriptor;
+}
+
+}  // namespace detail
+
+/** True when T has loop_init(std::uint32_t) (returning void, bool or an integer). */
+template <class T>
+concept HasLoopInit = requires(T& t, std::uint32_t loop) { t.loop_init(loop); };
+
+/** True when T has loop_fini(std::uint32_t). */
+template <class T>
+concept HasLoopFini = requires(T& t, std::uint32_t loop) { t.loop_fini(loop); };
+
+/**
+ * The descriptor of plugin class T. BRISK_PLUGIN keeps one in static storage;
+ * tests may build their own and hand it to the fake host (plugin_testing.hpp).
+ * `name` and `version` must have static storage (string literals).
+ */
+template <class T>
+constexpr brisk_plugin_descriptor make_descriptor(const char* name, const char* version,
+                                                  std::uint64_t capabilities = 0) noexcept {
+    static_assert(PluginHandler<T>,
+                  "a plugin class needs `brisk::Result handle(brisk::Request&, brisk::Response&)`");
+    static_assert(PluginConstructible<T>,
+                  "a plugin class needs a constructor taking `brisk::PluginConfig&`, or a default one");
+    brisk_plugin_descriptor d{};
+    d.size = sizeof(brisk_plugin_descriptor);
+    d.abi_major = BRISK_PLUGIN_ABI_MAJOR;
+    d.abi_minor = BRISK_PLUGIN_ABI_MINOR;
+    d.min_host_minor = 0;
+    d.name = name;
+    d.version = version;
+    d.capabilities = capabilities;
+    d.create = &detail::Trampolines<T>::create;
+    d.handle = &detail::Trampolines<T>::handle;
+    d.destroy = &detail::Trampolines<T>::destroy;
+    if constexpr (HasLoopInit<T>)
+        d.loop_init = &detail::Trampolines<T>::loop_init;
+    if constexpr (HasLoopFini<T>)
+        d.loop_fini = &detail::Trampolines<T>::loop_fini;
+    return d;
+}
+
+}  // namespace plugin_v1
+}  // namespace brisk
+
+/**
+ * Defines the plugin's entry point for class TYPE, named NAME (a string
+ * literal), at version VERSION. Use once per shared object, at namespace scope.
+ */
+#define BRISK_PLUGIN_WITH_CAPABILITIES(TYPE, NAME, VERSION, CAPABILITIES)                                          \
+    extern "C" BRISK_PLUGIN_EXPORT const brisk_plugin_descriptor* brisk_plugin_entry_v1(                           \
+        std::uint32_t brisk_host_abi_major, std::uint32_t brisk_host_abi_minor, const brisk_host_api* brisk_host) { \
+        static constexpr brisk_plugin_descriptor brisk_descriptor =                                                  \
+            ::brisk::make_descriptor<TYPE>(NAME, VERSION, CAPABILITIES);                                             \
+        return ::brisk::detail::accept_host(&brisk_descriptor, brisk_host_abi_major, brisk_host_abi_minor,          \
+                                            brisk_host);                                                             \
+    }
+
+/** A plugin whose handle() never blocks: it runs on the loop threads. */
+#define BRISK_PLUGIN(TYPE, NAME, VERSION) BRISK_PLUGIN_WITH_CAPABILITIES(TYPE, NAME, VERSION, 0)
+
+/** A plugin whose handle() may block (disk, network, locks): it runs on brisk's blocking thread pool. */
+#define BRISK_PLUGIN_BLOCKING(TYPE, NAME, VERSION) BRISK_PLUGIN_WITH_CAPABILITIES(TYPE, NAME, VERSION, BRISK_CAP_BLOCKING)

@@ -1,0 +1,420 @@
+// brisk — the host side of the plugin ABI: the function table, the
+// per-request context, and instances as route handlers.
+#include "plugins/host.hpp"
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <unordered_map>
+
+#include "brisk/server.hpp"
+#include "http/response.hpp"
+#include "plugins/loader.hpp"
+#include "server/connection.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
+// The opaque types of the ABI, defined in the global namespace where the C
+// header declares them.
+struct brisk_ctx {
+    brisk::HandlerCall* call;
+    const brisk::PluginInstance* instance;
+    brisk_request request;
+};
+
+struct brisk_config {
+    const brisk::PluginConfig* config;
+};
+
+namespace brisk {
+namespace {
+
+std::string_view view(brisk_str s) noexcept { return {s.ptr, static_cast<std::size_t>(s.len)}; }
+brisk_str str(std::string_view v) noexcept { return brisk_str{v.data(), v.size()}; }
+
+bool is_token(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        bool ok = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
+                  (u != 0 && std::strchr("!#$%&'*+-.^_`|~", u) != nullptr);
+        if (!ok) return false;
+    }
+    return true;
+}
+
+bool is_field_value(std::string_view s) noexcept {
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if ((u < 0x20 && u != '\t') || u == 0x7f) return false;
+    }
+    return true;
+}
+
+int hex_digit(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Percent-decodes `in` ('+' as space) into the request arena.
+bool decode_form(brisk_ctx* ctx, std::string_view in, brisk_str* out) {
+    char* buf = static_cast<char*>(ctx->call->reply.arena.alloc(in.size() + 1));
+    if (!buf) return false;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        char c = in[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%' && i + 2 < in.size() + 0 && hex_digit(in[i + 1]) >= 0 && hex_digit(in[i + 2]) >= 0) {
+            c = static_cast<char>(hex_digit(in[i + 1]) * 16 + hex_digit(in[i + 2]));
+            i += 2;
+        }
+        buf[n++] = c;
+    }
+    buf[n] = '\0';
+    *out = brisk_str{buf, n};
+    return true;
+}
+
+Reply& reply_of(brisk_ctx* ctx) noexcept { return ctx->call->reply; }
+
+// ---- request -------------------------------------------------------------
+
+int32_t host_header(brisk_ctx* ctx, brisk_str name, uint32_t nth, brisk_str* out) {
+    if (!ctx || !out) return -1;
+    const http::Request& req = ctx->call->req;
+    for (std::size_t i = 0; i < req.header_count; ++i) {
+        if (!http::iequals(req.headers[i].name, view(name))) continue;
+        if (nth-- == 0) {
+            *out = str(req.headers[i].value);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int32_t host_query_arg(brisk_ctx* ctx, brisk_str name, brisk_str* out) {
+    if (!ctx || !out) return -1;
+    std::string_view q = ctx->call->req.query;
+    while (!q.empty()) {
+        std::size_t amp = q.find('&');
+        std::string_view pair = q.substr(0, amp);
+        q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+        std::size_t eq = pair.find('=');
+        brisk_str key;
+        if (!decode_form(ctx, pair.substr(0, eq), &key)) return -1;
+        if (view(key) != view(name)) continue;
+        return decode_form(ctx, eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), out) ? 0 : -1;
+    }
+    return -1;
+}
+
+int32_t host_cookie(brisk_ctx* ctx, brisk_str name, brisk_str* out) {
+    if (!ctx || !out) return -1;
+    const http::Request& req = ctx->call->req;
+    for (std::size_t i = 0; i < req.header_count; ++i) {
+        if (!http::iequals(req.headers[i].name, "cookie")) continue;
+        std::string_view list = req.headers[i].value;
+        while (!list.empty()) {
+            std::size_t semi = list.find(';');
+            std::string_view pair = list.substr(0, semi);
+            list = semi == std::string_view::npos ? std::string_view{} : list.substr(semi + 1);
+            while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+            std::size_t eq = pair.find('=');
+            if (eq == std::string_view::npos || pair.substr(0, eq) != view(name)) continue;
+            std::string_view value = pair.substr(eq + 1);
+            while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+            if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+            *out = str(value);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void* host_arena_alloc(brisk_ctx* ctx, uint64_t size) {
+    if (!ctx || size > (uint64_t{1} << 40)) return nullptr;
+    return reply_of(ctx).arena.alloc(static_cast<std::size_t>(size));
+}
+
+void** host_request_slot(brisk_ctx* ctx) { return ctx ? &reply_of(ctx).slot : nullptr; }
+
+// ---- response --------------------------------------------------------------
+
+// A built reply; false once it is a stream.
+bool building(Reply& r) noexcept {
+    if (r.kind == Reply::Kind::stream) return false;
+    r.kind = Reply::Kind::built;
+    return true;
+}
+
+int32_t host_set_status(brisk_ctx* ctx, uint32_t status) {
+    if (!ctx || status < 200 || status > 599) return -1;
+    Reply& r = reply_of(ctx);
+    if (r.kind == Reply::Kind::stream || !r.pieces.empty()) return -1;
+    r.kind = Reply::Kind::built;
+    r.status = static_cast<std::uint16_t>(status);
+    return 0;
+}
+
+int32_t host_add_header(brisk_ctx* ctx, brisk_str name, brisk_str value) {
+    if (!ctx) return -1;
+    std::string_view n = view(name), v = view(value);
+    if (!is_token(n) || !is_field_value(v)) return -1;
+    for (std::string_view reserved : {"date", "server", "content-length", "transfer-encoding", "connection"})
+        if (http::iequals(n, reserved)) return -1;
+    Reply& r = reply_of(ctx);
+    if (!building(r)) return -1;
+    std::size_t need = r.headers_len + n.size() + v.size() + 4;
+    r.headers.reserve(need);
+    char* p = r.headers.data() + r.headers_len;
+    std::memcpy(p, n.data(), n.size());
+    p += n.size();
+    *p++ = ':';
+    *p++ = ' ';
+    std::memcpy(p, v.data(), v.size());
+    p += v.size();
+    *p++ = '\r';
+    *p++ = '\n';
+    r.headers_len = need;
+    return 0;
+}
+
+// Copies bytes into the reply's body buffer, extending the last copy piece.
+void add_copy(Reply& r, const void* data, uint64_t len) {
+    r.body.reserve(r.body_len + len);
+    std::memcpy(r.body.data() + r.body_len, data, len);
+    if (!r.pieces.empty() && r.pieces.back().kind == Reply::Piece::Kind::copy &&
+        r.pieces.back().pos + r.pieces.back().len == r.body_len && r.kind != Reply::Kind::stream) {
+        r.pieces.back().len += len;
+    } else {
+        r.pieces.push_back(Reply::Piece{Reply::Piece::Kind::copy, -1, r.body_len, len, nullptr, nullptr});
+    }
+    r.body_len += len;
+}
+
+int32_t host_body_copy(brisk_ctx* ctx, const void* data, uint64_t len) {
+    if (!ctx || (!data && len)) return -1;
+    Reply& r = reply_of(ctx);
+    if (!building(r)) return -1;
+    if (len) add_copy(r, data, len);
+    return 0;
+}
+
+int32_t host_body_ref(brisk_ctx* ctx, const void* data, uint64_t len, void (*release)(void*), void* arg) {
+    if (!ctx || (!data && len)) return -1;
+    Reply& r = reply_of(ctx);
+    if (!building(r)) return -1;
+    r.pieces.push_back(
+        Reply::Piece{Reply::Piece::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(data), len, release, arg});
+    return 0;
+}
+
+int32_t host_body_file(brisk_ctx* ctx, int32_t fd, uint64_t offset, uint64_t len) {
+    if (fd < 0) return -1;
+    if (!ctx || !building(reply_of(ctx))) {
+        ::close(fd);  // the host owns it from the call on, even when refusing it
+        return -1;
+    }
+    reply_of(ctx).pieces.push_back(Reply::Piece{Reply::Piece::Kind::file, fd, offset, len, nullptr, nullptr});
+    return 0;
+}
+
+int32_t host_stream_write(brisk_ctx* ctx, const void* data, uint64_t len) {
+    if (!ctx || (!data && len)) return -1;
+    Reply& r = reply_of(ctx);
+    if (r.kind == Reply::Kind::built && !r.pieces.empty()) return -1;
+    r.kind = Reply::Kind::stream;
+    if (len) add_copy(r, data, len);  // each write is one chunk
+    return 0;
+}
+
+void host_log(brisk_ctx* ctx, int32_t level, brisk_str message) {
+    std::string_view who = ctx ? std::string_view(ctx->instance->name()) : std::string_view("plugin");
+    auto lvl = level <= BRISK_LOG_DEBUG  ? spdlog::level::debug
+               : level == BRISK_LOG_INFO ? spdlog::level::info
+               : level == BRISK_LOG_WARN ? spdlog::level::warn
+                                         : spdlog::level::err;
+    spdlog::log(lvl, "[{}] {}", who, view(message));
+}
+
+// ---- config ----------------------------------------------------------------
+
+const PluginSetting* setting(const brisk_config* cfg, brisk_str key, PluginSetting::Type type) {
+    if (!cfg) return nullptr;
+    for (const PluginSetting& s : cfg->config->settings)
+        if (s.key == view(key)) return s.type == type ? &s : nullptr;
+    return nullptr;
+}
+
+int32_t host_config_string(const brisk_config* cfg, brisk_str key, brisk_str* out) {
+    const PluginSetting* s = setting(cfg, key, PluginSetting::Type::string);
+    if (!s || !out) return -1;
+    *out = str(s->string_value);
+    return 0;
+}
+
+int32_t host_config_int(const brisk_config* cfg, brisk_str key, int64_t* out) {
+    const PluginSetting* s = setting(cfg, key, PluginSetting::Type::integer);
+    if (!s || !out) return -1;
+    *out = s->int_value;
+    return 0;
+}
+
+int32_t host_config_bool(const brisk_config* cfg, brisk_str key, int32_t* out) {
+    const PluginSetting* s = setting(cfg, key, PluginSetting::Type::boolean);
+    if (!s || !out) return -1;
+    *out = s->bool_value ? 1 : 0;
+    return 0;
+}
+
+int32_t host_config_double(const brisk_config* cfg, brisk_str key, double* out) {
+    const PluginSetting* s = setting(cfg, key, PluginSetting::Type::floating);
+    if (!s || !out) return -1;
+    *out = s->double_value;
+    return 0;
+}
+
+brisk_str host_config_where(const brisk_config* cfg, brisk_str key) {
+    if (!cfg) return brisk_str{"", 0};
+    for (const PluginSetting& s : cfg->config->settings)
+        if (s.key == view(key)) return str(s.where);
+    return str(cfg->config->origin);
+}
+
+constexpr brisk_host_api make_api() {
+    brisk_host_api api{};
+    api.size = sizeof(brisk_host_api);
+    api.abi_major = BRISK_PLUGIN_ABI_MAJOR;
+    api.abi_minor = BRISK_PLUGIN_ABI_MINOR;
+    api.header = host_header;
+    api.query_arg = host_query_arg;
+    api.cookie = host_cookie;
+    api.arena_alloc = host_arena_alloc;
+    api.request_slot = host_request_slot;
+    api.set_status = host_set_status;
+    api.add_header = host_add_header;
+    api.body_copy = host_body_copy;
+    api.body_ref = host_body_ref;
+    api.body_file = host_body_file;
+    api.stream_write = host_stream_write;
+    api.log = host_log;
+    api.config_string = host_config_string;
+    api.config_int = host_config_int;
+    api.config_bool = host_config_bool;
+    api.config_double = host_config_double;
+    api.config_where = host_config_where;
+    return api;
+}
+
+constinit const brisk_host_api kHostApi = make_api();
+
+// The request's bytes in the read buffer are overwritten by what comes next;
+// sanitizer builds make that immediate, so a view a plugin kept faults.
+void poison(std::string_view raw) noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+    ASAN_POISON_MEMORY_REGION(raw.data(), raw.size());
+#else
+    (void)raw;
+#endif
+}
+
+}  // namespace
+
+const brisk_host_api& plugin_host_api() noexcept { return kHostApi; }
+
+PluginInstance::PluginInstance(std::string name, std::string file, const brisk_plugin_descriptor* desc, void* instance)
+    : name_(std::move(name)), file_(std::move(file)), desc_(desc), instance_(instance) {}
+
+PluginInstance::~PluginInstance() {
+    if (desc_->destroy) desc_->destroy(instance_);
+}
+
+void PluginInstance::loop_init(unsigned loop_index) {
+    if (desc_->loop_init && desc_->loop_init(instance_, loop_index) != 0)
+        throw Error("plugin \"" + name_ + "\": loop_init failed on loop " + std::to_string(loop_index));
+}
+
+void PluginInstance::loop_fini(unsigned loop_index) noexcept {
+    if (desc_->loop_fini) desc_->loop_fini(instance_, loop_index);
+}
+
+Outcome PluginInstance::handle(HandlerCall& call) {
+    const http::Request& req = call.req;
+    brisk_ctx ctx{&call, this, {}};
+    brisk_request& r = ctx.request;
+    r.size = sizeof(brisk_request);
+    r.version = BRISK_PLUGIN_ABI_MAJOR << 16 | BRISK_PLUGIN_ABI_MINOR;
+    r.method = str(req.method_text);
+    r.target = str(req.target);
+    r.path = str(req.path);
+    r.query = str(req.query);
+    r.host = str(req.host);
+    auto* headers = static_cast<brisk_header*>(call.reply.arena.alloc(sizeof(brisk_header) * (req.header_count + 1)));
+    if (!headers) return Outcome::error;
+    for (std::size_t i = 0; i < req.header_count; ++i)
+        headers[i] = brisk_header{str(req.headers[i].name), str(req.headers[i].value)};
+    r.headers = headers;
+    r.header_count = req.header_count;
+    r.http_minor = req.version_minor;
+    if (call.conn.ip_len) {
+        char* addr = static_cast<char*>(call.reply.arena.alloc(INET6_ADDRSTRLEN));
+        if (!addr || !inet_ntop(call.conn.ip_len == 4 ? AF_INET : AF_INET6, call.conn.ip, addr, INET6_ADDRSTRLEN))
+            return Outcome::error;
+        r.remote_addr = str(addr);
+    } else {
+        r.remote_addr = str("unix");
+    }
+    r.remote_port = call.conn.port;
+    r.loop_index = call.loop_index;
+    r.connection_id = std::uint64_t{call.loop_index} << 32 | call.conn.serial;
+    r.request_number = call.conn.requests;
+    r.body = str(req.body);
+
+    int32_t rc = desc_->handle(instance_, &ctx, &r);
+    poison(call.raw);
+    switch (rc) {
+    case BRISK_DONE:
+        return Outcome::done;
+    case BRISK_DECLINE:
+        return Outcome::decline;
+    default:
+        return Outcome::error;
+    }
+}
+
+PluginSet::PluginSet(const Config& config) {
+    for (const PluginConfig& pc : config.plugins) {
+        const brisk_plugin_descriptor* d = load_plugin(pc);
+        char error[512] = "";
+        brisk_config cfg{&pc};
+        void* instance = d->create(&kHostApi, &cfg, error, sizeof error);
+        if (!instance) {
+            error[sizeof error - 1] = '\0';
+            throw Error("plugin \"" + pc.name + "\" (" + pc.file + "): " + (error[0] ? error : "create failed"));
+        }
+        instances_.push_back(std::make_unique<PluginInstance>(pc.name, pc.file, d, instance));
+        spdlog::info("plugin \"{}\": {} {} from {}", pc.name, d->name ? d->name : "?", d->version ? d->version : "?",
+                     pc.file);
+    }
+}
+
+PluginSet::~PluginSet() {
+    // Instances are destroyed on this (main) thread, in reverse order of creation.
+    while (!instances_.empty()) instances_.pop_back();
+}
+
+PluginInstance* PluginSet::find(const std::string& name) const noexcept {
+    for (const auto& i : instances_)
+        if (i->name() == name) return i.get();
+    return nullptr;
+}
+
+}  // namespace brisk

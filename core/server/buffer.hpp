@@ -1,0 +1,62 @@
+// brisk — a growable byte buffer that keeps its storage across requests.
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
+namespace brisk {
+
+/** A growable byte buffer that keeps its storage across requests. */
+class Buffer {
+public:
+    Buffer() = default;
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+    ~Buffer() {
+        unpoison();
+        std::free(data_);
+    }
+
+    /** Sanitizer builds: makes the whole storage addressable again after a handler's views were poisoned. */
+    void unpoison() noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+        if (data_) ASAN_UNPOISON_MEMORY_REGION(data_, cap_);
+#endif
+    }
+
+    char* data() noexcept { return data_; }
+    std::size_t capacity() const noexcept { return cap_; }
+
+    /** Grows to at least `n` bytes, keeping the contents. */
+    void reserve(std::size_t n) {
+        if (n <= cap_) return;
+        std::size_t cap = cap_ ? cap_ : 1024;
+        while (cap < n) cap *= 2;
+        unpoison();
+        void* p = std::realloc(data_, cap);
+        if (!p) throw std::bad_alloc();
+        data_ = static_cast<char*>(p);
+        cap_ = cap;
+    }
+
+    /** Returns to `n` bytes of storage if it grew past it (memory back after a big request). */
+    void shrink_to(std::size_t n) {
+        if (cap_ <= n) return;
+        unpoison();
+        std::free(data_);
+        data_ = static_cast<char*>(std::malloc(n));
+        if (!data_) throw std::bad_alloc();
+        cap_ = n;
+    }
+
+private:
+    char* data_ = nullptr;
+    std::size_t cap_ = 0;
+};
+
+}  // namespace brisk
