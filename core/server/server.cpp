@@ -2,6 +2,7 @@
 #include "brisk/server.hpp"
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -49,6 +50,13 @@ Server::~Server() {
 }
 
 void Server::listen() {
+    // Every connection is a descriptor: use all the process may have, as
+    // nginx does with worker_rlimit_nofile.
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+    }
     for (const ListenAddress& a : impl_->config.listen)
         impl_->listeners.push_back(net::open_listener(a, impl_->config.loops));
 }
