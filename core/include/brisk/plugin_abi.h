@@ -129,11 +129,14 @@ typedef struct brisk_host_api {
     /* -- request ---------------------------------------------------------- */
     /** The nth (0-based) field named `name` (case-insensitive): 0 and *out set, or -1. */
     int32_t (*header)(brisk_ctx* ctx, brisk_str name, uint32_t nth, brisk_str* out);
-    /** The first query argument `name`, percent-decoded (parsed on first use): 0 or -1. */
+    /** The first query argument `name`, percent-decoded with '+' as a space: 0 or -1. */
     int32_t (*query_arg)(brisk_ctx* ctx, brisk_str name, brisk_str* out);
     /** The cookie `name` from the Cookie fields (parsed on first use): 0 or -1. */
     int32_t (*cookie)(brisk_ctx* ctx, brisk_str name, brisk_str* out);
-    /** Memory freed when the request ends; 16-byte aligned; NULL if out of memory. */
+    /**
+     * Memory freed when handle() returns; 16-byte aligned; NULL if out of
+     * memory. Not for body_ref(): its bytes may be sent after that.
+     */
     void* (*arena_alloc)(brisk_ctx* ctx, uint64_t size);
     /** A pointer slot for the instance's own per-request state; starts NULL. */
     void** (*request_slot)(brisk_ctx* ctx);
@@ -152,12 +155,13 @@ typedef struct brisk_host_api {
      * Sends `data` without copying: it must stay valid and unchanged until
      * `release(arg)` is called (on a loop thread, once the bytes are written
      * or the connection is gone). `release` may be NULL for static data.
+     * On -1 nothing was taken and `release` is not called.
      */
     int32_t (*body_ref)(brisk_ctx* ctx, const void* data, uint64_t len, void (*release)(void* arg),
                         void* arg);
     /**
      * Sends `len` bytes of open file `fd` from `offset` with sendfile. The
-     * host owns `fd` from this call on and closes it when done.
+     * host owns `fd` from this call on, whatever it returns, and closes it.
      */
     int32_t (*body_file)(brisk_ctx* ctx, int32_t fd, uint64_t offset, uint64_t len);
     /**
@@ -168,11 +172,17 @@ typedef struct brisk_host_api {
     int32_t (*stream_write)(brisk_ctx* ctx, const void* data, uint64_t len);
 
     /* -- instance ------------------------------------------------------------ */
-    /** Writes into brisk's log, prefixed with the instance name. `ctx` may be NULL. */
+    /**
+     * Writes into brisk's log, prefixed with the instance name; with `ctx`
+     * NULL (outside handle()) the prefix is "plugin".
+     */
     void (*log)(brisk_ctx* ctx, int32_t level, brisk_str message);
 
     /* -- config, during create() only ---------------------------------------- */
-    /** Typed lookups in the instance's config table: 0 found, -1 absent or of another type. */
+    /**
+     * Typed lookups in the instance's config table: 0 found, -1 absent or of
+     * another type. Keys of nested tables are joined with '.' ("db.host").
+     */
     int32_t (*config_string)(const brisk_config* cfg, brisk_str key, brisk_str* out);
     int32_t (*config_int)(const brisk_config* cfg, brisk_str key, int64_t* out);
     int32_t (*config_bool)(const brisk_config* cfg, brisk_str key, int32_t* out);
@@ -198,11 +208,15 @@ typedef struct brisk_plugin_descriptor {
 
     /**
      * Creates an instance from its config. On failure returns NULL and writes
-     * a one-line reason (NUL-terminated, at most `error_len` bytes) to `error`;
-     * use host->config_where() to name the place in the file.
+     * a one-line reason to `error` (at most `error_len` bytes, the NUL
+     * included); use host->config_where() to name the place in the file.
      */
     void* (*create)(const brisk_host_api* host, const brisk_config* config, char* error, uint64_t error_len);
-    /** Optional (NULL): per-loop set-up, on the loop's thread. Non-zero fails start-up. */
+    /**
+     * Optional (NULL): per-loop set-up, on the loop's thread. Non-zero fails
+     * start-up. A blocking instance's handle() runs on pool threads, several
+     * of which may serve requests of the same loop_index at once.
+     */
     int32_t (*loop_init)(void* instance, uint32_t loop_index);
     /** Answers one request: BRISK_DONE, BRISK_DECLINE or BRISK_ERROR. */
     int32_t (*handle)(void* instance, brisk_ctx* ctx, const brisk_request* request);
