@@ -548,8 +548,9 @@ void Loop::write_reply(Conn& c, Worker& w, bool keep_alive) {
             piece.release = nullptr;  // the output owns it now
             break;
         case Reply::Piece::Kind::file:
-            out.push_file(piece.fd, piece.pos, piece.len);
+            out.push_file(piece.fd, piece.pos, piece.len, piece.release, piece.arg);
             piece.fd = -1;
+            piece.release = nullptr;
             break;
         }
         if (chunked) out.append("\r\n");

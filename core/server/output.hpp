@@ -43,10 +43,15 @@ public:
         segs_.push_back(OutSegment{OutSegment::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(data), n, release, arg});
     }
 
-    /** Queues `n` bytes of `fd` from `offset`; the fd is closed once sent or dropped. */
-    void push_file(int fd, std::uint64_t offset, std::uint64_t n) {
+    /**
+     * Queues `n` bytes of `fd` from `offset`. Once sent or dropped, the fd is
+     * closed — or, with `release`, release(arg) is called instead (a cached
+     * descriptor the output only borrows).
+     */
+    void push_file(int fd, std::uint64_t offset, std::uint64_t n, void (*release)(void*) = nullptr,
+                   void* arg = nullptr) {
         close_range();
-        segs_.push_back(OutSegment{OutSegment::Kind::file, fd, offset, n, nullptr, nullptr});
+        segs_.push_back(OutSegment{OutSegment::Kind::file, fd, offset, n, release, arg});
     }
 
     bool empty() const noexcept { return segs_.empty() ? sent == len : false; }
@@ -76,8 +81,8 @@ public:
 
     /** Gives a segment back: releases a reference, closes a file. */
     static void drop(OutSegment& s) noexcept {
-        if (s.kind == OutSegment::Kind::ref && s.release) s.release(s.arg);
-        if (s.kind == OutSegment::Kind::file && s.fd >= 0) ::close(s.fd);
+        if (s.kind != OutSegment::Kind::bytes && s.release) s.release(s.arg);
+        else if (s.kind == OutSegment::Kind::file && s.fd >= 0) ::close(s.fd);
         s.kind = OutSegment::Kind::bytes;  // dropped once only
     }
 

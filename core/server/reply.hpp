@@ -47,7 +47,7 @@ struct Reply {
         int fd;
         std::uint64_t pos;  // copy: offset in `body`; ref: address; file: file offset
         std::uint64_t len;
-        void (*release)(void*);
+        void (*release)(void*);  // ref: gives the memory back; file: set when the fd is only borrowed
         void* arg;
     };
 
