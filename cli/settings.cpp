@@ -24,6 +24,14 @@ constexpr std::uint64_t min_header_size = 256;
 constexpr std::uint64_t max_header_size = 1u << 20;
 constexpr std::size_t max_server_name = 256;
 constexpr std::array<std::string_view, 7> log_levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+constexpr std::array<std::string_view, 8> route_methods{"GET",     "HEAD",  "POST", "PUT",
+                                                        "DELETE", "OPTIONS", "TRACE", "PATCH"};
+constexpr unsigned max_blocking_threads = 1024;
+constexpr std::size_t sha256_hex_digits = 64;
+
+bool is_ascii_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool parse_count(std::string_view text, std::uint64_t& out, std::string& error) {
     auto fail = [&](std::string_view reason) {
@@ -138,6 +146,49 @@ bool apply_respond(Options& o, std::string_view v, const std::string& origin, st
     return true;
 }
 
+bool apply_plugin(Options& o, std::string_view v, const std::string& origin, std::string& error) {
+    std::size_t eq = v.find('=');
+    if (eq == std::string_view::npos) {
+        error = "expected PREFIX=FILE.so, as in /api/=./libhello.so, not \"" + std::string(v) + "\"";
+        return false;
+    }
+    std::string_view prefix = v.substr(0, eq);
+    std::string_view file = v.substr(eq + 1);
+    if (!check_route_path(prefix, error)) return false;
+    if (file.empty()) {
+        error = "no shared object after '=' in \"" + std::string(v) + "\"";
+        return false;
+    }
+    PluginConfig plugin;
+    plugin.name = plugin_instance_name(file, o.server.plugins);
+    plugin.file = std::string(file);
+    plugin.origin = origin;
+
+    RouteConfig route;
+    route.kind = RouteKind::plugin;
+    route.path = std::string(prefix);
+    route.prefix = true;
+    route.plugin = plugin.name;
+    route.origin = origin;
+    o.server.plugins.push_back(std::move(plugin));
+    o.server.routes.push_back(std::move(route));
+    return true;
+}
+
+bool apply_blocking_threads(Options& o, std::string_view v, const std::string&, std::string& error) {
+    std::uint64_t n = 0;
+    if (!count_in_range(v, 1, max_blocking_threads, "", n, error)) return false;
+    o.server.blocking_threads = static_cast<unsigned>(n);
+    return true;
+}
+
+bool apply_blocking_queue(Options& o, std::string_view v, const std::string&, std::string& error) {
+    std::uint64_t n = 0;
+    if (!count_in_range(v, 1, std::numeric_limits<std::uint32_t>::max(), "", n, error)) return false;
+    o.server.blocking_queue = static_cast<unsigned>(n);
+    return true;
+}
+
 bool apply_log_level(Options& o, std::string_view v, const std::string&, std::string& error) {
     if (std::find(log_levels.begin(), log_levels.end(), v) == log_levels.end()) {
         error = "unknown log level \"" + std::string(v) + "\" (use trace, debug, info, warn, error, critical or off)";
@@ -217,6 +268,15 @@ const std::array setting_table{
     Setting{"respond", ValueKind::text_list, "PATH=TEXT",
             "Answer exactly PATH with 200 and TEXT as text/plain; repeatable, wins over the file's routes",
             apply_respond, nullptr, [](const Options&) { return std::string(); }, nullptr},
+    Setting{"plugin", ValueKind::text_list, "PREFIX=FILE.so",
+            "Serve paths under PREFIX by the plugin FILE.so (an instance named after the file); repeatable",
+            apply_plugin, nullptr, [](const Options&) { return std::string(); }, nullptr},
+    Setting{"blocking-threads", ValueKind::count, "N",
+            "Threads for handlers of plugins that may block, 1 to 1024", apply_blocking_threads, nullptr,
+            [](const Options& d) { return std::to_string(d.server.blocking_threads); }, nullptr},
+    Setting{"blocking-queue", ValueKind::count, "N",
+            "Requests waiting for a blocking thread; the one over gets a 503", apply_blocking_queue, nullptr,
+            [](const Options& d) { return std::to_string(d.server.blocking_queue); }, nullptr},
     Setting{"log-level", ValueKind::text, "LEVEL", "trace, debug, info, warn, error, critical or off",
             apply_log_level, nullptr, [](const Options& d) { return d.log_level; }, nullptr},
     Setting{"error-log", ValueKind::text, "FILE", "Append the log to FILE instead of the standard error",
@@ -247,32 +307,80 @@ void check_listen(const Options& o, std::vector<std::string>& errors) {
     }
 }
 
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+    std::string text;
+    for (const auto& item : items) {
+        if (!text.empty()) text += separator;
+        text += item;
+    }
+    return text;
+}
+
 std::string describe_route(const RouteConfig& r) {
-    return std::string(r.prefix ? "prefix" : "path") + " \"" + r.path + "\"";
+    std::string text = std::string(r.prefix ? "prefix" : "path") + " \"" + r.path + "\"";
+    if (!r.methods.empty()) text += " with methods " + join(r.methods, ",");
+    if (!r.host.empty()) text += std::string(r.methods.empty() ? " with" : " and") + " host \"" + r.host + "\"";
+    return text;
+}
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
+    return out;
+}
+
+/** Whether two routes match the same requests: same path or prefix, methods (in any order) and host. */
+bool same_match(const RouteConfig& a, const RouteConfig& b) {
+    if (a.prefix != b.prefix || a.path != b.path || lower(a.host) != lower(b.host)) return false;
+    auto am = a.methods, bm = b.methods;
+    std::sort(am.begin(), am.end());
+    std::sort(bm.begin(), bm.end());
+    return am == bm;
+}
+
+bool from_command_line(const RouteConfig& r) {
+    return r.origin == respond_flag_origin || r.origin == plugin_flag_origin;
 }
 
 void order_routes(Options& o, std::vector<std::string>& errors) {
     auto& routes = o.server.routes;
-    auto from_flag = [](const RouteConfig& r) { return r.origin == respond_flag_origin; };
-    std::stable_partition(routes.begin(), routes.end(), from_flag);
+    std::stable_partition(routes.begin(), routes.end(), from_command_line);
     std::vector<RouteConfig> kept;
     kept.reserve(routes.size());
     for (auto& route : routes) {
-        auto same = std::find_if(kept.begin(), kept.end(), [&](const RouteConfig& k) {
-            return k.prefix == route.prefix && k.path == route.path;
-        });
+        auto same = std::find_if(kept.begin(), kept.end(), [&](const RouteConfig& k) { return same_match(k, route); });
         if (same == kept.end()) {
             kept.push_back(std::move(route));
             continue;
         }
-        if (from_flag(*same) && !from_flag(route)) continue;  // --respond wins over the file
-        if (from_flag(route))
-            errors.push_back("--respond: path \"" + route.path + "\" is given twice");
+        if (from_command_line(*same) && !from_command_line(route)) continue;  // the command line wins over the file
+        if (from_command_line(route))
+            errors.push_back(route.origin + ": " + describe_route(route) + " is given twice");
         else
             errors.push_back(route.origin + ": duplicate route for " + describe_route(route) + " (first at " +
                              same->origin + ")");
     }
     routes = std::move(kept);
+}
+
+void check_plugins(const Options& o, std::vector<std::string>& errors) {
+    const auto& plugins = o.server.plugins;
+    for (std::size_t i = 0; i < plugins.size(); ++i) {
+        for (std::size_t j = 0; j < i; ++j) {
+            if (plugins[i].name != plugins[j].name) continue;
+            errors.push_back(plugins[i].origin + ": plugin instance \"" + plugins[i].name +
+                             "\" is defined twice (first at " + plugins[j].origin + ")");
+            break;
+        }
+    }
+    for (const auto& route : o.server.routes) {
+        if (route.kind != RouteKind::plugin) continue;
+        bool known = std::any_of(plugins.begin(), plugins.end(),
+                                 [&](const PluginConfig& p) { return p.name == route.plugin; });
+        if (!known)
+            errors.push_back(route.origin + ": route for " + describe_route(route) +
+                             " names unknown plugin instance \"" + route.plugin + "\"");
+    }
 }
 
 }  // namespace
@@ -314,6 +422,105 @@ bool check_route_path(std::string_view path, std::string& error) {
     return true;
 }
 
+bool is_plugin_instance_name(std::string_view name) {
+    return !name.empty() &&
+           std::all_of(name.begin(), name.end(), [](char c) { return is_ascii_alnum(c) || c == '_' || c == '-'; });
+}
+
+std::string plugin_instance_name(std::string_view file, const std::vector<PluginConfig>& taken) {
+    std::string_view stem = file;
+    if (std::size_t slash = stem.rfind('/'); slash != std::string_view::npos) stem.remove_prefix(slash + 1);
+    if (stem.ends_with(".so")) stem.remove_suffix(3);
+    else if (std::size_t so = stem.find(".so."); so != std::string_view::npos) stem = stem.substr(0, so);
+    if (stem.starts_with("lib") && stem.size() > 3) stem.remove_prefix(3);
+    std::string base(stem);
+    for (char& c : base) {
+        if (!is_ascii_alnum(c) && c != '-') c = '_';
+    }
+    if (base.empty()) base = "plugin";
+    auto is_taken = [&](const std::string& name) {
+        return std::any_of(taken.begin(), taken.end(), [&](const PluginConfig& p) { return p.name == name; });
+    };
+    std::string name = base;
+    for (unsigned n = 2; is_taken(name); ++n) name = base + "-" + std::to_string(n);
+    return name;
+}
+
+bool parse_sha256(std::string_view text, std::string& out, std::string& error) {
+    auto is_hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); };
+    if (text.size() != sha256_hex_digits || !std::all_of(text.begin(), text.end(), is_hex)) {
+        error = "expected 64 hex digits (as sha256sum prints), not \"" + std::string(text) + "\"";
+        return false;
+    }
+    out = lower(text);
+    return true;
+}
+
+bool is_route_method(std::string_view method) {
+    return std::find(route_methods.begin(), route_methods.end(), method) != route_methods.end();
+}
+
+bool check_route_methods(const std::vector<std::string>& methods, std::vector<std::string>& out, std::string& error) {
+    if (methods.empty()) {
+        error = "empty list (leave methods out to match every method)";
+        return false;
+    }
+    std::vector<std::string> checked;
+    for (const auto& method : methods) {
+        if (!is_route_method(method)) {
+            std::string upper(method);
+            std::transform(upper.begin(), upper.end(), upper.begin(),
+                           [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; });
+            error = "unknown method \"" + method + "\"";
+            if (upper != method && is_route_method(upper)) error += " (methods are upper-case: " + upper + ")";
+            else error += " (use GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE or PATCH)";
+            return false;
+        }
+        if (std::find(checked.begin(), checked.end(), method) != checked.end()) {
+            error = "method \"" + method + "\" is given twice";
+            return false;
+        }
+        checked.push_back(method);
+    }
+    out = std::move(checked);
+    return true;
+}
+
+bool parse_route_host(std::string_view text, std::string& out, std::string& error) {
+    auto fail = [&](std::string_view reason) {
+        error = "bad host \"" + std::string(text) + "\": " + std::string(reason);
+        return false;
+    };
+    if (text.empty()) return fail("empty (leave host out to match every host)");
+    if (text.front() == '[') {
+        if (text.back() != ']') return fail("an IPv6 address in brackets takes no port");
+        std::string_view inner = text.substr(1, text.size() - 2);
+        bool ok = inner.find(':') != std::string_view::npos &&
+                  std::all_of(inner.begin(), inner.end(), [](char c) {
+                      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+                             c == '.';
+                  });
+        if (!ok) return fail("expected an IPv6 address in brackets, as in [::1]");
+        out = lower(text);
+        return true;
+    }
+    if (text.find(':') != std::string_view::npos)
+        return fail("a host takes no port (the port is ignored when matching); write IPv6 addresses in brackets");
+    std::size_t label = 0;
+    for (std::size_t i = 0; i <= text.size(); ++i) {
+        if (i == text.size() || text[i] == '.') {
+            if (i == label) return fail("empty label");
+            if (text[label] == '-' || text[i - 1] == '-') return fail("a label must not start or end with '-'");
+            label = i + 1;
+        } else if (!is_ascii_alnum(text[i]) && text[i] != '-') {
+            return fail("letters, digits, '-' and '.' only");
+        }
+    }
+    if (text.size() > 253) return fail("longer than 253 bytes");
+    out = lower(text);
+    return true;
+}
+
 bool is_header_value(std::string_view value) {
     if (value.empty() || value.front() == ' ' || value.back() == ' ') return false;
     return std::all_of(value.begin(), value.end(), [](char c) { return c >= ' ' && c < 0x7f; });
@@ -340,6 +547,7 @@ void finalize(Options& o, std::vector<std::string>& errors) {
     if (o.server.loops == 0) o.server.loops = std::min(usable_cores(), max_loops);
     if (!o.idle_timeout_given) o.server.idle_timeout = o.server.read_timeout;
     order_routes(o, errors);
+    check_plugins(o, errors);
 }
 
 }  // namespace brisk::cli

@@ -78,6 +78,37 @@ const Setting* find_setting_by_key(std::string_view key);
 
 /** Origin recorded on routes given with --respond. */
 inline constexpr std::string_view respond_flag_origin = "--respond";
+/** Origin recorded on plugin instances and routes given with --plugin. */
+inline constexpr std::string_view plugin_flag_origin = "--plugin";
+
+/** Whether `name` can name a plugin instance: [A-Za-z0-9_-]+. */
+bool is_plugin_instance_name(std::string_view name);
+
+/**
+ * The instance name --plugin PREFIX=FILE gives: the file name without its
+ * directory, without a leading "lib" and without ".so" (or ".so.N...");
+ * characters other than [A-Za-z0-9_-] become '_'. If that name is in
+ * `taken`, "-2", "-3", ... is appended until it is not.
+ */
+std::string plugin_instance_name(std::string_view file, const std::vector<PluginConfig>& taken);
+
+/** Checks a sha256 pin (64 hex digits) and stores it lower-cased in `out`. */
+bool parse_sha256(std::string_view text, std::string& out, std::string& error);
+
+/** Whether `method` is one a route may list: GET HEAD POST PUT DELETE OPTIONS TRACE PATCH. */
+bool is_route_method(std::string_view method);
+
+/**
+ * Checks the methods of a route (known, upper-case, none twice, at least
+ * one) and stores them in `out` in the order given.
+ */
+bool check_route_methods(const std::vector<std::string>& methods, std::vector<std::string>& out, std::string& error);
+
+/**
+ * Checks the host of a route: a DNS name or an IPv4 address, or an IPv6
+ * address in brackets, without a port. Stores it lower-cased in `out`.
+ */
+bool parse_route_host(std::string_view text, std::string& out, std::string& error);
 
 /**
  * Checks a route path or prefix: starts with '/', visible ASCII only, no '?'
@@ -93,9 +124,11 @@ unsigned usable_cores();
 
 /**
  * Fills what depends on other settings (loops 0 -> usable cores, idle
- * timeout -> read timeout, the default listen address), puts --respond
- * routes first and drops file routes they shadow, and checks what spans
- * several settings (duplicate addresses and routes). Appends one line per
+ * timeout -> read timeout, the default listen address), puts the routes of
+ * the command line (--respond, --plugin) first and drops file routes they
+ * shadow, and checks what spans several settings (duplicate addresses,
+ * duplicate routes: same path or prefix, methods and host; duplicate plugin
+ * instances; plugin routes naming no instance). Appends one line per
  * problem to `errors`.
  */
 void finalize(Options& options, std::vector<std::string>& errors);

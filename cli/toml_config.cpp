@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -57,13 +58,19 @@ struct RouteAction {
 };
 
 bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route);
+bool build_plugin(Reader& reader, const toml::table& table, RouteConfig& route);
 
 constexpr std::array<std::string_view, 2> respond_options{"status", "content_type"};
-constexpr std::array<RouteAction, 1> route_actions{{
+constexpr std::array<RouteAction, 2> route_actions{{
     {"respond", respond_options, build_respond},
+    {"plugin", {}, build_plugin},
 }};
 
 constexpr std::array<std::string_view, 2> route_match_keys{"path", "prefix"};
+/** Keys that narrow a route of any kind. */
+constexpr std::array<std::string_view, 2> route_filter_keys{"methods", "host"};
+
+constexpr std::array<std::string_view, 3> plugin_keys{"file", "sha256", "config"};
 
 std::string route_keys_list() {
     std::string list;
@@ -76,7 +83,17 @@ std::string route_keys_list() {
         add(action.key);
         for (auto k : action.options) add(k);
     }
+    for (auto k : route_filter_keys) add(k);
     return list;
+}
+
+template <std::size_t N>
+bool contains(const std::array<std::string_view, N>& keys, std::string_view key) {
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
+bool earlier(const toml::source_position& a, const toml::source_position& b) {
+    return a.line != b.line ? a.line < b.line : a.column < b.column;
 }
 
 class Reader {
@@ -92,10 +109,18 @@ public:
     }
 
     void read_root(const toml::table& root) {
+        // Instances first: routes name them, and --plugin-style entries
+        // (`plugin = [...]`) must not take their names.
+        if (const toml::node* plugins = root.get("plugins")) read_plugins(*plugins);
         for (auto&& [key, node] : root) {
             std::string_view name = key.str();
-            if (name == "route") {
+            if (name == "plugins") {
+                continue;
+            } else if (name == "route") {
                 read_routes(node);
+            } else if (name == "plugin" && node.is_table()) {
+                problem(node.source(), "plugin: write [plugins.NAME] for a plugin instance, or plugin = "
+                                       "[\"PREFIX=FILE.so\"] for a prefix served by a shared object");
             } else if (const Setting* setting = find_setting_by_key(name)) {
                 read_setting(*setting, name, node);
             } else {
@@ -106,9 +131,8 @@ public:
 
     /** Appends the problems, in file order, to `errors`. */
     bool finish(std::vector<std::string>& errors) {
-        std::stable_sort(problems_.begin(), problems_.end(), [](const Problem& a, const Problem& b) {
-            return a.at.line != b.at.line ? a.at.line < b.at.line : a.at.column < b.at.column;
-        });
+        std::stable_sort(problems_.begin(), problems_.end(),
+                         [](const Problem& a, const Problem& b) { return earlier(a.at, b.at); });
         for (const auto& p : problems_) {
             errors.push_back(source_ + ":" + std::to_string(p.at.line) + ":" + std::to_string(p.at.column) + ": " +
                              p.message);
@@ -183,6 +207,122 @@ private:
         }
     }
 
+    void read_plugins(const toml::node& node) {
+        const toml::table* plugins = node.as_table();
+        if (plugins == nullptr) {
+            if (node.is_array_of_tables())
+                problem(node.source(), "plugins: write [plugins.NAME] (one table per instance), not [[plugins]]");
+            else wrong_type("plugins", node, "[plugins.NAME] tables");
+            return;
+        }
+        for (auto&& [key, value] : *plugins) {
+            std::string name(key.str());
+            if (!is_plugin_instance_name(name)) {
+                problem(key.source(), "plugin instance name " + quoted(name) +
+                                          " must be letters, digits, '_' and '-' only");
+                continue;
+            }
+            declared_plugins_.push_back(name);
+            if (const toml::table* table = value.as_table()) read_plugin(name, *table);
+            else wrong_type("plugins." + name, value, "a table ([plugins." + name + "])");
+        }
+    }
+
+    void read_plugin(const std::string& name, const toml::table& table) {
+        const std::size_t before_count = problems_.size();
+        const std::string header = "[plugins." + name + "]";
+        for (auto&& [key, node] : table) {
+            if (!contains(plugin_keys, key.str()))
+                problem(key.source(),
+                        "unknown key " + quoted(key.str()) + " in " + header + " (known: file, sha256, config)");
+        }
+        PluginConfig plugin;
+        plugin.name = name;
+        plugin.origin = where(table.source());
+        if (const toml::node* file = table.get("file")) {
+            if (auto s = file->as_string()) {
+                if (s->get().empty()) problem(file->source(), "file: empty; give the path of the shared object");
+                else plugin.file = s->get();
+            } else {
+                wrong_type("file", *file, "a string");
+            }
+        } else {
+            problem(table.source(), header + " needs \"file\", the path of the shared object");
+        }
+        if (const toml::node* sha = table.get("sha256")) {
+            std::string error;
+            if (auto s = sha->as_string()) {
+                if (!parse_sha256(s->get(), plugin.sha256, error)) problem(sha->source(), "sha256: " + error);
+            } else {
+                wrong_type("sha256", *sha, "a string");
+            }
+        }
+        if (const toml::node* config = table.get("config")) {
+            if (const toml::table* values = config->as_table()) read_plugin_config(*values, plugin.settings);
+            else wrong_type("config", *config, "a table");
+        }
+        if (problems_.size() == before_count) out_.server.plugins.push_back(std::move(plugin));
+    }
+
+    /** Flattens a `config` table into settings with '.'-joined keys, in file order. */
+    void read_plugin_config(const toml::table& config, std::vector<PluginSetting>& out) {
+        std::vector<std::pair<toml::source_position, PluginSetting>> found;
+        flatten_config(config, "", found);
+        std::stable_sort(found.begin(), found.end(),
+                         [](const auto& a, const auto& b) { return earlier(a.first, b.first); });
+        for (std::size_t i = 0; i < found.size(); ++i) {
+            const PluginSetting& setting = found[i].second;
+            auto first = std::find_if(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(i),
+                                      [&](const auto& f) { return f.second.key == setting.key; });
+            if (first != found.begin() + static_cast<std::ptrdiff_t>(i)) {
+                problems_.push_back({found[i].first, "config: key " + quoted(setting.key) +
+                                                         " is given twice (first at " + first->second.where + ")"});
+                continue;
+            }
+            out.push_back(setting);
+        }
+    }
+
+    void flatten_config(const toml::table& table, const std::string& prefix,
+                        std::vector<std::pair<toml::source_position, PluginSetting>>& found) {
+        for (auto&& [key, node] : table) {
+            const std::string full = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+            const std::string label = "config." + full;
+            if (key.str().empty()) {
+                problem(key.source(), "config: empty key " + quoted(full));
+                continue;
+            }
+            if (const toml::table* nested = node.as_table()) {
+                flatten_config(*nested, full, found);
+                continue;
+            }
+            PluginSetting setting;
+            setting.key = full;
+            setting.where = where(node.source());
+            if (auto s = node.as_string()) {
+                setting.type = PluginSetting::Type::string;
+                setting.string_value = s->get();
+            } else if (auto i = node.as_integer()) {
+                setting.type = PluginSetting::Type::integer;
+                setting.int_value = i->get();
+            } else if (auto b = node.as_boolean()) {
+                setting.type = PluginSetting::Type::boolean;
+                setting.bool_value = b->get();
+            } else if (auto f = node.as_floating_point()) {
+                setting.type = PluginSetting::Type::floating;
+                setting.double_value = f->get();
+            } else if (node.is_array()) {
+                problem(node.source(), label + ": arrays are not supported in plugin config yet");
+                continue;
+            } else {
+                problem(node.source(), label + ": " + std::string(type_name(node)) +
+                                           " is not supported in plugin config; write it as a string");
+                continue;
+            }
+            found.emplace_back(node.source().begin, std::move(setting));
+        }
+    }
+
     void read_routes(const toml::node& node) {
         const toml::array* routes = node.as_array();
         if (routes == nullptr) {
@@ -202,7 +342,7 @@ private:
         bool several_actions = false;
         for (auto&& [key, node] : table) {
             std::string_view name = key.str();
-            bool known = std::find(route_match_keys.begin(), route_match_keys.end(), name) != route_match_keys.end();
+            bool known = contains(route_match_keys, name) || contains(route_filter_keys, name);
             for (const auto& a : route_actions) {
                 if (a.key == name) {
                     known = true;
@@ -236,6 +376,8 @@ private:
             }
         }
 
+        read_route_filters(table, route);
+
         if (several_actions) {
             std::string names;
             for (const auto& a : route_actions) names += (names.empty() ? "" : ", ") + std::string(a.key);
@@ -261,11 +403,54 @@ private:
         if (problems_.size() == before) out_.server.routes.push_back(std::move(route));
     }
 
+    /** methods and host, which narrow a route of any kind. */
+    void read_route_filters(const toml::table& table, RouteConfig& route) {
+        if (const toml::node* methods = table.get("methods")) {
+            std::vector<std::string> names;
+            bool typed = true;
+            if (auto s = methods->as_string()) {
+                names.push_back(s->get());
+            } else if (auto a = methods->as_array()) {
+                for (const auto& element : *a) {
+                    if (auto es = element.as_string()) names.push_back(es->get());
+                    else {
+                        wrong_type("methods", element, "a string");
+                        typed = false;
+                    }
+                }
+            } else {
+                wrong_type("methods", *methods, "an array of method names such as [\"GET\", \"POST\"]");
+                typed = false;
+            }
+            std::string error;
+            if (typed && !check_route_methods(names, route.methods, error))
+                problem(methods->source(), "methods: " + error);
+        }
+        if (const toml::node* host = table.get("host")) {
+            std::string error;
+            if (auto s = host->as_string()) {
+                if (!parse_route_host(s->get(), route.host, error)) problem(host->source(), "host: " + error);
+            } else {
+                wrong_type("host", *host, "a string");
+            }
+        }
+    }
+
+    bool plugin_declared(std::string_view name) const {
+        if (std::find(declared_plugins_.begin(), declared_plugins_.end(), name) != declared_plugins_.end())
+            return true;
+        const auto& plugins = out_.server.plugins;
+        return std::any_of(plugins.begin(), plugins.end(), [&](const PluginConfig& p) { return p.name == name; });
+    }
+
     friend bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route);
+    friend bool build_plugin(Reader& reader, const toml::table& table, RouteConfig& route);
 
     const std::string& source_;
     Options& out_;
     std::vector<Problem> problems_;
+    /** Names of the [plugins.NAME] tables, valid or not, so routes naming them get no second error. */
+    std::vector<std::string> declared_plugins_;
 };
 
 bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route) {
@@ -302,6 +487,24 @@ bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route)
         }
     }
     return reader.problems_.size() == before;
+}
+
+bool build_plugin(Reader& reader, const toml::table& table, RouteConfig& route) {
+    const std::size_t before_count = reader.problems_.size();
+    route.kind = RouteKind::plugin;
+    const toml::node& name = *table.get("plugin");
+    if (auto s = name.as_string()) {
+        if (reader.plugin_declared(s->get())) {
+            route.plugin = s->get();
+        } else {
+            std::string message = "plugin: unknown plugin instance " + quoted(s->get());
+            if (is_plugin_instance_name(s->get())) message += " (define it with [plugins." + s->get() + "])";
+            reader.problem(name.source(), std::move(message));
+        }
+    } else {
+        reader.wrong_type("plugin", name, "the name of a plugin instance ([plugins.NAME])");
+    }
+    return reader.problems_.size() == before_count;
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
-// brisk — the --config file: TOML, one key per setting plus [[route]] tables.
+// brisk — the --config file: TOML, one key per setting plus [plugins.NAME]
+// and [[route]] tables.
 //
 // The only file that sees toml++. Keys are the flag names with '-' turned into
 // '_' (see settings.hpp). Unknown keys, wrong types and bad values are errors
 // reported as "file:line:column: message", every one of them, in file order.
+// Plugin instances are read before anything else, so routes can name them and
+// `plugin = ["PREFIX=FILE.so"]` entries do not take their names.
 #pragma once
 
 #include <string>

@@ -192,6 +192,9 @@ TEST_CASE("usage errors exit 2; --help and --version exit 0", "[flags]") {
     CHECK_THAT(help.out, Catch::Contains("SIZE=4MiB"));
     CHECK_THAT(help.out, Catch::Contains("SIZE=16KiB"));
     CHECK_THAT(help.out, Catch::Contains("ADDR=127.0.0.1:8080"));
+    CHECK_THAT(help.out, Catch::Contains("PREFIX=FILE.so"));
+    CHECK_THAT(help.out, Catch::Contains("--blocking-threads N=4"));
+    CHECK_THAT(help.out, Catch::Contains("--blocking-queue N=1024"));
     CHECK_THAT(help.out, Catch::Contains("--config"));
     CHECK_THAT(help.out, Catch::Contains("--check-config"));
 }
@@ -213,4 +216,130 @@ TEST_CASE("duplicate listen addresses are errors", "[flags]") {
     CHECK(r.err == "brisk: listen addresses \"127.0.0.1:80\" and \"localhost:80\" are the same\n");
     auto ports0 = run({"--listen", "127.0.0.1:0", "--listen", "127.0.0.1:0"});
     CHECK_FALSE(ports0.status.has_value());
+}
+
+TEST_CASE("--plugin makes instances and prefix routes, ahead of the file's", "[flags][plugin]") {
+    TempFile file(R"(
+blocking_threads = 2
+blocking_queue = 50
+
+[plugins.hello]
+file = "build/plugins/libhello.so"
+
+[[route]]
+prefix = "/api/"
+plugin = "hello"
+
+[[route]]
+prefix = "/files/"
+plugin = "hello"
+)");
+    auto r = run({"--config", file.path, "--plugin", "/api/=./build/plugins/libhello.so", "--plugin",
+                  "/v2/=libhello.so", "--blocking-threads", "8"});
+    INFO(r.err);
+    REQUIRE_FALSE(r.status.has_value());
+    const auto& c = r.options.server;
+    CHECK(c.blocking_threads == 8);
+    CHECK(c.blocking_queue == 50);  // only in the file
+    REQUIRE(c.plugins.size() == 3);
+    CHECK(c.plugins[0].name == "hello");
+    CHECK(c.plugins[0].origin == file.path + ":5:1");
+    CHECK(c.plugins[1].name == "hello-2");
+    CHECK(c.plugins[1].file == "./build/plugins/libhello.so");
+    CHECK(c.plugins[1].origin == "--plugin");
+    CHECK(c.plugins[2].name == "hello-3");
+    CHECK(c.plugins[2].file == "libhello.so");
+    // The flag's /api/ replaces the file's; the file's other route stays, after the flags'.
+    REQUIRE(c.routes.size() == 3);
+    CHECK(c.routes[0].path == "/api/");
+    CHECK(c.routes[0].plugin == "hello-2");
+    CHECK(c.routes[0].origin == "--plugin");
+    CHECK(c.routes[1].path == "/v2/");
+    CHECK(c.routes[1].plugin == "hello-3");
+    CHECK(c.routes[2].path == "/files/");
+    CHECK(c.routes[2].plugin == "hello");
+
+    auto defaults = run({});
+    REQUIRE_FALSE(defaults.status.has_value());
+    CHECK(defaults.options.server.blocking_threads == 4);
+    CHECK(defaults.options.server.blocking_queue == 1024);
+    CHECK(defaults.options.server.plugins.empty());
+
+    auto twice = run({"--plugin", "/a/=liba.so", "--plugin", "/a/=libb.so"});
+    CHECK(twice.status == brisk::cli::exit_invalid);
+    CHECK(twice.err == "brisk: --plugin: prefix \"/a/\" is given twice\n");
+}
+
+TEST_CASE("routes may share a path when methods or host differ", "[toml][route][plugin]") {
+    const std::string head = "[plugins.p]\nfile = \"libp.so\"\n";
+    TempFile ok(head + R"(
+[[route]]
+prefix = "/api/"
+plugin = "p"
+methods = ["POST"]
+
+[[route]]
+prefix = "/api/"
+respond = "read only"
+host = "example.com"
+
+[[route]]
+prefix = "/api/"
+plugin = "p"
+)");
+    auto r = run({"--config", ok.path});
+    INFO(r.err);
+    REQUIRE_FALSE(r.status.has_value());
+    REQUIRE(r.options.server.routes.size() == 3);
+    CHECK(r.options.server.routes[0].methods == std::vector<std::string>{"POST"});
+    CHECK(r.options.server.routes[1].host == "example.com");
+    CHECK(r.options.server.routes[2].kind == brisk::RouteKind::plugin);
+
+    TempFile same(head + R"(
+[[route]]
+prefix = "/api/"
+plugin = "p"
+methods = ["GET", "POST"]
+
+[[route]]
+prefix = "/api/"
+respond = "x"
+methods = ["POST", "GET"]
+)");
+    auto dup = run({"--config", same.path});
+    CHECK(dup.status == brisk::cli::exit_invalid);
+    CHECK(dup.err == "brisk: " + same.path + ":9:1: duplicate route for prefix \"/api/\" with methods POST,GET (first at " +
+                         same.path + ":4:1)\n");
+}
+
+TEST_CASE("--check-config lists plugin problems from the file and the flags", "[flags][plugin]") {
+    TempFile file(R"([plugins.a]
+sha256 = "xyz"
+
+[plugins.b]
+file = "libb.so"
+config = { hosts = ["x", "y"] }
+
+[[route]]
+prefix = "/c/"
+plugin = "c"
+)");
+    auto r = run({"--check-config", "--config", file.path, "--plugin", "nope=libx.so", "--blocking-threads", "0",
+                  "--plugin", "/x/="});
+    CHECK(r.status == brisk::cli::exit_invalid);
+    CHECK(r.out.empty());
+    auto errs = lines(r.err);
+    REQUIRE(errs.size() == 7);
+    CHECK(errs[0] == "brisk: " + file.path + ":1:1: [plugins.a] needs \"file\", the path of the shared object");
+    CHECK_THAT(errs[1], Catch::StartsWith("brisk: " + file.path + ":2:10: sha256: expected 64 hex digits"));
+    CHECK(errs[2] == "brisk: " + file.path + ":6:20: config.hosts: arrays are not supported in plugin config yet");
+    CHECK(errs[3] == "brisk: " + file.path +
+                         ":10:10: plugin: unknown plugin instance \"c\" (define it with [plugins.c])");
+    CHECK(errs[4] == "brisk: --plugin: path \"nope\" must start with '/'");
+    CHECK_THAT(errs[5], Catch::StartsWith("brisk: --plugin: no shared object after '='"));
+    CHECK(errs[6] == "brisk: --blocking-threads: must be from 1 to 1024, not 0");
+
+    auto ok = run({"--check-config", "--plugin", "/api/=./does-not-exist/libx.so"});
+    CHECK(ok.status == 0);  // the loader checks the file at start-up
+    CHECK(ok.out == "configuration OK\n");
 }

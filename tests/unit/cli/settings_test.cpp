@@ -183,3 +183,219 @@ TEST_CASE("finalize reports duplicate routes and addresses", "[settings]") {
 TEST_CASE("usable cores is at least one", "[settings]") {
     CHECK(brisk::cli::usable_cores() >= 1);
 }
+
+namespace {
+
+brisk::PluginConfig instance(std::string name, std::string origin = "f:1:1") {
+    brisk::PluginConfig p;
+    p.name = std::move(name);
+    p.file = "lib" + p.name + ".so";
+    p.origin = std::move(origin);
+    return p;
+}
+
+brisk::RouteConfig plugin_route(std::string prefix, std::string plugin, std::string origin,
+                                std::vector<std::string> methods = {}, std::string host = {}) {
+    brisk::RouteConfig r;
+    r.kind = brisk::RouteKind::plugin;
+    r.path = std::move(prefix);
+    r.prefix = true;
+    r.plugin = std::move(plugin);
+    r.origin = std::move(origin);
+    r.methods = std::move(methods);
+    r.host = std::move(host);
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("plugin instance names", "[settings][plugin]") {
+    using brisk::cli::plugin_instance_name;
+    const std::vector<brisk::PluginConfig> none;
+    CHECK(plugin_instance_name("./build/plugins/libhello.so", none) == "hello");
+    CHECK(plugin_instance_name("hello.so", none) == "hello");
+    CHECK(plugin_instance_name("/usr/lib/libauth-jwt.so.1.2", none) == "auth-jwt");
+    CHECK(plugin_instance_name("plugins/libhello", none) == "hello");
+    CHECK(plugin_instance_name("lib.so", none) == "lib");
+    CHECK(plugin_instance_name("my.plugin.so", none) == "my_plugin");
+    CHECK(plugin_instance_name("./.so", none) == "plugin");
+
+    std::vector<brisk::PluginConfig> taken{instance("hello")};
+    CHECK(plugin_instance_name("libhello.so", taken) == "hello-2");
+    taken.push_back(instance("hello-2"));
+    CHECK(plugin_instance_name("x/libhello.so", taken) == "hello-3");
+    CHECK(plugin_instance_name("libother.so", taken) == "other");
+
+    CHECK(brisk::cli::is_plugin_instance_name("a-b_C9"));
+    CHECK_FALSE(brisk::cli::is_plugin_instance_name(""));
+    CHECK_FALSE(brisk::cli::is_plugin_instance_name("a.b"));
+    CHECK_FALSE(brisk::cli::is_plugin_instance_name("a b"));
+    CHECK_FALSE(brisk::cli::is_plugin_instance_name("caf\xc3\xa9"));
+}
+
+TEST_CASE("plugin values become an instance and a prefix route", "[settings][plugin]") {
+    Options o;
+    std::string error;
+    REQUIRE(setting("plugin").apply(o, "/api/=./build/plugins/libhello.so", "--plugin", error));
+    REQUIRE(setting("plugin").apply(o, "/v2=other/libhello.so", "f.toml:1:11", error));
+    REQUIRE(o.server.plugins.size() == 2);
+    REQUIRE(o.server.routes.size() == 2);
+    const auto& p0 = o.server.plugins[0];
+    CHECK(p0.name == "hello");
+    CHECK(p0.file == "./build/plugins/libhello.so");
+    CHECK(p0.origin == "--plugin");
+    CHECK(p0.sha256.empty());
+    CHECK(p0.settings.empty());
+    const auto& r0 = o.server.routes[0];
+    CHECK(r0.kind == brisk::RouteKind::plugin);
+    CHECK(r0.path == "/api/");
+    CHECK(r0.prefix);
+    CHECK(r0.plugin == "hello");
+    CHECK(r0.origin == "--plugin");
+    CHECK(r0.methods.empty());
+    CHECK(r0.host.empty());
+    CHECK(o.server.plugins[1].name == "hello-2");
+    CHECK(o.server.plugins[1].origin == "f.toml:1:11");
+    CHECK(o.server.routes[1].plugin == "hello-2");
+    CHECK(o.server.routes[1].path == "/v2");
+
+    CHECK_FALSE(setting("plugin").apply(o, "api/=libx.so", "--plugin", error));
+    CHECK_THAT(error, Catch::Contains("must start with '/'"));
+    CHECK_FALSE(setting("plugin").apply(o, "/api/", "--plugin", error));
+    CHECK_THAT(error, Catch::Contains("PREFIX=FILE.so"));
+    CHECK_FALSE(setting("plugin").apply(o, "/api/=", "--plugin", error));
+    CHECK_THAT(error, Catch::Contains("no shared object"));
+    CHECK(o.server.plugins.size() == 2);
+    CHECK(o.server.routes.size() == 2);
+}
+
+TEST_CASE("blocking threads and queue", "[settings][plugin]") {
+    Options o;
+    CHECK(o.server.blocking_threads == 4);
+    CHECK(o.server.blocking_queue == 1024);
+    std::string error;
+    CHECK(setting("blocking_threads").apply(o, "1", "x", error));
+    CHECK(o.server.blocking_threads == 1);
+    CHECK(setting("blocking_threads").apply(o, "1024", "x", error));
+    CHECK(o.server.blocking_threads == 1024);
+    CHECK_FALSE(setting("blocking_threads").apply(o, "0", "x", error));
+    CHECK_THAT(error, Catch::Contains("from 1 to 1024"));
+    CHECK_FALSE(setting("blocking_threads").apply(o, "1025", "x", error));
+    CHECK(o.server.blocking_threads == 1024);
+
+    CHECK(setting("blocking_queue").apply(o, "1", "x", error));
+    CHECK(o.server.blocking_queue == 1);
+    CHECK(setting("blocking_queue").apply(o, "4294967295", "x", error));
+    CHECK(o.server.blocking_queue == 4294967295u);
+    CHECK_FALSE(setting("blocking_queue").apply(o, "0", "x", error));
+    CHECK_FALSE(setting("blocking_queue").apply(o, "4294967296", "x", error));
+    CHECK(o.server.blocking_queue == 4294967295u);
+}
+
+TEST_CASE("sha256 pins, route methods and hosts", "[settings][plugin]") {
+    std::string out, error;
+    const std::string upper(64, 'A');
+    CHECK(brisk::cli::parse_sha256(upper, out, error));
+    CHECK(out == std::string(64, 'a'));
+    CHECK_FALSE(brisk::cli::parse_sha256(std::string(63, 'a'), out, error));
+    CHECK_THAT(error, Catch::Contains("64 hex digits"));
+    CHECK_FALSE(brisk::cli::parse_sha256(std::string(63, 'a') + "g", out, error));
+    CHECK_FALSE(brisk::cli::parse_sha256("", out, error));
+
+    std::vector<std::string> methods;
+    CHECK(brisk::cli::check_route_methods({"POST", "GET"}, methods, error));
+    CHECK(methods == std::vector<std::string>{"POST", "GET"});
+    for (auto m : {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH"})
+        CHECK(brisk::cli::is_route_method(m));
+    CHECK_FALSE(brisk::cli::is_route_method("CONNECT"));
+    CHECK_FALSE(brisk::cli::check_route_methods({"get"}, methods, error));
+    CHECK_THAT(error, Catch::Contains("unknown method \"get\" (methods are upper-case: GET)"));
+    CHECK_FALSE(brisk::cli::check_route_methods({"FETCH"}, methods, error));
+    CHECK_THAT(error, Catch::Contains("use GET, HEAD"));
+    CHECK_FALSE(brisk::cli::check_route_methods({"GET", "GET"}, methods, error));
+    CHECK_THAT(error, Catch::Contains("given twice"));
+    CHECK_FALSE(brisk::cli::check_route_methods({}, methods, error));
+    CHECK(methods == std::vector<std::string>{"POST", "GET"});
+
+    std::string host;
+    CHECK(brisk::cli::parse_route_host("Example.COM", host, error));
+    CHECK(host == "example.com");
+    CHECK(brisk::cli::parse_route_host("127.0.0.1", host, error));
+    CHECK(brisk::cli::parse_route_host("[2001:DB8::1]", host, error));
+    CHECK(host == "[2001:db8::1]");
+    CHECK(brisk::cli::parse_route_host("a-b.example", host, error));
+    CHECK_FALSE(brisk::cli::parse_route_host("example.com:8080", host, error));
+    CHECK_THAT(error, Catch::Contains("no port"));
+    CHECK_FALSE(brisk::cli::parse_route_host("[::1]:80", host, error));
+    CHECK_FALSE(brisk::cli::parse_route_host("[xyz]", host, error));
+    CHECK_FALSE(brisk::cli::parse_route_host("", host, error));
+    CHECK_FALSE(brisk::cli::parse_route_host("a..b", host, error));
+    CHECK_FALSE(brisk::cli::parse_route_host("-a.com", host, error));
+    CHECK_FALSE(brisk::cli::parse_route_host("a_b.com", host, error));
+    CHECK_FALSE(brisk::cli::parse_route_host("*.example.com", host, error));
+    CHECK(host == "a-b.example");
+}
+
+TEST_CASE("finalize keeps routes that differ by methods or host", "[settings][plugin]") {
+    Options o;
+    o.server.plugins = {instance("p")};
+    o.server.routes = {plugin_route("/api/", "p", "f:1:1", {"GET"}), plugin_route("/api/", "p", "f:5:1", {"POST"}),
+                       plugin_route("/api/", "p", "f:9:1", {}, "example.com"),
+                       plugin_route("/api/", "p", "f:13:1", {"GET"}, "example.com"),
+                       plugin_route("/api/", "p", "f:17:1")};
+    std::vector<std::string> errors;
+    brisk::cli::finalize(o, errors);
+    CHECK(errors.empty());
+    REQUIRE(o.server.routes.size() == 5);
+    for (std::size_t i = 0; i < 5; ++i) CHECK(o.server.routes[i].origin == "f:" + std::to_string(4 * i + 1) + ":1");
+}
+
+TEST_CASE("finalize rejects routes that match the same requests", "[settings][plugin]") {
+    Options o;
+    o.server.plugins = {instance("p")};
+    o.server.routes = {plugin_route("/api/", "p", "f:1:1", {"GET", "POST"}, "example.com"),
+                       plugin_route("/api/", "p", "f:5:1", {"POST", "GET"}, "Example.com"),
+                       plugin_route("/x/", "p", "f:9:1", {}, "example.com"),
+                       plugin_route("/x/", "p", "f:13:1", {}, "example.com")};
+    std::vector<std::string> errors;
+    brisk::cli::finalize(o, errors);
+    REQUIRE(errors.size() == 2);
+    CHECK(errors[0] == "f:5:1: duplicate route for prefix \"/api/\" with methods POST,GET and host \"Example.com\" "
+                       "(first at f:1:1)");
+    CHECK(errors[1] == "f:13:1: duplicate route for prefix \"/x/\" with host \"example.com\" (first at f:9:1)");
+}
+
+TEST_CASE("finalize puts --plugin routes first; they win over the file's", "[settings][plugin]") {
+    Options o;
+    o.server.plugins = {instance("a"), instance("b", "--plugin")};
+    o.server.routes = {plugin_route("/a/", "a", "f:1:1"), plugin_route("/b/", "a", "f:5:1"),
+                       plugin_route("/b/", "b", "--plugin"), route("/r", "flag r", "--respond")};
+    std::vector<std::string> errors;
+    brisk::cli::finalize(o, errors);
+    CHECK(errors.empty());
+    const auto& r = o.server.routes;
+    REQUIRE(r.size() == 3);
+    CHECK(r[0].plugin == "b");
+    CHECK(r[0].origin == "--plugin");
+    CHECK(r[1].body == "flag r");
+    CHECK(r[2].origin == "f:1:1");
+
+    Options twice;
+    twice.server.plugins = {instance("a", "--plugin"), instance("a-2", "--plugin")};
+    twice.server.routes = {plugin_route("/a/", "a", "--plugin"), plugin_route("/a/", "a-2", "--plugin")};
+    errors.clear();
+    brisk::cli::finalize(twice, errors);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0] == "--plugin: prefix \"/a/\" is given twice");
+}
+
+TEST_CASE("finalize checks plugin instances and the routes naming them", "[settings][plugin]") {
+    Options o;
+    o.server.plugins = {instance("a", "f:1:1"), instance("a", "f:4:1")};
+    o.server.routes = {plugin_route("/a/", "a", "f:7:1"), plugin_route("/b/", "nope", "f:10:1", {"GET"})};
+    std::vector<std::string> errors;
+    brisk::cli::finalize(o, errors);
+    REQUIRE(errors.size() == 2);
+    CHECK(errors[0] == "f:4:1: plugin instance \"a\" is defined twice (first at f:1:1)");
+    CHECK(errors[1] == "f:10:1: route for prefix \"/b/\" with methods GET names unknown plugin instance \"nope\"");
+}

@@ -212,7 +212,7 @@ TEST_CASE("routes: validation", "[toml][route]") {
     CHECK(load_error("[[route]]\nrespond = \"x\"\n") == "t.toml:1:1: route needs \"path\" (exact) or \"prefix\"");
     CHECK(load_error("[[route]]\npath = \"/a\"\nprefix = \"/b\"\nrespond = \"x\"\n") ==
           "t.toml:1:1: route has both \"path\" and \"prefix\"; give one");
-    CHECK(load_error("[[route]]\npath = \"/a\"\n") == "t.toml:1:1: route needs an action: respond");
+    CHECK(load_error("[[route]]\npath = \"/a\"\n") == "t.toml:1:1: route needs an action: respond, plugin");
     CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\ncolour = \"red\"\n"),
                Catch::StartsWith("t.toml:4:1: unknown key \"colour\" in [[route]] (known: path, prefix, respond"));
     CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\nstatus = 99\n"),
@@ -262,4 +262,197 @@ TEST_CASE("files that cannot be read are one clear error", "[toml]") {
     CHECK_FALSE(brisk::cli::load_config_file("/", o, errors));
     REQUIRE(errors.size() == 1);
     CHECK(errors[0] == "cannot read config file \"/\": Is a directory");
+}
+
+TEST_CASE("plugin instances: [plugins.NAME] with an inline config", "[toml][plugin]") {
+    Options o = load_ok(R"(
+[plugins.hello]
+file = "build/plugins/libhello.so"
+sha256 = "0123456789ABCDEF0123456789abcdef0123456789ABCDEF0123456789abcdef"
+config = { greeting = "Hi", workers = 4, verbose = true, ratio = 0.5, db = { host = "x", tls = { on = false } } }
+
+[[route]]
+prefix = "/api/"
+plugin = "hello"
+methods = ["GET", "POST"]
+host = "Example.com"
+)");
+    REQUIRE(o.server.plugins.size() == 1);
+    const auto& p = o.server.plugins[0];
+    CHECK(p.name == "hello");
+    CHECK(p.file == "build/plugins/libhello.so");
+    CHECK(p.sha256 == "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    CHECK(p.origin == "t.toml:2:1");
+    using Type = brisk::PluginSetting::Type;
+    REQUIRE(p.settings.size() == 6);  // in file order
+    CHECK(p.settings[0].key == "greeting");
+    CHECK(p.settings[0].type == Type::string);
+    CHECK(p.settings[0].string_value == "Hi");
+    CHECK(p.settings[0].where == "t.toml:5:23");
+    CHECK(p.settings[1].key == "workers");
+    CHECK(p.settings[1].type == Type::integer);
+    CHECK(p.settings[1].int_value == 4);
+    CHECK(p.settings[2].key == "verbose");
+    CHECK(p.settings[2].type == Type::boolean);
+    CHECK(p.settings[2].bool_value);
+    CHECK(p.settings[3].key == "ratio");
+    CHECK(p.settings[3].type == Type::floating);
+    CHECK(p.settings[3].double_value == 0.5);
+    CHECK(p.settings[4].key == "db.host");
+    CHECK(p.settings[4].string_value == "x");
+    CHECK(p.settings[5].key == "db.tls.on");
+    CHECK(p.settings[5].type == Type::boolean);
+    CHECK_FALSE(p.settings[5].bool_value);
+    CHECK(p.settings[5].where == "t.toml:5:103");
+
+    REQUIRE(o.server.routes.size() == 1);
+    const auto& r = o.server.routes[0];
+    CHECK(r.kind == brisk::RouteKind::plugin);
+    CHECK(r.path == "/api/");
+    CHECK(r.prefix);
+    CHECK(r.plugin == "hello");
+    CHECK(r.methods == std::vector<std::string>{"GET", "POST"});
+    CHECK(r.host == "example.com");
+    CHECK(r.origin == "t.toml:7:1");
+}
+
+TEST_CASE("plugin instances: config as sub-tables; several instances of one file", "[toml][plugin]") {
+    Options o = load_ok(R"(
+[[route]]
+path = "/exact"
+plugin = "b"
+
+[plugins.b]
+file = "libhello.so"
+
+[plugins.a]
+file = "libhello.so"
+
+[plugins.a.config]
+zeta = -7
+alpha = "first"
+
+[plugins.a.config.db]
+host = "db.local"
+)");
+    const auto& plugins = o.server.plugins;
+    REQUIRE(plugins.size() == 2);
+    CHECK(plugins[0].name == "a");
+    CHECK(plugins[0].sha256.empty());
+    REQUIRE(plugins[0].settings.size() == 3);
+    CHECK(plugins[0].settings[0].key == "zeta");
+    CHECK(plugins[0].settings[0].int_value == -7);
+    CHECK(plugins[0].settings[0].where == "t.toml:13:8");
+    CHECK(plugins[0].settings[1].key == "alpha");
+    CHECK(plugins[0].settings[2].key == "db.host");
+    CHECK(plugins[0].settings[2].where == "t.toml:17:8");
+    CHECK(plugins[1].name == "b");
+    CHECK(plugins[1].settings.empty());
+    REQUIRE(o.server.routes.size() == 1);
+    CHECK_FALSE(o.server.routes[0].prefix);
+    CHECK(o.server.routes[0].path == "/exact");
+    CHECK(o.server.routes[0].plugin == "b");
+}
+
+TEST_CASE("plugin = [PREFIX=FILE.so] at the top level is --plugin", "[toml][plugin]") {
+    Options o = load_ok("plugin = [\"/api/=./libx.so\", \"/v2/=./libx.so\"]\n[plugins.x]\nfile = \"other/libx.so\"\n");
+    const auto& plugins = o.server.plugins;
+    REQUIRE(plugins.size() == 3);
+    CHECK(plugins[0].name == "x");  // the table's name stays; generated names go around it
+    CHECK(plugins[0].file == "other/libx.so");
+    CHECK(plugins[1].name == "x-2");
+    CHECK(plugins[1].file == "./libx.so");
+    CHECK(plugins[1].origin == "t.toml:1:11");
+    CHECK(plugins[2].name == "x-3");
+    const auto& routes = o.server.routes;
+    REQUIRE(routes.size() == 2);
+    CHECK(routes[0].path == "/api/");
+    CHECK(routes[0].prefix);
+    CHECK(routes[0].plugin == "x-2");
+    CHECK(routes[0].origin == "t.toml:1:11");
+    CHECK(routes[1].plugin == "x-3");
+
+    CHECK(load_error("plugin = \"api=libx.so\"\n") == "t.toml:1:10: plugin: path \"api\" must start with '/'");
+    CHECK_THAT(load_error("plugin = \"/api/\"\n"), Catch::StartsWith("t.toml:1:10: plugin: expected PREFIX=FILE.so"));
+    CHECK_THAT(load_error("[plugin.x]\nfile = \"libx.so\"\n"),
+               Catch::StartsWith("t.toml:1:1: plugin: write [plugins.NAME] for a plugin instance"));
+}
+
+TEST_CASE("blocking_threads and blocking_queue", "[toml][plugin]") {
+    Options o = load_ok("blocking_threads = 16\nblocking_queue = 10\n");
+    CHECK(o.server.blocking_threads == 16);
+    CHECK(o.server.blocking_queue == 10);
+    CHECK(load_error("blocking_threads = 0\n") == "t.toml:1:20: blocking_threads: must be from 1 to 1024, not 0");
+    CHECK_THAT(load_error("blocking_queue = 0\n"), Catch::StartsWith("t.toml:1:18: blocking_queue: must be from 1"));
+    CHECK(load_error("blocking_queue = \"8\"\n") ==
+          "t.toml:1:18: blocking_queue: expected a whole number, not a string");
+}
+
+TEST_CASE("plugin instances: validation", "[toml][plugin]") {
+    CHECK(load_error("[plugins.h]\nfile = \"libh.so\"\nconfig = { list = [1, 2] }\n") ==
+          "t.toml:3:19: config.list: arrays are not supported in plugin config yet");
+    CHECK(load_error("[plugins.h]\nfile = \"libh.so\"\n[plugins.h.config.db]\nhosts = [\"a\"]\n") ==
+          "t.toml:4:9: config.db.hosts: arrays are not supported in plugin config yet");
+    CHECK(load_error("[plugins.h]\nfile = \"libh.so\"\nconfig = { when = 1979-05-27 }\n") ==
+          "t.toml:3:19: config.when: a date is not supported in plugin config; write it as a string");
+    CHECK(load_error("[plugins.h]\nfile = \"libh.so\"\nconfig = { \"db.host\" = \"a\", db = { host = \"b\" } }\n") ==
+          "t.toml:3:43: config: key \"db.host\" is given twice (first at t.toml:3:24)");
+    CHECK(load_error("[plugins.h]\nfile = \"libh.so\"\nconfig = \"x\"\n") ==
+          "t.toml:3:10: config: expected a table, not a string");
+    CHECK(load_error("[plugins.h]\nfile = \"libh.so\"\nthreads = 4\n") ==
+          "t.toml:3:1: unknown key \"threads\" in [plugins.h] (known: file, sha256, config)");
+    CHECK(load_error("[plugins.h]\nsha256 = \"" + std::string(64, 'a') + "\"\n") ==
+          "t.toml:1:1: [plugins.h] needs \"file\", the path of the shared object");
+    CHECK(load_error("[plugins.h]\nfile = \"\"\n") == "t.toml:2:8: file: empty; give the path of the shared object");
+    CHECK(load_error("[plugins.h]\nfile = 1\n") == "t.toml:2:8: file: expected a string, not an integer");
+    CHECK_THAT(load_error("[plugins.h]\nfile = \"libh.so\"\nsha256 = \"abc\"\n"),
+               Catch::StartsWith("t.toml:3:10: sha256: expected 64 hex digits"));
+    CHECK(load_error("[plugins.\"a.b\"]\nfile = \"libh.so\"\n") ==
+          "t.toml:1:10: plugin instance name \"a.b\" must be letters, digits, '_' and '-' only");
+    CHECK(load_error("[[plugins]]\nfile = \"libh.so\"\n") ==
+          "t.toml:1:1: plugins: write [plugins.NAME] (one table per instance), not [[plugins]]");
+    CHECK(load_error("plugins = 3\n") == "t.toml:1:11: plugins: expected [plugins.NAME] tables, not an integer");
+    CHECK(load_error("plugins.h = \"libh.so\"\n") ==
+          "t.toml:1:13: plugins.h: expected a table ([plugins.h]), not a string");
+    Options o;
+    CHECK_FALSE(load("[plugins.h]\nfile = \"libh.so\"\nbogus = 1\n", o).empty());
+    CHECK(o.server.plugins.empty());
+}
+
+TEST_CASE("plugin routes: validation", "[toml][plugin][route]") {
+    const std::string h = "[plugins.h]\nfile = \"libh.so\"\n";
+    CHECK(load_error("[[route]]\nprefix = \"/\"\nplugin = \"nope\"\n") ==
+          "t.toml:3:10: plugin: unknown plugin instance \"nope\" (define it with [plugins.nope])");
+    CHECK(load_error("[[route]]\nprefix = \"/\"\nplugin = 5\n") ==
+          "t.toml:3:10: plugin: expected the name of a plugin instance ([plugins.NAME]), not an integer");
+    // A broken instance is one error, not one more for each route naming it.
+    CHECK(load_error("[[route]]\nprefix = \"/\"\nplugin = \"h\"\n[plugins.h]\nfile = \"\"\n") ==
+          "t.toml:5:8: file: empty; give the path of the shared object");
+    CHECK(load_error(h + "[[route]]\nprefix = \"/\"\nplugin = \"h\"\nrespond = \"x\"\n") ==
+          "t.toml:3:1: route has more than one action; give one of: respond, plugin");
+    CHECK(load_error(h + "[[route]]\nprefix = \"/\"\nplugin = \"h\"\nstatus = 201\n") ==
+          "t.toml:6:10: \"status\" applies to respond routes, not plugin");
+    CHECK(load_error(h + "[[route]]\nprefix = \"/\"\nplugin = \"h\"\nmethods = [\"get\"]\n") ==
+          "t.toml:6:11: methods: unknown method \"get\" (methods are upper-case: GET)");
+    CHECK_THAT(load_error(h + "[[route]]\nprefix = \"/\"\nplugin = \"h\"\nmethods = [\"GET\", \"CONNECT\"]\n"),
+               Catch::StartsWith("t.toml:6:11: methods: unknown method \"CONNECT\""));
+    CHECK_THAT(load_error(h + "[[route]]\nprefix = \"/\"\nplugin = \"h\"\nmethods = []\n"),
+               Catch::StartsWith("t.toml:6:11: methods: empty list"));
+    CHECK(load_error(h + "[[route]]\nprefix = \"/\"\nplugin = \"h\"\nmethods = [\"GET\", 1]\n") ==
+          "t.toml:6:19: methods: expected a string, not an integer");
+    CHECK_THAT(load_error(h + "[[route]]\nprefix = \"/\"\nplugin = \"h\"\nmethods = 1\n"),
+               Catch::StartsWith("t.toml:6:11: methods: expected an array of method names"));
+    CHECK_THAT(load_error(h + "[[route]]\nprefix = \"/\"\nplugin = \"h\"\nhost = \"a.com:80\"\n"),
+               Catch::StartsWith("t.toml:6:8: host: bad host \"a.com:80\": a host takes no port"));
+    CHECK(load_error(h + "[[route]]\nprefix = \"/\"\nplugin = \"h\"\nhost = true\n") ==
+          "t.toml:6:8: host: expected a string, not a boolean");
+
+    // methods and host narrow respond routes too; one method may be a string.
+    Options o = load_ok("[[route]]\npath = \"/a\"\nrespond = \"x\"\nmethods = \"POST\"\nhost = \"A.example\"\n");
+    REQUIRE(o.server.routes.size() == 1);
+    CHECK(o.server.routes[0].kind == brisk::RouteKind::respond);
+    CHECK(o.server.routes[0].methods == std::vector<std::string>{"POST"});
+    CHECK(o.server.routes[0].host == "a.example");
+    CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\ncolour = 1\n"),
+               Catch::EndsWith("(known: path, prefix, respond, status, content_type, plugin, methods, host)"));
 }
