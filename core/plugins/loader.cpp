@@ -41,7 +41,9 @@ const brisk_plugin_descriptor* load_plugin(const PluginConfig& pc) {
     }
 
     // RTLD_LOCAL: a plugin's symbols never satisfy another plugin's. Never dlclose()d.
-    void* dl = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
+    // A name without '/' would make dlopen search the library path, not open the file checked above.
+    const std::string open_as = file.find('/') == std::string::npos ? "./" + file : file;
+    void* dl = ::dlopen(open_as.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!dl) {
         const char* e = ::dlerror();
         refuse(pc, "cannot load " + file + ": " + (e ? e : "dlopen failed"));

@@ -81,7 +81,6 @@ void Loop::update_clock() noexcept {
 
 void Loop::run() {
     epoll_event events[kMaxEvents];
-    for (Handler* h : router_.handlers()) h->loop_init(index_);
     while (!draining_ || open_ > 0) {
         int n = poller_.wait(events, kMaxEvents, next_timeout_ms());
         update_clock();
@@ -119,6 +118,21 @@ void Loop::run() {
             }
         }
     }
+}
+
+void Loop::init_handlers() {
+    std::vector<Handler*> handlers = router_.handlers();
+    for (std::size_t i = 0; i < handlers.size(); ++i) {
+        try {
+            handlers[i]->loop_init(index_);
+        } catch (...) {
+            while (i > 0) handlers[--i]->loop_fini(index_);
+            throw;
+        }
+    }
+}
+
+void Loop::fini_handlers() noexcept {
     for (Handler* h : router_.handlers()) h->loop_fini(index_);
 }
 

@@ -53,7 +53,15 @@ public:
      */
     void add_listener(int fd, bool shared_with_other_loops);
 
-    /** The thread body: returns once stopped and every connection is gone. */
+    /**
+     * Per-loop set-up of every handler, on the loop's thread. Throws (after
+     * undoing what was set up) if one fails.
+     */
+    void init_handlers();
+    /** Per-loop tear-down of every handler, on the loop's thread. */
+    void fini_handlers() noexcept;
+
+    /** The thread body after init_handlers(): returns once stopped and every connection is gone. */
     void run();
 
     /** Asks the loop to drain and exit; callable from any thread. */

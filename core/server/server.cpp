@@ -7,6 +7,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <latch>
+#include <mutex>
 #include <thread>
 
 #include "http/status.hpp"
@@ -80,17 +83,53 @@ void Server::start() {
     // A socket per loop now belongs to its loop, which closes it when it drains.
     for (net::Listener& l : s.listeners)
         if (!shared_by_loops(l)) l.fds.clear();
+    // Each loop sets its handlers up on its own thread; start() returns only
+    // once all have, and fails (stopping every loop) if one could not.
+    // Shared with the threads, which may still be waking from `go` when start() returns.
+    struct StartUp {
+        explicit StartUp(unsigned loops) : ready(static_cast<std::ptrdiff_t>(loops)) {}
+        std::latch ready;
+        std::latch go{1};
+        std::mutex failure_mutex;
+        std::string failure;
+        std::atomic<bool> abort{false};
+    };
+    auto up = std::make_shared<StartUp>(s.config.loops);
     for (unsigned i = 0; i < s.config.loops; ++i) {
         Loop* loop = s.loops[i].get();
-        s.threads.emplace_back([loop, i] {
+        s.threads.emplace_back([up, loop, i] {
             std::string name = "brisk-loop-" + std::to_string(i);
             pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+            bool ok = true;
+            try {
+                loop->init_handlers();
+            } catch (const std::exception& e) {
+                ok = false;
+                std::lock_guard lock(up->failure_mutex);
+                if (up->failure.empty()) up->failure = e.what();
+            }
+            up->ready.count_down();
+            up->go.wait();
+            if (!ok) return;
+            if (up->abort.load()) {
+                loop->fini_handlers();
+                return;
+            }
             try {
                 loop->run();
             } catch (const std::exception& e) {
                 spdlog::critical("loop {} stopped: {}", i, e.what());
             }
+            loop->fini_handlers();
         });
+    }
+    up->ready.wait();
+    up->abort = !up->failure.empty();
+    up->go.count_down();
+    if (up->abort) {
+        for (std::thread& t : s.threads) t.join();
+        s.threads.clear();
+        throw Error(up->failure);
     }
 }
 
