@@ -35,13 +35,15 @@ int run(const brisk::cli::Options& options) {
     try {
         brisk::Server server(options.server);
         server.listen();
-        for (const auto& address : server.bound_addresses()) spdlog::info("listening on {}", address);
 
         // Blocked before the loop threads exist, so they inherit the mask and
         // the signals reach sigwait() below instead of an arbitrary thread.
         if (int rc = pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr); rc != 0)
             return fail(std::string("cannot block signals: ") + std::strerror(rc), log_to_file);
         server.start();
+        // Only once every loop is up: a failed start-up prints just its one error line.
+        for (const auto& line : server.plugin_summaries()) spdlog::info("{}", line);
+        for (const auto& address : server.bound_addresses()) spdlog::info("listening on {}", address);
 
         int signal_number = 0;
         if (int rc = sigwait(&stop_signals, &signal_number); rc != 0) {

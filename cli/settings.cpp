@@ -159,7 +159,7 @@ bool apply_plugin(Options& o, std::string_view v, const std::string& origin, std
         error = "no shared object after '=' in \"" + std::string(v) + "\"";
         return false;
     }
-    PluginConfig plugin;
+    PluginInstanceConfig plugin;
     plugin.name = plugin_instance_name(file, o.server.plugins);
     plugin.file = std::string(file);
     plugin.origin = origin;
@@ -376,7 +376,7 @@ void check_plugins(const Options& o, std::vector<std::string>& errors) {
     for (const auto& route : o.server.routes) {
         if (route.kind != RouteKind::plugin) continue;
         bool known = std::any_of(plugins.begin(), plugins.end(),
-                                 [&](const PluginConfig& p) { return p.name == route.plugin; });
+                                 [&](const PluginInstanceConfig& p) { return p.name == route.plugin; });
         if (!known)
             errors.push_back(route.origin + ": route for " + describe_route(route) +
                              " names unknown plugin instance \"" + route.plugin + "\"");
@@ -427,7 +427,7 @@ bool is_plugin_instance_name(std::string_view name) {
            std::all_of(name.begin(), name.end(), [](char c) { return is_ascii_alnum(c) || c == '_' || c == '-'; });
 }
 
-std::string plugin_instance_name(std::string_view file, const std::vector<PluginConfig>& taken) {
+std::string plugin_instance_name(std::string_view file, const std::vector<PluginInstanceConfig>& taken) {
     std::string_view stem = file;
     if (std::size_t slash = stem.rfind('/'); slash != std::string_view::npos) stem.remove_prefix(slash + 1);
     if (stem.ends_with(".so")) stem.remove_suffix(3);
@@ -439,7 +439,7 @@ std::string plugin_instance_name(std::string_view file, const std::vector<Plugin
     }
     if (base.empty()) base = "plugin";
     auto is_taken = [&](const std::string& name) {
-        return std::any_of(taken.begin(), taken.end(), [&](const PluginConfig& p) { return p.name == name; });
+        return std::any_of(taken.begin(), taken.end(), [&](const PluginInstanceConfig& p) { return p.name == name; });
     };
     std::string name = base;
     for (unsigned n = 2; is_taken(name); ++n) name = base + "-" + std::to_string(n);

@@ -90,7 +90,7 @@ bool is_plugin_instance_name(std::string_view name);
  * characters other than [A-Za-z0-9_-] become '_'. If that name is in
  * `taken`, "-2", "-3", ... is appended until it is not.
  */
-std::string plugin_instance_name(std::string_view file, const std::vector<PluginConfig>& taken);
+std::string plugin_instance_name(std::string_view file, const std::vector<PluginInstanceConfig>& taken);
 
 /** Checks a sha256 pin (64 hex digits) and stores it lower-cased in `out`. */
 bool parse_sha256(std::string_view text, std::string& out, std::string& error);

@@ -236,7 +236,7 @@ private:
                 problem(key.source(),
                         "unknown key " + quoted(key.str()) + " in " + header + " (known: file, sha256, config)");
         }
-        PluginConfig plugin;
+        PluginInstanceConfig plugin;
         plugin.name = name;
         plugin.origin = where(table.source());
         if (const toml::node* file = table.get("file")) {
@@ -440,7 +440,7 @@ private:
         if (std::find(declared_plugins_.begin(), declared_plugins_.end(), name) != declared_plugins_.end())
             return true;
         const auto& plugins = out_.server.plugins;
-        return std::any_of(plugins.begin(), plugins.end(), [&](const PluginConfig& p) { return p.name == name; });
+        return std::any_of(plugins.begin(), plugins.end(), [&](const PluginInstanceConfig& p) { return p.name == name; });
     }
 
     friend bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route);

@@ -28,7 +28,7 @@ struct brisk_ctx {
 };
 
 struct brisk_config {
-    const brisk::PluginConfig* config;
+    const brisk::PluginInstanceConfig* config;
 };
 
 namespace brisk {
@@ -391,7 +391,7 @@ Outcome PluginInstance::handle(HandlerCall& call) {
 }
 
 PluginSet::PluginSet(const Config& config) {
-    for (const PluginConfig& pc : config.plugins) {
+    for (const PluginInstanceConfig& pc : config.plugins) {
         const brisk_plugin_descriptor* d = load_plugin(pc);
         char error[512] = "";
         brisk_config cfg{&pc};
@@ -401,8 +401,8 @@ PluginSet::PluginSet(const Config& config) {
             throw Error("plugin \"" + pc.name + "\" (" + pc.file + "): " + (error[0] ? error : "create failed"));
         }
         instances_.push_back(std::make_unique<PluginInstance>(pc.name, pc.file, d, instance));
-        spdlog::info("plugin \"{}\": {} {} from {}", pc.name, d->name ? d->name : "?", d->version ? d->version : "?",
-                     pc.file);
+        summaries_.push_back("plugin \"" + pc.name + "\": " + (d->name ? d->name : "?") + " " +
+                             (d->version ? d->version : "?") + " from " + pc.file);
     }
 }
 

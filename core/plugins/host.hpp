@@ -50,7 +50,11 @@ public:
     /** The instance named `name`, or nullptr. */
     PluginInstance* find(const std::string& name) const noexcept;
 
+    /** One line per instance: 'plugin "x": hello 1.0.0 from ./libhello.so'. */
+    const std::vector<std::string>& summaries() const noexcept { return summaries_; }
+
 private:
+    std::vector<std::string> summaries_;
     std::vector<std::unique_ptr<PluginInstance>> instances_;
 };
 

@@ -16,7 +16,7 @@
 namespace brisk {
 namespace {
 
-[[noreturn]] void refuse(const PluginConfig& pc, const std::string& why) {
+[[noreturn]] void refuse(const PluginInstanceConfig& pc, const std::string& why) {
     throw Error("plugin \"" + pc.name + "\": " + why);
 }
 
@@ -26,7 +26,7 @@ std::string version(std::uint32_t major, std::uint32_t minor) {
 
 }  // namespace
 
-const brisk_plugin_descriptor* load_plugin(const PluginConfig& pc) {
+const brisk_plugin_descriptor* load_plugin(const PluginInstanceConfig& pc) {
     const std::string& file = pc.file;
     struct stat st {};
     if (::stat(file.c_str(), &st) != 0) refuse(pc, "cannot load " + file + ": " + std::strerror(errno));

@@ -13,6 +13,6 @@ namespace brisk {
  * brisk::Error ("plugin \"x\": libx.so was built for plugin ABI 2.0; this
  * brisk speaks 1.x") on any refusal.
  */
-const brisk_plugin_descriptor* load_plugin(const PluginConfig& pc);
+const brisk_plugin_descriptor* load_plugin(const PluginInstanceConfig& pc);
 
 }  // namespace brisk

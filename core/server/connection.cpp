@@ -399,7 +399,7 @@ void Loop::complete(Conn& c, Worker& w, Outcome outcome) {
     if (overloaded) {
         write_response(c, w, http::Response{503, kTextPlain, "Service Unavailable\n", {}}, keep);
     } else if (outcome == Outcome::done) {
-        write_reply(c, w, keep);
+        keep = write_reply(c, w, keep);
     } else if (outcome == Outcome::decline) {
         write_response(c, w, http::Response{404, kTextPlain, "Not Found\n", {}}, keep);
     } else {
@@ -503,12 +503,13 @@ void Loop::write_response(Conn&, Worker& w, const http::Response& resp, bool kee
 }
 
 // A reply built call by call (plugins): head, then the pieces in order, by
-// copy, reference or file; a stream is framed chunk by chunk.
-void Loop::write_reply(Conn& c, Worker& w, bool keep_alive) {
+// copy, reference or file; a stream is framed chunk by chunk. Returns whether
+// the connection stays open (an HTTP/1.0 stream ends with it).
+bool Loop::write_reply(Conn& c, Worker& w, bool keep_alive) {
     Reply& r = w.reply;
     if (r.kind == Reply::Kind::simple) {
         write_response(c, w, r.simple, keep_alive);
-        return;
+        return keep_alive;
     }
     const bool stream = r.kind == Reply::Kind::stream;
     const bool has_body = http::status_has_body(r.status);
@@ -530,7 +531,7 @@ void Loop::write_reply(Conn& c, Worker& w, bool keep_alive) {
     else if (w.req.version_minor == 0) p = put(p, "Connection: keep-alive\r\n");
     p = put(p, "\r\n");
     out.len = static_cast<std::size_t>(p - out.buf.data());
-    if (!send_body) return;  // Reply::reset() releases the pieces
+    if (!send_body) return keep_alive;  // Reply::reset() releases the pieces
     const bool chunked = stream && w.req.version_minor == 1;
     for (Reply::Piece& piece : r.pieces) {
         if (piece.len == 0) continue;
@@ -556,6 +557,7 @@ void Loop::write_reply(Conn& c, Worker& w, bool keep_alive) {
         if (chunked) out.append("\r\n");
     }
     if (chunked) out.append("0\r\n\r\n");
+    return keep_alive;
 }
 
 // An answer to a request brisk refuses; the connection closes after it, and

@@ -91,7 +91,7 @@ private:
     bool run_blocking(Conn& c, Worker& w, Handler& h);
     void blocking_done(Conn& c, Outcome outcome);
     void take_completions();
-    void write_reply(Conn& c, Worker& w, bool keep_alive);
+    bool write_reply(Conn& c, Worker& w, bool keep_alive);
     void write_response(Conn& c, Worker& w, const http::Response& resp, bool keep_alive);
     char* write_head(Worker& w, std::uint16_t status, std::string_view headers, std::size_t extra);
     void respond_error(Conn& c, Worker& w, std::uint16_t status);

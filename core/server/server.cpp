@@ -70,6 +70,8 @@ std::vector<std::string> Server::bound_addresses() const {
     return out;
 }
 
+std::vector<std::string> Server::plugin_summaries() const { return impl_->plugins.summaries(); }
+
 void Server::start() {
     Impl& s = *impl_;
     // TCP has a socket per loop (SO_REUSEPORT); a unix socket is one for all.

@@ -82,7 +82,7 @@ struct PluginSetting {
 };
 
 /** A plugin instance: `[plugins.NAME]`, or one made by --plugin PREFIX=FILE.so. */
-struct PluginConfig {
+struct PluginInstanceConfig {
     std::string name;
     /** Path of the shared object, as given (relative to the working directory). */
     std::string file;
@@ -142,7 +142,7 @@ struct Config {
     bool no_date_header = false;
 
     std::vector<RouteConfig> routes;
-    std::vector<PluginConfig> plugins;
+    std::vector<PluginInstanceConfig> plugins;
     /** Threads that run handlers of plugins marked blocking. */
     unsigned blocking_threads = 4;
     /** Requests waiting for a blocking thread; past this they get a 503. */

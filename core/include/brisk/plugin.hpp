@@ -198,7 +198,7 @@ public:
 
     brisk_ctx* raw_ctx() const noexcept { return ctx_; }
 
-    /** `n` bytes of request memory, 16-byte aligned, freed when the request ends. Throws std::bad_alloc. */
+    /** `n` bytes of request memory, 16-byte aligned, freed when handle() returns. Throws std::bad_alloc. */
     void* arena_bytes(std::size_t n) const {
         void* p = api().arena_alloc(ctx_, static_cast<std::uint64_t>(n));
         if (p == nullptr)

@@ -6,9 +6,9 @@
  *  - A plugin built against ABI 1.x loads on every brisk host of ABI 1.y with
  *    y >= the plugin's `min_host_minor`. A major change renames the entry
  *    symbol (brisk_plugin_entry_v2), so an old plugin is refused by name.
- *  - Structs start with their size; fields are only ever appended, and the
- *    reserved slots are zero. A reader checks `size` before reading a field
- *    added in a later minor version. Field types are fixed-width integers,
+ *  - Structs start with their size. A later minor version adds fields at the
+ *    end, after the reserved slots, so `size` tells whether a field is there;
+ *    reserved slots are never reused and stay zero. Field types are fixed-width integers,
  *    pointers and the structs below: no enums, bitfields, C++ or Rust types.
  *  - Nothing unwinds across this boundary: a plugin catches its own
  *    exceptions and panics (plugin.hpp and the Rust crate do) and returns
@@ -142,7 +142,7 @@ typedef struct brisk_host_api {
     void** (*request_slot)(brisk_ctx* ctx);
 
     /* -- response ---------------------------------------------------------- */
-    /** Status (100-599; default 200). Before any body call. */
+    /** Status (200-599; default 200). Before any body call, else -1. */
     int32_t (*set_status)(brisk_ctx* ctx, uint32_t status);
     /**
      * Adds a header field (copied). Date, Server, Content-Length,
@@ -165,8 +165,10 @@ typedef struct brisk_host_api {
      */
     int32_t (*body_file)(brisk_ctx* ctx, int32_t fd, uint64_t offset, uint64_t len);
     /**
-     * Streams: the first call sends the head with chunked framing (HTTP/1.1)
-     * or close-delimited (HTTP/1.0); every call sends one chunk at once.
+     * Streams the body: each call is one chunk, framed with the chunked
+     * coding on HTTP/1.1 and close-delimited on HTTP/1.0 (the connection
+     * closes after it). In ABI 1.0 the chunks leave when handle() returns;
+     * bodies produced over time wait for suspend/resume in a later minor.
      * Cannot be mixed with the other body calls.
      */
     int32_t (*stream_write)(brisk_ctx* ctx, const void* data, uint64_t len);
@@ -218,7 +220,11 @@ typedef struct brisk_plugin_descriptor {
      * of which may serve requests of the same loop_index at once.
      */
     int32_t (*loop_init)(void* instance, uint32_t loop_index);
-    /** Answers one request: BRISK_DONE, BRISK_DECLINE or BRISK_ERROR. */
+    /**
+     * Answers one request: BRISK_DONE, BRISK_DECLINE or BRISK_ERROR. For
+     * HEAD, answer as for GET: the host sends the head, with the Content-Length
+     * the body would have, and drops the body.
+     */
     int32_t (*handle)(void* instance, brisk_ctx* ctx, const brisk_request* request);
     /** Optional (NULL): per-loop tear-down, on the loop's thread. */
     void (*loop_fini)(void* instance, uint32_t loop_index);
@@ -237,6 +243,12 @@ typedef const brisk_plugin_descriptor* (*brisk_plugin_entry_v1_fn)(uint32_t host
                                                                     uint32_t host_abi_minor,
                                                                     const brisk_host_api* host);
 #define BRISK_PLUGIN_ENTRY_V1 "brisk_plugin_entry_v1"
+
+/* Declared here so that a plugin defining it with another signature, or
+ * without C linkage, fails to compile. */
+BRISK_PLUGIN_EXPORT const brisk_plugin_descriptor* brisk_plugin_entry_v1(uint32_t host_abi_major,
+                                                                          uint32_t host_abi_minor,
+                                                                          const brisk_host_api* host);
 
 #ifdef __cplusplus
 } /* extern "C" */

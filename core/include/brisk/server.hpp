@@ -29,7 +29,13 @@ public:
     /** Addresses actually bound (port 0 resolved), in --listen order. */
     std::vector<std::string> bound_addresses() const;
 
-    /** Starts the loop threads; returns at once. */
+    /** One line per plugin instance loaded ('plugin "x": hello 1.0.0 from ./libhello.so'). */
+    std::vector<std::string> plugin_summaries() const;
+
+    /**
+     * Starts the loop threads and returns once each has set up its handlers;
+     * throws brisk::Error (every loop stopped) if one could not.
+     */
     void start();
 
     /**

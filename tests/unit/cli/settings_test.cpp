@@ -186,8 +186,8 @@ TEST_CASE("usable cores is at least one", "[settings]") {
 
 namespace {
 
-brisk::PluginConfig instance(std::string name, std::string origin = "f:1:1") {
-    brisk::PluginConfig p;
+brisk::PluginInstanceConfig instance(std::string name, std::string origin = "f:1:1") {
+    brisk::PluginInstanceConfig p;
     p.name = std::move(name);
     p.file = "lib" + p.name + ".so";
     p.origin = std::move(origin);
@@ -211,7 +211,7 @@ brisk::RouteConfig plugin_route(std::string prefix, std::string plugin, std::str
 
 TEST_CASE("plugin instance names", "[settings][plugin]") {
     using brisk::cli::plugin_instance_name;
-    const std::vector<brisk::PluginConfig> none;
+    const std::vector<brisk::PluginInstanceConfig> none;
     CHECK(plugin_instance_name("./build/plugins/libhello.so", none) == "hello");
     CHECK(plugin_instance_name("hello.so", none) == "hello");
     CHECK(plugin_instance_name("/usr/lib/libauth-jwt.so.1.2", none) == "auth-jwt");
@@ -220,7 +220,7 @@ TEST_CASE("plugin instance names", "[settings][plugin]") {
     CHECK(plugin_instance_name("my.plugin.so", none) == "my_plugin");
     CHECK(plugin_instance_name("./.so", none) == "plugin");
 
-    std::vector<brisk::PluginConfig> taken{instance("hello")};
+    std::vector<brisk::PluginInstanceConfig> taken{instance("hello")};
     CHECK(plugin_instance_name("libhello.so", taken) == "hello-2");
     taken.push_back(instance("hello-2"));
     CHECK(plugin_instance_name("x/libhello.so", taken) == "hello-3");

@@ -1,0 +1,53 @@
+// brisk — the echo plugin: answers every request with the request itself, as
+// text/plain, for conformance tests:
+//
+//   METHOD TARGET HTTP/1.x\n
+//   Name: value\n          one line per field, in the order received
+//   \n
+//   body                   the (de-chunked) body, byte for byte
+//
+// No config. Never declines.
+#include <brisk/plugin.hpp>
+
+#include <cstddef>
+#include <cstring>
+#include <string_view>
+
+namespace {
+
+class Echo {
+public:
+    brisk::Result handle(brisk::Request& req, brisk::Response& res) const {
+        const std::string_view version = req.http_minor() == 0 ? " HTTP/1.0\n" : " HTTP/1.1\n";
+        std::size_t size = req.method().size() + 1 + req.target().size() + version.size() + 1 + req.body().size();
+        for (const brisk::Header h : req.headers())
+            size += h.name.size() + 2 + h.value.size() + 1;
+
+        char* const out = req.arena<char>(size);
+        char* p = out;
+        auto put = [&p](std::string_view s) {
+            if (!s.empty())
+                std::memcpy(p, s.data(), s.size());
+            p += s.size();
+        };
+        put(req.method());
+        put(" ");
+        put(req.target());
+        put(version);
+        for (const brisk::Header h : req.headers()) {
+            put(h.name);
+            put(": ");
+            put(h.value);
+            put("\n");
+        }
+        put("\n");
+        put(req.body());
+
+        res.content_type("text/plain").write(std::string_view(out, size));
+        return brisk::Result::done;
+    }
+};
+
+}  // namespace
+
+BRISK_PLUGIN(Echo, "echo", "1.0.0")

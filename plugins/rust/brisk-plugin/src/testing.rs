@@ -1,0 +1,682 @@
+//! A fake brisk host, to unit-test a plugin without a server.
+//!
+//! It drives the plugin through the same C trampolines brisk calls, so panics,
+//! outcomes and the response calls behave as they will in brisk, and it
+//! applies the host's rules to response calls (status and headers before the
+//! body, no streaming mixed with other body calls, brisk's own headers
+//! refused).
+//!
+//! ```
+//! use brisk_plugin::testing::{TestConfig, TestPlugin, TestRequest};
+//! # use brisk_plugin::{Config, Outcome, Plugin, Request, Response};
+//! # struct Hello;
+//! # impl Plugin for Hello {
+//! #     fn create(_: &Config) -> Result<Self, String> { Ok(Hello) }
+//! #     fn handle(&self, req: &Request, res: &mut Response) -> Outcome {
+//! #         let name = req.query_arg_str("name").unwrap_or("world");
+//! #         res.write(format!("Hello, {name}!")).into()
+//! #     }
+//! # }
+//! let plugin = TestPlugin::<Hello>::create(&TestConfig::new()).unwrap();
+//! let res = plugin.call(&TestRequest::get("/hello?name=x"));
+//! assert_eq!(res.status, 200);
+//! assert_eq!(res.text(), "Hello, x!");
+//! ```
+
+use crate::abi::*;
+use crate::glue::{descriptor, Descriptor};
+use crate::plugin::remember_host;
+use crate::{Level, Outcome, Plugin};
+use core::cell::{Cell, RefCell};
+use core::ffi::{c_char, c_void};
+use core::marker::PhantomData;
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::fs::FileExt;
+
+/// A value of a [`TestConfig`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    String(String),
+    Int(i64),
+    Bool(bool),
+    Float(f64),
+}
+
+/// The `config` table handed to `create`. Each key is placed on its own line
+/// of a pretend "test.toml" (the table at line 1, keys from line 2), which is
+/// what [`Config::location`](crate::Config::location) reports.
+#[derive(Clone, Debug, Default)]
+pub struct TestConfig {
+    entries: Vec<(String, Value, String)>,
+}
+
+impl TestConfig {
+    pub fn new() -> TestConfig {
+        TestConfig::default()
+    }
+
+    pub fn set(mut self, key: &str, value: Value) -> TestConfig {
+        let at = format!("test.toml:{}:1", self.entries.len() + 2);
+        self.entries.push((key.to_owned(), value, at));
+        self
+    }
+
+    pub fn string(self, key: &str, value: &str) -> TestConfig {
+        self.set(key, Value::String(value.to_owned()))
+    }
+
+    pub fn int(self, key: &str, value: i64) -> TestConfig {
+        self.set(key, Value::Int(value))
+    }
+
+    pub fn bool(self, key: &str, value: bool) -> TestConfig {
+        self.set(key, Value::Bool(value))
+    }
+
+    pub fn float(self, key: &str, value: f64) -> TestConfig {
+        self.set(key, Value::Float(value))
+    }
+
+    fn find(&self, key: &[u8]) -> Option<&(String, Value, String)> {
+        self.entries.iter().find(|(k, _, _)| k.as_bytes() == key)
+    }
+}
+
+/// A request to hand to [`TestPlugin::call`].
+#[derive(Clone, Debug)]
+pub struct TestRequest {
+    method: Vec<u8>,
+    target: Vec<u8>,
+    headers: Vec<(Vec<u8>, Vec<u8>)>,
+    body: Vec<u8>,
+    http_minor: u32,
+    remote_addr: Vec<u8>,
+    remote_port: u16,
+    loop_index: u32,
+    connection_id: u64,
+    request_number: u64,
+}
+
+impl TestRequest {
+    /// `target` is origin-form, "/a/b?x=1"; bytes need not be UTF-8.
+    pub fn new(method: impl AsRef<[u8]>, target: impl AsRef<[u8]>) -> TestRequest {
+        TestRequest {
+            method: method.as_ref().to_vec(),
+            target: target.as_ref().to_vec(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            http_minor: 1,
+            remote_addr: b"127.0.0.1".to_vec(),
+            remote_port: 40000,
+            loop_index: 0,
+            connection_id: 1,
+            request_number: 1,
+        }
+    }
+
+    pub fn get(target: impl AsRef<[u8]>) -> TestRequest {
+        TestRequest::new("GET", target)
+    }
+
+    pub fn post(target: impl AsRef<[u8]>, body: impl AsRef<[u8]>) -> TestRequest {
+        TestRequest::new("POST", target).body(body)
+    }
+
+    pub fn header(mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> TestRequest {
+        self.headers.push((name.as_ref().to_vec(), value.as_ref().to_vec()));
+        self
+    }
+
+    pub fn body(mut self, body: impl AsRef<[u8]>) -> TestRequest {
+        self.body = body.as_ref().to_vec();
+        self
+    }
+
+    pub fn http_minor(mut self, minor: u32) -> TestRequest {
+        self.http_minor = minor;
+        self
+    }
+
+    pub fn remote(mut self, addr: &str, port: u16) -> TestRequest {
+        self.remote_addr = addr.as_bytes().to_vec();
+        self.remote_port = port;
+        self
+    }
+
+    pub fn loop_index(mut self, index: u32) -> TestRequest {
+        self.loop_index = index;
+        self
+    }
+
+    pub fn connection(mut self, connection_id: u64, request_number: u64) -> TestRequest {
+        self.connection_id = connection_id;
+        self.request_number = request_number;
+        self
+    }
+
+    fn split_target(&self) -> (&[u8], &[u8]) {
+        match self.target.iter().position(|&b| b == b'?') {
+            Some(q) => (&self.target[..q], &self.target[q + 1..]),
+            None => (&self.target[..], &[]),
+        }
+    }
+
+    fn header_value(&self, name: &[u8], nth: usize) -> Option<&[u8]> {
+        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).nth(nth).map(|(_, v)| v.as_slice())
+    }
+}
+
+/// What the plugin did with a [`TestRequest`].
+#[derive(Clone, Debug)]
+pub struct TestResponse {
+    /// `handle`'s result; a panic shows as [`Outcome::Error`].
+    pub outcome: Outcome,
+    /// 200 unless the plugin set another.
+    pub status: u16,
+    /// In the order added.
+    pub headers: Vec<(String, String)>,
+    /// Every body byte, whichever call sent it (files are read in).
+    pub body: Vec<u8>,
+    /// Number of `stream` calls (0: not streamed).
+    pub chunks: usize,
+    /// Response calls the host refused.
+    pub refused: usize,
+    /// Lines the plugin logged for this request (a panic logs one).
+    pub logs: Vec<(Level, String)>,
+}
+
+impl TestResponse {
+    /// The first header field `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A plugin instance created through the fake host; destroyed on drop.
+pub struct TestPlugin<T: Plugin> {
+    descriptor: Descriptor,
+    instance: *mut c_void,
+    _plugin: PhantomData<T>,
+}
+
+// SAFETY: the instance is a Box<T> behind a pointer, and T: Send + Sync.
+unsafe impl<T: Plugin> Send for TestPlugin<T> {}
+unsafe impl<T: Plugin> Sync for TestPlugin<T> {}
+
+impl<T: Plugin> TestPlugin<T> {
+    /// Runs `create` with `config`; `Err` carries the message brisk would print.
+    pub fn create(config: &TestConfig) -> Result<TestPlugin<T>, String> {
+        remember_host(&FAKE_HOST.0);
+        crate::glue::install_panic_hook();
+        let descriptor = descriptor::<T>(c"test", c"0.0.0", 0);
+        let create = descriptor.0.create.expect("descriptor has create");
+        let mut error = [0 as c_char; 256];
+        // SAFETY: the fake host's table, a config that outlives the call, and
+        // an error buffer of the size given.
+        let instance = unsafe {
+            create(
+                &FAKE_HOST.0,
+                config as *const TestConfig as *const brisk_config,
+                error.as_mut_ptr(),
+                error.len() as u64,
+            )
+        };
+        if instance.is_null() {
+            // SAFETY: create wrote a NUL-terminated message into the buffer.
+            let message = unsafe { core::ffi::CStr::from_ptr(error.as_ptr()) };
+            return Err(message.to_string_lossy().into_owned());
+        }
+        Ok(TestPlugin { descriptor, instance, _plugin: PhantomData })
+    }
+
+    /// The plugin value, for assertions on its state.
+    pub fn plugin(&self) -> &T {
+        // SAFETY: instance was made by create::<T> and lives until drop.
+        unsafe { crate::glue::plugin_of::<T>(self.instance) }
+    }
+
+    /// Runs `loop_init`; `false` is the failure that stops brisk's start-up.
+    pub fn loop_init(&self, loop_index: u32) -> bool {
+        let f = self.descriptor.0.loop_init.expect("descriptor has loop_init");
+        // SAFETY: a live instance of this descriptor.
+        unsafe { f(self.instance, loop_index) == 0 }
+    }
+
+    pub fn loop_fini(&self, loop_index: u32) {
+        let f = self.descriptor.0.loop_fini.expect("descriptor has loop_fini");
+        // SAFETY: a live instance of this descriptor.
+        unsafe { f(self.instance, loop_index) }
+    }
+
+    /// Runs `handle` for `request` and records the response. Callable from
+    /// several threads at once, as brisk does.
+    pub fn call(&self, request: &TestRequest) -> TestResponse {
+        let (path, query) = request.split_target();
+        let headers: Vec<brisk_header> = request
+            .headers
+            .iter()
+            .map(|(n, v)| brisk_header { name: brisk_str::from_bytes(n), value: brisk_str::from_bytes(v) })
+            .collect();
+        let raw = brisk_request {
+            size: core::mem::size_of::<brisk_request>() as u32,
+            version: (BRISK_PLUGIN_ABI_MAJOR << 16) | BRISK_PLUGIN_ABI_MINOR,
+            method: brisk_str::from_bytes(&request.method),
+            target: brisk_str::from_bytes(&request.target),
+            path: brisk_str::from_bytes(path),
+            query: brisk_str::from_bytes(query),
+            host: brisk_str::from_bytes(request.header_value(b"host", 0).unwrap_or(b"")),
+            headers: if headers.is_empty() { core::ptr::null() } else { headers.as_ptr() },
+            header_count: headers.len() as u32,
+            http_minor: request.http_minor,
+            remote_addr: brisk_str::from_bytes(&request.remote_addr),
+            remote_port: request.remote_port,
+            reserved0: 0,
+            loop_index: request.loop_index,
+            connection_id: request.connection_id,
+            request_number: request.request_number,
+            body: brisk_str::from_bytes(&request.body),
+            reserved: [0; 8],
+        };
+        let ctx = FakeCtx {
+            request,
+            query,
+            decoded: RefCell::new(Vec::new()),
+            arena: RefCell::new(Vec::new()),
+            slot: Cell::new(core::ptr::null_mut()),
+            out: RefCell::new(Recorder::default()),
+        };
+        let handle = self.descriptor.0.handle.expect("descriptor has handle");
+        // SAFETY: a live instance; ctx and raw outlive the call.
+        let code = unsafe { handle(self.instance, &ctx as *const FakeCtx as *mut brisk_ctx, &raw) };
+        let out = ctx.out.replace(Recorder::default());
+        // brisk releases referenced bodies once written; here, right away.
+        for (release, arg) in out.releases {
+            // SAFETY: the plugin's callback with its own argument.
+            unsafe { release(arg) };
+        }
+        TestResponse {
+            outcome: Outcome::from_code(code),
+            status: out.status.unwrap_or(200),
+            headers: out.headers,
+            body: out.body,
+            chunks: out.chunks,
+            refused: out.refused,
+            logs: out.logs,
+        }
+    }
+}
+
+impl<T: Plugin> Drop for TestPlugin<T> {
+    fn drop(&mut self) {
+        if let Some(destroy) = self.descriptor.0.destroy {
+            // SAFETY: the instance, destroyed once.
+            unsafe { destroy(self.instance) }
+        }
+    }
+}
+
+/// The fake host's function table, to call an entry point with.
+pub fn fake_host() -> &'static brisk_host_api {
+    &FAKE_HOST.0
+}
+
+thread_local! {
+    static LOGS: RefCell<Vec<(Level, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Takes the lines logged on this thread outside a request (in `create`,
+/// the loop hooks, `destroy`, or through [`log`](crate::log)).
+pub fn take_logs() -> Vec<(Level, String)> {
+    LOGS.with(|l| core::mem::take(&mut *l.borrow_mut()))
+}
+
+#[derive(Default, PartialEq, Eq, Clone, Copy)]
+enum Body {
+    #[default]
+    None,
+    Parts,
+    Stream,
+}
+
+#[derive(Default)]
+struct Recorder {
+    status: Option<u16>,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    kind: Body,
+    chunks: usize,
+    refused: usize,
+    logs: Vec<(Level, String)>,
+    releases: Vec<(brisk_release_fn, *mut c_void)>,
+}
+
+impl Recorder {
+    fn refuse(&mut self) -> i32 {
+        self.refused += 1;
+        -1
+    }
+
+    fn start_body(&mut self, kind: Body) -> bool {
+        if self.kind != Body::None && self.kind != kind {
+            return false;
+        }
+        self.kind = kind;
+        true
+    }
+}
+
+struct FakeCtx<'r> {
+    request: &'r TestRequest,
+    query: &'r [u8],
+    /// Percent-decoded query values, alive until the call ends.
+    decoded: RefCell<Vec<Box<[u8]>>>,
+    arena: RefCell<Vec<(*mut u8, Layout)>>,
+    slot: Cell<*mut c_void>,
+    out: RefCell<Recorder>,
+}
+
+impl Drop for FakeCtx<'_> {
+    fn drop(&mut self) {
+        for (ptr, layout) in self.arena.get_mut().drain(..) {
+            // SAFETY: allocated by fake_arena_alloc with this layout.
+            unsafe { dealloc(ptr, layout) };
+        }
+    }
+}
+
+/// SAFETY: `ctx` is the FakeCtx of a running TestPlugin::call.
+unsafe fn fake<'c>(ctx: *mut brisk_ctx) -> &'c FakeCtx<'c> {
+    unsafe { &*(ctx as *const FakeCtx<'c>) }
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-decodes `s` ('+' is a space); a malformed escape stays as is.
+fn decode(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'%' if i + 2 < s.len() => match (hex(s[i + 1]), hex(s[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+unsafe extern "C" fn fake_header(ctx: *mut brisk_ctx, name: brisk_str, nth: u32, out: *mut brisk_str) -> i32 {
+    let ctx = unsafe { fake(ctx) };
+    match ctx.request.header_value(unsafe { name.as_bytes() }, nth as usize) {
+        Some(v) => {
+            unsafe { *out = brisk_str::from_bytes(v) };
+            0
+        }
+        None => -1,
+    }
+}
+
+unsafe extern "C" fn fake_query_arg(ctx: *mut brisk_ctx, name: brisk_str, out: *mut brisk_str) -> i32 {
+    let ctx = unsafe { fake(ctx) };
+    let name = unsafe { name.as_bytes() };
+    for pair in ctx.query.split(|&b| b == b'&') {
+        let (k, v) = match pair.iter().position(|&b| b == b'=') {
+            Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+            None => (pair, &pair[pair.len()..]),
+        };
+        if decode(k) != name {
+            continue;
+        }
+        let view = if v.iter().any(|&b| b == b'%' || b == b'+') {
+            let mut decoded = ctx.decoded.borrow_mut();
+            decoded.push(decode(v).into_boxed_slice());
+            brisk_str::from_bytes(decoded.last().unwrap())
+        } else {
+            brisk_str::from_bytes(v)
+        };
+        unsafe { *out = view };
+        return 0;
+    }
+    -1
+}
+
+unsafe extern "C" fn fake_cookie(ctx: *mut brisk_ctx, name: brisk_str, out: *mut brisk_str) -> i32 {
+    let ctx = unsafe { fake(ctx) };
+    let name = unsafe { name.as_bytes() };
+    let fields = ctx.request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(b"cookie"));
+    for (_, field) in fields {
+        for pair in field.split(|&b| b == b';') {
+            let pair = pair.trim_ascii();
+            let Some(eq) = pair.iter().position(|&b| b == b'=') else { continue };
+            if &pair[..eq] != name {
+                continue;
+            }
+            let mut v = &pair[eq + 1..];
+            if v.len() >= 2 && v[0] == b'"' && v[v.len() - 1] == b'"' {
+                v = &v[1..v.len() - 1];
+            }
+            unsafe { *out = brisk_str::from_bytes(v) };
+            return 0;
+        }
+    }
+    -1
+}
+
+unsafe extern "C" fn fake_arena_alloc(ctx: *mut brisk_ctx, size: u64) -> *mut c_void {
+    let ctx = unsafe { fake(ctx) };
+    let Ok(layout) = Layout::from_size_align(usize::try_from(size).unwrap_or(usize::MAX).max(1), 16) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: a non-zero size.
+    let ptr = unsafe { alloc_zeroed(layout) };
+    if !ptr.is_null() {
+        ctx.arena.borrow_mut().push((ptr, layout));
+    }
+    ptr as *mut c_void
+}
+
+unsafe extern "C" fn fake_request_slot(ctx: *mut brisk_ctx) -> *mut *mut c_void {
+    unsafe { fake(ctx) }.slot.as_ptr()
+}
+
+unsafe extern "C" fn fake_set_status(ctx: *mut brisk_ctx, status: u32) -> i32 {
+    let mut out = unsafe { fake(ctx) }.out.borrow_mut();
+    if out.kind != Body::None || !(100..=599).contains(&status) {
+        return out.refuse();
+    }
+    out.status = Some(status as u16);
+    0
+}
+
+unsafe extern "C" fn fake_add_header(ctx: *mut brisk_ctx, name: brisk_str, value: brisk_str) -> i32 {
+    let mut out = unsafe { fake(ctx) }.out.borrow_mut();
+    let (name, value) = unsafe { (name.as_bytes(), value.as_bytes()) };
+    let owned_by_host = ["date", "server", "content-length", "transfer-encoding", "connection"]
+        .iter()
+        .any(|h| h.as_bytes().eq_ignore_ascii_case(name));
+    let bad_name = name.is_empty() || !name.iter().all(|&b| is_tchar(b));
+    let bad_value = value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0);
+    if out.kind != Body::None || owned_by_host || bad_name || bad_value {
+        return out.refuse();
+    }
+    let pair = (String::from_utf8_lossy(name).into_owned(), String::from_utf8_lossy(value).into_owned());
+    out.headers.push(pair);
+    0
+}
+
+unsafe fn bytes<'x>(data: *const c_void, len: u64) -> &'x [u8] {
+    unsafe { brisk_str { ptr: data as *const c_char, len }.as_bytes() }
+}
+
+unsafe extern "C" fn fake_body_copy(ctx: *mut brisk_ctx, data: *const c_void, len: u64) -> i32 {
+    let mut out = unsafe { fake(ctx) }.out.borrow_mut();
+    if !out.start_body(Body::Parts) {
+        return out.refuse();
+    }
+    out.body.extend_from_slice(unsafe { bytes(data, len) });
+    0
+}
+
+unsafe extern "C" fn fake_body_ref(
+    ctx: *mut brisk_ctx,
+    data: *const c_void,
+    len: u64,
+    release: Option<brisk_release_fn>,
+    arg: *mut c_void,
+) -> i32 {
+    let mut out = unsafe { fake(ctx) }.out.borrow_mut();
+    if !out.start_body(Body::Parts) {
+        return out.refuse();
+    }
+    out.body.extend_from_slice(unsafe { bytes(data, len) });
+    if let Some(release) = release {
+        out.releases.push((release, arg));
+    }
+    0
+}
+
+unsafe extern "C" fn fake_body_file(ctx: *mut brisk_ctx, fd: i32, offset: u64, len: u64) -> i32 {
+    let mut out = unsafe { fake(ctx) }.out.borrow_mut();
+    if fd < 0 {
+        return out.refuse();
+    }
+    // The host owns the descriptor from the call on, refused or not.
+    let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    if !out.start_body(Body::Parts) {
+        return out.refuse();
+    }
+    let mut buf = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
+    if file.read_exact_at(&mut buf, offset).is_err() {
+        return out.refuse();
+    }
+    out.body.extend_from_slice(&buf);
+    0
+}
+
+unsafe extern "C" fn fake_stream_write(ctx: *mut brisk_ctx, data: *const c_void, len: u64) -> i32 {
+    let mut out = unsafe { fake(ctx) }.out.borrow_mut();
+    if !out.start_body(Body::Stream) {
+        return out.refuse();
+    }
+    out.body.extend_from_slice(unsafe { bytes(data, len) });
+    out.chunks += 1;
+    0
+}
+
+unsafe extern "C" fn fake_log(ctx: *mut brisk_ctx, level: i32, message: brisk_str) {
+    let line = (Level::from_code(level), String::from_utf8_lossy(unsafe { message.as_bytes() }).into_owned());
+    // Shown by cargo test when a test fails (a panic inside handle included).
+    eprintln!("[fake host] {:?}: {}", line.0, line.1);
+    if ctx.is_null() {
+        LOGS.with(|l| l.borrow_mut().push(line));
+    } else {
+        unsafe { fake(ctx) }.out.borrow_mut().logs.push(line);
+    }
+}
+
+/// SAFETY: `cfg` is the TestConfig of a running TestPlugin::create.
+unsafe fn config<'c>(cfg: *const brisk_config) -> &'c TestConfig {
+    unsafe { &*(cfg as *const TestConfig) }
+}
+
+unsafe extern "C" fn fake_config_string(cfg: *const brisk_config, key: brisk_str, out: *mut brisk_str) -> i32 {
+    match unsafe { config(cfg).find(key.as_bytes()) } {
+        Some((_, Value::String(s), _)) => {
+            unsafe { *out = brisk_str::from_bytes(s.as_bytes()) };
+            0
+        }
+        _ => -1,
+    }
+}
+
+unsafe extern "C" fn fake_config_int(cfg: *const brisk_config, key: brisk_str, out: *mut i64) -> i32 {
+    match unsafe { config(cfg).find(key.as_bytes()) } {
+        Some((_, Value::Int(v), _)) => {
+            unsafe { *out = *v };
+            0
+        }
+        _ => -1,
+    }
+}
+
+unsafe extern "C" fn fake_config_bool(cfg: *const brisk_config, key: brisk_str, out: *mut i32) -> i32 {
+    match unsafe { config(cfg).find(key.as_bytes()) } {
+        Some((_, Value::Bool(v), _)) => {
+            unsafe { *out = i32::from(*v) };
+            0
+        }
+        _ => -1,
+    }
+}
+
+unsafe extern "C" fn fake_config_double(cfg: *const brisk_config, key: brisk_str, out: *mut f64) -> i32 {
+    match unsafe { config(cfg).find(key.as_bytes()) } {
+        Some((_, Value::Float(v), _)) => {
+            unsafe { *out = *v };
+            0
+        }
+        _ => -1,
+    }
+}
+
+unsafe extern "C" fn fake_config_where(cfg: *const brisk_config, key: brisk_str) -> brisk_str {
+    match unsafe { config(cfg).find(key.as_bytes()) } {
+        Some((_, _, at)) => brisk_str::from_bytes(at.as_bytes()),
+        None => brisk_str::from_bytes(b"test.toml:1:1"),
+    }
+}
+
+struct FakeHost(brisk_host_api);
+
+// SAFETY: the table is immutable and its functions are thread-safe.
+unsafe impl Sync for FakeHost {}
+
+static FAKE_HOST: FakeHost = FakeHost(brisk_host_api {
+    size: core::mem::size_of::<brisk_host_api>() as u32,
+    abi_major: BRISK_PLUGIN_ABI_MAJOR,
+    abi_minor: BRISK_PLUGIN_ABI_MINOR,
+    reserved0: 0,
+    header: Some(fake_header),
+    query_arg: Some(fake_query_arg),
+    cookie: Some(fake_cookie),
+    arena_alloc: Some(fake_arena_alloc),
+    request_slot: Some(fake_request_slot),
+    set_status: Some(fake_set_status),
+    add_header: Some(fake_add_header),
+    body_copy: Some(fake_body_copy),
+    body_ref: Some(fake_body_ref),
+    body_file: Some(fake_body_file),
+    stream_write: Some(fake_stream_write),
+    log: Some(fake_log),
+    config_string: Some(fake_config_string),
+    config_int: Some(fake_config_int),
+    config_bool: Some(fake_config_bool),
+    config_double: Some(fake_config_double),
+    config_where: Some(fake_config_where),
+    reserved: [core::ptr::null_mut(); 16],
+});

@@ -1,0 +1,128 @@
+// brisk — the first-party plugins (plugins/hello, plugins/echo), loaded from
+// their built .so files with dlopen and driven through the fake host.
+#include <brisk/plugin_testing.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using brisk::testing::FakeConfig;
+using brisk::testing::FakeHost;
+using brisk::testing::FakeRequest;
+
+TEST_CASE("hello: descriptor", "[plugins][hello]") {
+    FakeHost host;
+    const brisk_plugin_descriptor* d = host.load(BRISK_TEST_HELLO_SO);
+    INFO(host.error());
+    REQUIRE(d != nullptr);
+    CHECK(std::string(d->name) == "hello");
+    CHECK(std::string(d->version) == "1.0.0");
+    CHECK(d->capabilities == 0);
+}
+
+TEST_CASE("hello: GET /plaintext and /json, TechEmpower style", "[plugins][hello]") {
+    FakeHost host;
+    auto hello = host.create(host.load(BRISK_TEST_HELLO_SO));
+    REQUIRE(hello);
+
+    const auto plain = hello.handle(FakeRequest("GET", "/plaintext"));
+    CHECK(plain.result == BRISK_DONE);
+    CHECK(plain.misuse.empty());
+    CHECK(plain.status == 200);
+    CHECK(plain.header("Content-Type") == std::optional<std::string>("text/plain"));
+    CHECK(plain.headers.size() == 1);
+    CHECK(plain.body == "Hello, World!");
+
+    const auto json = hello.handle(FakeRequest("GET", "/json"));
+    CHECK(json.result == BRISK_DONE);
+    CHECK(json.misuse.empty());
+    CHECK(json.status == 200);
+    CHECK(json.header("Content-Type") == std::optional<std::string>("application/json"));
+    CHECK(json.body == R"({"message":"Hello, World!"})");
+
+    // Matched on the end of the path, under any prefix; the query is not part of the path.
+    CHECK(hello.handle(FakeRequest("GET", "/bench/plaintext?x=1")).body == "Hello, World!");
+    CHECK(hello.handle(FakeRequest("GET", "/api/json")).body == R"({"message":"Hello, World!"})");
+    CHECK(hello.handle(FakeRequest("HEAD", "/plaintext")).result == BRISK_DONE);
+}
+
+TEST_CASE("hello: declines other paths and methods", "[plugins][hello]") {
+    FakeHost host;
+    auto hello = host.create(host.load(BRISK_TEST_HELLO_SO));
+    REQUIRE(hello);
+    for (const char* target : {"/", "/plaintext/", "/jsonx", "/other", "/plaintext.txt"}) {
+        INFO(target);
+        const auto res = hello.handle(FakeRequest("GET", target));
+        CHECK(res.result == BRISK_DECLINE);
+        CHECK(res.body_calls.empty());
+        CHECK(res.headers.empty());
+    }
+    CHECK(hello.handle(FakeRequest("POST", "/plaintext", {}, "x")).result == BRISK_DECLINE);
+    CHECK(hello.handle(FakeRequest("DELETE", "/json")).result == BRISK_DECLINE);
+}
+
+TEST_CASE("hello: greeting from the config, escaped in JSON", "[plugins][hello]") {
+    FakeHost host;
+    const brisk_plugin_descriptor* d = host.load(BRISK_TEST_HELLO_SO);
+    REQUIRE(d != nullptr);
+    auto hello = host.create(d, FakeConfig().string("greeting", "Hi \"there\"\\\n\x01"));
+    REQUIRE(hello);
+    CHECK(hello.handle(FakeRequest("GET", "/plaintext")).body == "Hi \"there\"\\\n\x01");
+    CHECK(hello.handle(FakeRequest("GET", "/json")).body == R"({"message":"Hi \"there\"\\\n\u0001"})");
+
+    auto empty = host.create(d, FakeConfig().string("greeting", ""));
+    REQUIRE(empty);
+    CHECK(empty.handle(FakeRequest("GET", "/json")).body == R"({"message":""})");
+}
+
+TEST_CASE("hello: a greeting that is not a string fails with its place", "[plugins][hello]") {
+    FakeHost host;
+    const brisk_plugin_descriptor* d = host.load(BRISK_TEST_HELLO_SO);
+    REQUIRE(d != nullptr);
+    auto hello = host.create(d, FakeConfig("brisk.toml").integer("greeting", 5).at("greeting", "brisk.toml:9:12"));
+    CHECK_FALSE(hello);
+    CHECK(hello.error() == "brisk.toml:9:12: greeting: must be a string");
+}
+
+TEST_CASE("echo: method, target, fields and body, exactly", "[plugins][echo]") {
+    FakeHost host;
+    const brisk_plugin_descriptor* d = host.load(BRISK_TEST_ECHO_SO);
+    INFO(host.error());
+    REQUIRE(d != nullptr);
+    CHECK(std::string(d->name) == "echo");
+    auto echo = host.create(d);
+    REQUIRE(echo);
+
+    const std::string body("binary\0body\r\n", 13);
+    const auto res = echo.handle(FakeRequest("POST", "/echo/x?a=1&b=%20",
+                                             {{"Host", "example.com"},
+                                              {"Content-Type", "application/octet-stream"},
+                                              {"X-Dup", "1"},
+                                              {"x-dup", ""}},
+                                             body));
+    CHECK(res.result == BRISK_DONE);
+    CHECK(res.misuse.empty());
+    CHECK(res.status == 200);
+    CHECK(res.header("Content-Type") == std::optional<std::string>("text/plain"));
+    CHECK(res.body == "POST /echo/x?a=1&b=%20 HTTP/1.1\n"
+                      "Host: example.com\n"
+                      "Content-Type: application/octet-stream\n"
+                      "X-Dup: 1\n"
+                      "x-dup: \n"
+                      "\n" +
+                          body);
+}
+
+TEST_CASE("echo: HTTP/1.0, no fields, no body; every method", "[plugins][echo]") {
+    FakeHost host;
+    auto echo = host.create(host.load(BRISK_TEST_ECHO_SO));
+    REQUIRE(echo);
+    FakeRequest req("GET", "/");
+    req.http_minor = 0;
+    CHECK(echo.handle(req).body == "GET / HTTP/1.0\n\n");
+    for (const char* method : {"PUT", "DELETE", "OPTIONS", "PATCH"}) {
+        const auto res = echo.handle(FakeRequest(method, "*"));
+        CHECK(res.result == BRISK_DONE);
+        CHECK(res.body == std::string(method) + " * HTTP/1.1\n\n");
+    }
+}
