@@ -2,31 +2,11 @@
 // data runs are moved with memmove, never byte by byte.
 #include "http/chunked.hpp"
 
+#include "http/chars.hpp"
+
 #include <cstring>
 
 namespace brisk::http {
-namespace {
-
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-bool is_tchar(char ch) noexcept {
-    auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
-
-// Field-value and chunk-ext bytes: no CTL but HTAB, no DEL.
-bool is_text(char ch) noexcept {
-    auto c = static_cast<unsigned char>(ch);
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-}  // namespace
 
 void ChunkedDecoder::reset(std::uint64_t max_body) noexcept {
     state_ = State::size_start;
@@ -83,7 +63,7 @@ ChunkedDecoder::Result ChunkedDecoder::decode(char* buf, std::size_t& len) noexc
             break;
         case State::ext:
             if (c == '\r') state_ = State::size_lf;
-            else if (!is_text(c)) return bad(400);
+            else if (!is_field_char(c)) return bad(400);
             if (++line_ > kMaxLine) return bad(400);
             break;
         case State::size_lf:
@@ -114,7 +94,7 @@ ChunkedDecoder::Result ChunkedDecoder::decode(char* buf, std::size_t& len) noexc
             break;
         case State::trailer_value:
             if (c == '\r') state_ = State::trailer_lf;
-            else if (!is_text(c)) return bad(400);
+            else if (!is_field_char(c)) return bad(400);
             break;
         case State::trailer_lf:
             if (c != '\n') return bad(400);

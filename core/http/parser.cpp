@@ -3,6 +3,8 @@
 // RFC 9112 section 6 over what the fields said.
 #include "http/parser.hpp"
 
+#include "http/chars.hpp"
+
 #include <cstdint>
 #include <cstring>
 
@@ -12,18 +14,6 @@
 
 namespace brisk::http {
 namespace {
-
-// tchar of RFC 9110 5.6.2.
-constexpr bool is_tchar(unsigned char c) noexcept {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return true;
-    default:
-        return false;
-    }
-}
 
 // reg-name bytes of RFC 3986 3.2.2: unreserved and sub-delims ('%' is checked apart).
 constexpr bool is_reg_name(unsigned char c) noexcept {
@@ -44,8 +34,8 @@ struct Tables {
     constexpr Tables() : token(), value(), host() {
         for (int c = 0; c < 256; ++c) {
             auto u = static_cast<unsigned char>(c);
-            token[c] = is_tchar(u);
-            value[c] = c == '\t' || (c >= 0x20 && c != 0x7f);
+            token[c] = is_tchar(static_cast<char>(u));
+            value[c] = is_field_char(static_cast<char>(u));
             host[c] = is_reg_name(u);
         }
     }
@@ -149,9 +139,7 @@ bool parse_method(std::string_view m, Method& out) noexcept {
     }
 }
 
-bool is_hex(char c) noexcept {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+bool is_hex(char c) noexcept { return hex_value(c) >= 0; }
 
 // Host = uri-host [ ":" port ] (RFC 9110 7.2, RFC 3986 3.2.2). Empty is valid.
 bool valid_host(std::string_view h) noexcept {

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "brisk/server.hpp"
+#include "http/chars.hpp"
 #include "http/response.hpp"
 #include "plugins/loader.hpp"
 #include "server/connection.hpp"
@@ -37,32 +38,6 @@ namespace {
 std::string_view view(brisk_str s) noexcept { return {s.ptr, static_cast<std::size_t>(s.len)}; }
 brisk_str str(std::string_view v) noexcept { return brisk_str{v.data(), v.size()}; }
 
-bool is_token(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (char c : s) {
-        auto u = static_cast<unsigned char>(c);
-        bool ok = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
-                  (u != 0 && std::strchr("!#$%&'*+-.^_`|~", u) != nullptr);
-        if (!ok) return false;
-    }
-    return true;
-}
-
-bool is_field_value(std::string_view s) noexcept {
-    for (char c : s) {
-        auto u = static_cast<unsigned char>(c);
-        if ((u < 0x20 && u != '\t') || u == 0x7f) return false;
-    }
-    return true;
-}
-
-int hex_digit(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 // Percent-decodes `in` ('+' as space) into the request arena.
 bool decode_form(brisk_ctx* ctx, std::string_view in, brisk_str* out) {
     char* buf = static_cast<char*>(ctx->call->reply.arena.alloc(in.size() + 1));
@@ -72,8 +47,8 @@ bool decode_form(brisk_ctx* ctx, std::string_view in, brisk_str* out) {
         char c = in[i];
         if (c == '+') {
             c = ' ';
-        } else if (c == '%' && i + 2 < in.size() + 0 && hex_digit(in[i + 1]) >= 0 && hex_digit(in[i + 2]) >= 0) {
-            c = static_cast<char>(hex_digit(in[i + 1]) * 16 + hex_digit(in[i + 2]));
+        } else if (c == '%' && i + 2 < in.size() + 0 && http::hex_value(in[i + 1]) >= 0 && http::hex_value(in[i + 2]) >= 0) {
+            c = static_cast<char>(http::hex_value(in[i + 1]) * 16 + http::hex_value(in[i + 2]));
             i += 2;
         }
         buf[n++] = c;
@@ -167,7 +142,7 @@ int32_t host_set_status(brisk_ctx* ctx, uint32_t status) {
 int32_t host_add_header(brisk_ctx* ctx, brisk_str name, brisk_str value) {
     if (!ctx) return -1;
     std::string_view n = view(name), v = view(value);
-    if (!is_token(n) || !is_field_value(v)) return -1;
+    if (!http::is_token(n) || !http::is_field_value(v)) return -1;
     for (std::string_view reserved : {"date", "server", "content-length", "transfer-encoding", "connection"})
         if (http::iequals(n, reserved)) return -1;
     Reply& r = reply_of(ctx);

@@ -1,0 +1,49 @@
+// brisk — the character classes of HTTP (RFC 9110 5.6.2, 5.5), shared by the
+// parser, the chunked decoder and the plugin host.
+#pragma once
+
+#include <string_view>
+
+namespace brisk::http {
+
+/** tchar: the bytes of a token (method, field name, coding). */
+constexpr bool is_tchar(char ch) noexcept {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+
+/** A byte of a field value (or chunk extension): anything but a CTL other than HTAB, or DEL. */
+constexpr bool is_field_char(char ch) noexcept {
+    auto c = static_cast<unsigned char>(ch);
+    return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+/** The value of a hex digit, or -1. */
+constexpr int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+constexpr bool is_token(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!is_tchar(c)) return false;
+    return true;
+}
+
+constexpr bool is_field_value(std::string_view s) noexcept {
+    for (char c : s)
+        if (!is_field_char(c)) return false;
+    return true;
+}
+
+}  // namespace brisk::http
