@@ -16,9 +16,6 @@
 #include "plugins/loader.hpp"
 #include "server/connection.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#endif
 
 // The opaque types of the ABI, defined in the global namespace where the C
 // header declares them.
@@ -291,16 +288,6 @@ constexpr brisk_host_api make_api() {
 
 constinit const brisk_host_api kHostApi = make_api();
 
-// The request's bytes in the read buffer are overwritten by what comes next;
-// sanitizer builds make that immediate, so a view a plugin kept faults.
-void poison(std::string_view raw) noexcept {
-#if defined(__SANITIZE_ADDRESS__)
-    ASAN_POISON_MEMORY_REGION(raw.data(), raw.size());
-#else
-    (void)raw;
-#endif
-}
-
 }  // namespace
 
 const brisk_host_api& plugin_host_api() noexcept { return kHostApi; }
@@ -353,9 +340,7 @@ Outcome PluginInstance::handle(HandlerCall& call) {
     r.request_number = call.conn.requests;
     r.body = str(req.body);
 
-    int32_t rc = desc_->handle(instance_, &ctx, &r);
-    poison(call.raw);
-    switch (rc) {
+    switch (desc_->handle(instance_, &ctx, &r)) {
     case BRISK_DONE:
         return Outcome::done;
     case BRISK_DECLINE:

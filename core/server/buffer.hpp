@@ -11,6 +11,19 @@
 
 namespace brisk {
 
+/**
+ * Sanitizer builds: marks bytes no code may read any more (a request that has
+ * been answered), so a view kept past its lifetime faults. Nothing otherwise.
+ */
+inline void poison(const char* data, std::size_t len) noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+    if (data) ASAN_POISON_MEMORY_REGION(data, len);
+#else
+    (void)data;
+    (void)len;
+#endif
+}
+
 /** A growable byte buffer that keeps its storage across requests. */
 class Buffer {
 public:

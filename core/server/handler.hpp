@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <string_view>
 
 #include "http/request.hpp"
 #include "server/reply.hpp"
@@ -24,8 +23,6 @@ struct HandlerCall {
     Reply& reply;
     const Conn& conn;
     unsigned loop_index;
-    /** The request's bytes in the read buffer (head and body), reused once the handler returns. */
-    std::string_view raw;
 };
 
 class Handler {

@@ -25,6 +25,10 @@ void* Arena::alloc(std::size_t n) noexcept {
     return out;
 }
 
+Arena::~Arena() {
+    for (Block& b : blocks_) std::free(b.data);
+}
+
 void Arena::reset() noexcept {
     if (blocks_.empty()) return;
     for (std::size_t i = 1; i < blocks_.size(); ++i) std::free(blocks_[i].data);

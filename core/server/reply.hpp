@@ -20,7 +20,7 @@ public:
     Arena() = default;
     Arena(const Arena&) = delete;
     Arena& operator=(const Arena&) = delete;
-    ~Arena() { reset(); }
+    ~Arena();
 
     /** 16-byte aligned; nullptr only if memory is exhausted. */
     void* alloc(std::size_t n) noexcept;

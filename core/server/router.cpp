@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "http/status.hpp"
+#include "static/static_handler.hpp"
 
 namespace brisk {
 namespace {
@@ -62,6 +63,9 @@ void Router::add(const RouteConfig& r, const Config& config, Handler* plugin) {
     Handler* h = plugin;
     if (r.kind == RouteKind::respond) {
         owned_.push_back(std::make_unique<FixedResponse>(r, config));
+        h = owned_.back().get();
+    } else if (r.kind == RouteKind::static_files) {
+        owned_.push_back(make_static_handler(r, config));
         h = owned_.back().get();
     }
     if (!h) return;

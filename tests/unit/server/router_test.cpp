@@ -21,7 +21,7 @@ brisk::http::Response call(brisk::Handler& h) {
     brisk::http::Request req;
     brisk::Reply reply;
     brisk::Conn conn;
-    brisk::HandlerCall hc{req, reply, conn, 0, {}};
+    brisk::HandlerCall hc{req, reply, conn, 0};
     REQUIRE(h.handle(hc) == brisk::Outcome::done);
     REQUIRE(reply.kind == brisk::Reply::Kind::simple);
     return reply.simple;
@@ -111,7 +111,7 @@ TEST_CASE("methods and host narrow a route; the cursor walks past a decline", "[
     REQUIRE(h == &decliner);  // neither /api route: the prefix routes, longest... equal, in order
     brisk::Reply reply;
     brisk::Conn conn;
-    brisk::HandlerCall hc{req, reply, conn, 0, {}};
+    brisk::HandlerCall hc{req, reply, conn, 0};
     CHECK(h->handle(hc) == brisk::Outcome::decline);
     h = router.match(req, cursor);  // goes on after the decline
     REQUIRE(h != nullptr);
