@@ -11,6 +11,12 @@
 
 namespace brisk {
 
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kPoisonsRequests = true;
+#else
+inline constexpr bool kPoisonsRequests = false;
+#endif
+
 /**
  * Sanitizer builds: marks bytes no code may read any more (a request that has
  * been answered), so a view kept past its lifetime faults. Nothing otherwise.
@@ -18,6 +24,16 @@ namespace brisk {
 inline void poison(const char* data, std::size_t len) noexcept {
 #if defined(__SANITIZE_ADDRESS__)
     if (data) ASAN_POISON_MEMORY_REGION(data, len);
+#else
+    (void)data;
+    (void)len;
+#endif
+}
+
+/** Sanitizer builds: makes bytes addressable again before they are reused. */
+inline void unpoison(const char* data, std::size_t len) noexcept {
+#if defined(__SANITIZE_ADDRESS__)
+    if (data) ASAN_UNPOISON_MEMORY_REGION(data, len);
 #else
     (void)data;
     (void)len;

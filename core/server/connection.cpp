@@ -150,14 +150,17 @@ void Loop::finish(Conn& c, Worker& w, bool progressed) {
 }
 
 bool Loop::read_into(Conn& c, Worker& w) {
-    w.in.unpoison();  // requests already answered may have been poisoned (sanitizer builds)
-    if (w.start == w.end) w.start = w.end = 0;
+    // Sanitizer builds keep answered requests poisoned as long as the buffer
+    // has room after them, so that a view a plugin kept still faults on the
+    // next request; other builds start over at the front at once.
+    if (w.start == w.end && !kPoisonsRequests) w.start = w.end = 0;
     std::size_t want = kMinRead;
     if (w.stage == Worker::Stage::body_length) {
         std::uint64_t total = w.head_len + w.req.content_length, have = w.end - w.start;
         if (total - have > want) want = static_cast<std::size_t>(total - have);
     }
     if (w.in.capacity() - w.end < want) {
+        w.in.unpoison();  // what moves, and where to, must be addressable
         if (w.start > 0) {
             std::memmove(w.in.data(), w.in.data() + w.start, w.end - w.start);
             w.end -= w.start;
@@ -167,6 +170,7 @@ bool Loop::read_into(Conn& c, Worker& w) {
         if (w.stage != Worker::Stage::head) w.reparse = true;
     }
     std::size_t space = w.in.capacity() - w.end;
+    unpoison(w.in.data() + w.end, space);
     ssize_t n = net::sys_read(c.fd, w.in.data() + w.end, space);
     if (n > 0) {
         w.end += static_cast<std::size_t>(n);

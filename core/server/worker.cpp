@@ -22,12 +22,14 @@ Worker* WorkerPool::acquire() {
 }
 
 void WorkerPool::release(Worker* w, std::int64_t now_ms) {
-    w->start = w->end = w->scanned = 0;
+    w->in.shrink_to(kKeepBuffer);
+    // Sanitizer builds go on after the answered requests (still poisoned); see Loop::read_into.
+    w->start = w->end = kPoisonsRequests && w->end <= w->in.capacity() ? w->end : 0;
+    w->scanned = 0;
     w->stage = Worker::Stage::head;
     w->continue_sent = w->reparse = false;
     w->out.reset();
     w->reply.reset();
-    w->in.shrink_to(kKeepBuffer);
     w->out.buf.shrink_to(kKeepBuffer);
     w->released_ms = now_ms;
     free_.push_back(w);

@@ -611,6 +611,28 @@ class FailureTest(PluginTestCase):
         self.assert_logged(srv, "[warning] [fx_crashy] fx_crashy says hi")
 
 
+class KeptViewTest(PluginTestCase):
+    """plugin_abi.h: the request's views live until handle() returns;
+    sanitizer builds poison them then, so a plugin that keeps one faults."""
+
+    def test_a_kept_view_faults_in_sanitizer_builds(self):
+        so = self.need(fixture_so("kept_view"))
+        if "address" not in os.environ.get("BRISK_SANITIZE", ""):
+            self.skipTest("brisk is not built with AddressSanitizer (BRISK_SANITIZE)")
+        srv = Server(("--plugin", "/k/=" + so))  # not self.start(): this one must crash
+        self.addCleanup(srv.cleanup)
+        srv.start()
+        self.assertEqual(self.get_one(srv, "/k/first").body, b"previous: \n")
+        # The plugin now reads the first request's path: poisoned memory.
+        try:
+            self.get_one(srv, "/k/second")
+        except (OSError, AssertionError, ValueError):
+            pass  # the server died mid-answer, as it should
+        self.assertIsNotNone(srv.wait_exit(timeout=10), "brisk survived a read of a dead view")
+        self.assertNotEqual(srv.returncode, 0)
+        self.assertIn("use-after-poison", srv.stderr())
+
+
 class OldMinorTest(PluginTestCase):
 
     def test_older_minor_descriptor_loads_and_serves(self):
