@@ -7,5 +7,5 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 bash scripts/deps.sh
 cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build build --target brisk
+cmake --build build --target brisk hello
 exec build/brisk --config examples/brisk.toml "$@"

@@ -175,6 +175,34 @@ bool apply_plugin(Options& o, std::string_view v, const std::string& origin, std
     return true;
 }
 
+RouteConfig static_route(std::string_view prefix, std::string_view dir, const std::string& origin) {
+    RouteConfig route;
+    route.kind = RouteKind::static_files;
+    route.path = std::string(prefix);
+    route.prefix = true;
+    route.static_files.root = std::string(dir);
+    route.origin = origin;
+    return route;
+}
+
+bool apply_root(Options& o, std::string_view v, const std::string& origin, std::string& error) {
+    if (!check_static_root(v, error)) return false;
+    o.server.routes.push_back(static_route("/", v, origin));
+    return true;
+}
+
+bool apply_static(Options& o, std::string_view v, const std::string& origin, std::string& error) {
+    std::size_t eq = v.find('=');
+    if (eq == std::string_view::npos) {
+        error = "expected PREFIX=DIR, as in /assets/=./public, not \"" + std::string(v) + "\"";
+        return false;
+    }
+    std::string_view prefix = v.substr(0, eq);
+    if (!check_route_path(prefix, error) || !check_static_root(v.substr(eq + 1), error)) return false;
+    o.server.routes.push_back(static_route(prefix, v.substr(eq + 1), origin));
+    return true;
+}
+
 bool apply_blocking_threads(Options& o, std::string_view v, const std::string&, std::string& error) {
     std::uint64_t n = 0;
     if (!count_in_range(v, 1, max_blocking_threads, "", n, error)) return false;
@@ -271,6 +299,12 @@ const std::array setting_table{
     Setting{"plugin", ValueKind::text_list, "PREFIX=FILE.so",
             "Serve paths under PREFIX by the plugin FILE.so (an instance named after the file); repeatable",
             apply_plugin, nullptr, [](const Options&) { return std::string(); }, nullptr},
+    Setting{"root", ValueKind::text, "DIR", "Serve the files under DIR at / (directories without an index get a 403)",
+            apply_root, nullptr, [](const Options&) { return std::string(); }, nullptr},
+    Setting{"static", ValueKind::text_list, "PREFIX=DIR",
+            "Serve the files under DIR at PREFIX; repeatable. Without any route, brisk serves the current "
+            "directory at / with listings",
+            apply_static, nullptr, [](const Options&) { return std::string(); }, nullptr},
     Setting{"blocking-threads", ValueKind::count, "N",
             "Threads for handlers of plugins that may block, 1 to 1024", apply_blocking_threads, nullptr,
             [](const Options& d) { return std::to_string(d.server.blocking_threads); }, nullptr},
@@ -339,7 +373,8 @@ bool same_match(const RouteConfig& a, const RouteConfig& b) {
 }
 
 bool from_command_line(const RouteConfig& r) {
-    return r.origin == respond_flag_origin || r.origin == plugin_flag_origin;
+    return r.origin == respond_flag_origin || r.origin == plugin_flag_origin || r.origin == root_flag_origin ||
+           r.origin == static_flag_origin;
 }
 
 void order_routes(Options& o, std::vector<std::string>& errors) {
@@ -418,6 +453,20 @@ bool check_route_path(std::string_view path, std::string& error) {
             error = "path \"" + std::string(path) + "\" must not contain '?' or '#' (routes match the path only)";
             return false;
         }
+    }
+    return true;
+}
+
+bool check_static_root(std::string_view dir, std::string& error) {
+    // Whether it is a directory is checked when the server starts, relative
+    // to the directory it starts in (as plugin files are).
+    if (dir.empty()) {
+        error = "no directory given";
+        return false;
+    }
+    if (dir.find('\0') != std::string_view::npos) {
+        error = "a directory name cannot hold a NUL byte";
+        return false;
     }
     return true;
 }
@@ -546,6 +595,12 @@ void finalize(Options& o, std::vector<std::string>& errors) {
     check_listen(o, errors);
     if (o.server.loops == 0) o.server.loops = std::min(usable_cores(), max_loops);
     if (!o.idle_timeout_given) o.server.idle_timeout = o.server.read_timeout;
+    if (o.server.routes.empty()) {
+        // Like `python -m http.server`: the current directory, listed.
+        RouteConfig route = static_route("/", ".", std::string(default_route_origin));
+        route.static_files.listing = true;
+        o.server.routes.push_back(std::move(route));
+    }
     order_routes(o, errors);
     check_plugins(o, errors);
 }

@@ -80,6 +80,18 @@ const Setting* find_setting_by_key(std::string_view key);
 inline constexpr std::string_view respond_flag_origin = "--respond";
 /** Origin recorded on plugin instances and routes given with --plugin. */
 inline constexpr std::string_view plugin_flag_origin = "--plugin";
+/** Origins recorded on static-file routes given with --root and --static. */
+inline constexpr std::string_view root_flag_origin = "--root";
+inline constexpr std::string_view static_flag_origin = "--static";
+/** Origin of the route a configuration without any route gets: the current directory at "/". */
+inline constexpr std::string_view default_route_origin = "default route";
+
+/**
+ * Checks the root (or compress cache) directory of a static route as
+ * written: not empty. That it is a directory is checked at start-up,
+ * relative to the working directory.
+ */
+bool check_static_root(std::string_view dir, std::string& error);
 
 /** Whether `name` can name a plugin instance: [A-Za-z0-9_-]+. */
 bool is_plugin_instance_name(std::string_view name);
@@ -124,9 +136,10 @@ unsigned usable_cores();
 
 /**
  * Fills what depends on other settings (loops 0 -> usable cores, idle
- * timeout -> read timeout, the default listen address), puts the routes of
- * the command line (--respond, --plugin) first and drops file routes they
- * shadow, and checks what spans several settings (duplicate addresses,
+ * timeout -> read timeout, the default listen address, and without any
+ * route the current directory served at "/" with listings), puts the routes
+ * of the command line (--respond, --plugin, --root, --static) first and
+ * drops file routes they shadow, and checks what spans several settings (duplicate addresses,
  * duplicate routes: same path or prefix, methods and host; duplicate plugin
  * instances; plugin routes naming no instance). Appends one line per
  * problem to `errors`.

@@ -17,6 +17,8 @@
 
 #include <toml++/toml.h>
 
+#include "brisk/units.hpp"
+
 namespace brisk::cli {
 namespace {
 
@@ -59,12 +61,20 @@ struct RouteAction {
 
 bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route);
 bool build_plugin(Reader& reader, const toml::table& table, RouteConfig& route);
+bool build_static(Reader& reader, const toml::table& table, RouteConfig& route);
 
 constexpr std::array<std::string_view, 2> respond_options{"status", "content_type"};
-constexpr std::array<RouteAction, 2> route_actions{{
+constexpr std::array<RouteAction, 3> route_actions{{
     {"respond", respond_options, build_respond},
     {"plugin", {}, build_plugin},
+    {"static", {}, build_static},
 }};
+
+/** Keys of a route's `static = { ... }` table. */
+constexpr std::array<std::string_view, 17> static_keys{
+    "root",          "index",          "listing",     "compress",     "gzip_level",     "brotli_level",
+    "zstd_level",    "compress_max_size", "compress_cache", "precompressed", "ranges",     "etag",
+    "cache_duration", "dotfiles",      "follow_symlinks", "mime",       "cache_control"};
 
 constexpr std::array<std::string_view, 2> route_match_keys{"path", "prefix"};
 /** Keys that narrow a route of any kind. */
@@ -445,6 +455,8 @@ private:
 
     friend bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route);
     friend bool build_plugin(Reader& reader, const toml::table& table, RouteConfig& route);
+    friend bool build_static(Reader& reader, const toml::table& table, RouteConfig& route);
+    friend void read_static_options(Reader& reader, const toml::table& table, StaticConfig& out);
 
     const std::string& source_;
     Options& out_;
@@ -505,6 +517,161 @@ bool build_plugin(Reader& reader, const toml::table& table, RouteConfig& route) 
         reader.wrong_type("plugin", name, "the name of a plugin instance ([plugins.NAME])");
     }
     return reader.problems_.size() == before_count;
+}
+
+void read_static_options(Reader& reader, const toml::table& table, StaticConfig& out) {
+    auto boolean = [&](std::string_view key, const toml::node& node, bool& field) {
+        if (auto b = node.as_boolean()) field = b->get();
+        else reader.wrong_type(key, node, "true or false");
+    };
+    auto level = [&](std::string_view key, const toml::node& node, int lo, int hi, int& field) {
+        auto i = node.as_integer();
+        if (!i) {
+            reader.wrong_type(key, node, "an integer");
+        } else if (i->get() < lo || i->get() > hi) {
+            reader.problem(node.source(), std::string(key) + ": must be from " + std::to_string(lo) + " to " +
+                                              std::to_string(hi) + ", not " + std::to_string(i->get()));
+        } else {
+            field = static_cast<int>(i->get());
+        }
+    };
+    auto strings = [&](std::string_view key, const toml::node& node, std::vector<std::string>& list) {
+        list.clear();
+        if (auto s = node.as_string()) {
+            list.push_back(s->get());
+            return true;
+        }
+        const toml::array* a = node.as_array();
+        if (!a) {
+            reader.wrong_type(key, node, "an array of strings");
+            return false;
+        }
+        bool ok = true;
+        for (const auto& element : *a) {
+            if (auto es = element.as_string()) {
+                list.push_back(es->get());
+            } else {
+                reader.wrong_type(key, element, "a string");
+                ok = false;
+            }
+        }
+        return ok;
+    };
+
+    for (auto&& [key, node] : table) {
+        std::string_view name = key.str();
+        std::string error;
+        if (!contains(static_keys, name)) {
+            std::string known;
+            for (auto k : static_keys) known += (known.empty() ? "" : ", ") + std::string(k);
+            reader.problem(key.source(), "unknown key " + quoted(name) + " in static (known: " + known + ")");
+        } else if (name == "root") {
+            if (auto s = node.as_string()) {
+                if (check_static_root(s->get(), error)) out.root = s->get();
+                else reader.problem(node.source(), "root: " + error);
+            } else {
+                reader.wrong_type("root", node, "a string");
+            }
+        } else if (name == "index") {
+            if (strings("index", node, out.index)) {
+                for (const auto& file : out.index)
+                    if (file.empty() || file.find('/') != std::string::npos || file == "." || file == "..")
+                        reader.problem(node.source(), "index: " + quoted(file) + " is not a file name");
+            }
+        } else if (name == "listing") {
+            boolean(name, node, out.listing);
+        } else if (name == "compress") {
+            boolean(name, node, out.compress);
+        } else if (name == "ranges") {
+            boolean(name, node, out.ranges);
+        } else if (name == "etag") {
+            boolean(name, node, out.etag);
+        } else if (name == "dotfiles") {
+            boolean(name, node, out.dotfiles);
+        } else if (name == "follow_symlinks") {
+            boolean(name, node, out.follow_symlinks);
+        } else if (name == "gzip_level") {
+            level(name, node, 1, 9, out.gzip_level);
+        } else if (name == "brotli_level") {
+            level(name, node, 0, 11, out.brotli_level);
+        } else if (name == "zstd_level") {
+            level(name, node, 1, 22, out.zstd_level);
+        } else if (name == "compress_max_size") {
+            std::string text;
+            if (auto s = node.as_string()) text = s->get();
+            else if (auto i = node.as_integer(); i && i->get() >= 0) text = std::to_string(i->get());
+            else reader.wrong_type(name, node, "a size such as \"1MiB\" or a number of bytes");
+            if (!text.empty() && !parse_size(text, out.compress_max_size, error))
+                reader.problem(node.source(), "compress_max_size: " + error);
+        } else if (name == "compress_cache") {
+            if (auto s = node.as_string()) {
+                if (check_static_root(s->get(), error)) out.compress_cache = s->get();
+                else reader.problem(node.source(), "compress_cache: " + error);
+            } else {
+                reader.wrong_type(name, node, "a directory");
+            }
+        } else if (name == "precompressed") {
+            if (strings(name, node, out.precompressed)) {
+                for (const auto& enc : out.precompressed)
+                    if (enc != "br" && enc != "zst" && enc != "zstd" && enc != "gz" && enc != "gzip")
+                        reader.problem(node.source(), "precompressed: unknown coding " + quoted(enc) +
+                                                          " (use \"br\", \"zst\" or \"gz\")");
+            }
+        } else if (name == "cache_duration") {
+            if (auto s = node.as_string()) {
+                if (!parse_duration(s->get(), out.cache_duration, error))
+                    reader.problem(node.source(), "cache_duration: " + error);
+            } else if (auto i = node.as_integer(); i && i->get() == 0) {
+                out.cache_duration = Duration{0};
+            } else {
+                reader.wrong_type(name, node, "a duration string such as \"10s\"");
+            }
+        } else if (name == "mime") {
+            const toml::table* types = node.as_table();
+            if (!types) {
+                reader.wrong_type(name, node, "a table of extension = \"type\"");
+                continue;
+            }
+            for (auto&& [ext, type] : *types) {
+                std::string_view e = ext.str();
+                if (e.starts_with('.')) e.remove_prefix(1);
+                if (e.empty() || e.find('.') != std::string_view::npos || e.find('/') != std::string_view::npos) {
+                    reader.problem(ext.source(), "mime: " + quoted(ext.str()) + " is not a file extension");
+                } else if (auto t = type.as_string()) {
+                    if (is_header_value(t->get())) out.mime.emplace_back(std::string(e), t->get());
+                    else reader.problem(type.source(), "mime: " + quoted(t->get()) + " is not a valid header value");
+                } else {
+                    reader.wrong_type("mime." + std::string(e), type, "a string");
+                }
+            }
+        } else if (name == "cache_control") {
+            if (auto s = node.as_string()) {
+                if (is_header_value(s->get())) out.cache_control = s->get();
+                else reader.problem(node.source(), "cache_control: " + quoted(s->get()) + " is not a valid header value");
+            } else {
+                reader.wrong_type(name, node, "a string such as \"max-age=60\"");
+            }
+        }
+    }
+}
+
+bool build_static(Reader& reader, const toml::table& table, RouteConfig& route) {
+    const std::size_t before = reader.problems_.size();
+    route.kind = RouteKind::static_files;
+    const toml::node& node = *table.get("static");
+    if (const toml::node* path = table.get("path"))
+        reader.problem(path->source(), "static: a static route serves a folder; give \"prefix\", not \"path\"");
+    std::string error;
+    if (auto s = node.as_string()) {
+        if (check_static_root(s->get(), error)) route.static_files.root = s->get();
+        else reader.problem(node.source(), "static: " + error);
+    } else if (const toml::table* options = node.as_table()) {
+        read_static_options(reader, *options, route.static_files);
+        if (!options->get("root")) reader.problem(node.source(), "static: needs root, the directory to serve");
+    } else {
+        reader.wrong_type("static", node, "a directory, or a table such as { root = \"DIR\" }");
+    }
+    return reader.problems_.size() == before;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
     cmake ninja-build g++ pkg-config
     libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev catch2
+    zlib1g-dev libbrotli-dev libzstd-dev
     curl python3 ca-certificates
 )
 

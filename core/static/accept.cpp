@@ -106,9 +106,13 @@ AcceptEncoding parse_accept_encoding(std::string_view value) noexcept {
         if (!listed[idx] || q > a.q[idx]) a.q[idx] = q;
         listed[idx] = true;
     }
-    if (star >= 0)
+    if (star >= 0) {
         for (unsigned i = 0; i < kEncodings; ++i)
             if (!listed[i]) a.q[i] = static_cast<std::uint16_t>(star);
+    } else if (!listed[static_cast<unsigned>(Encoding::identity)]) {
+        // Acceptable, but not preferred to any coding the client named.
+        a.q[static_cast<unsigned>(Encoding::identity)] = 1;
+    }
     return a;
 }
 

@@ -34,7 +34,9 @@ struct AcceptEncoding {
  * Parses an Accept-Encoding value. Codings brisk does not know are skipped;
  * "*" gives its q-value to every coding not listed; "x-gzip" is gzip;
  * identity is acceptable unless refused by "identity;q=0" or by "*;q=0"
- * without an identity entry. Elements with a malformed q-value are skipped.
+ * without an identity entry — when not named, with the lowest q-value
+ * (0.001), so that any coding the client named is preferred to it.
+ * Elements with a malformed q-value are skipped.
  */
 AcceptEncoding parse_accept_encoding(std::string_view value) noexcept;
 

@@ -1,12 +1,15 @@
 #include "static/file_cache.hpp"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 namespace brisk::files {
 
 Entry::~Entry() {
-    for (Representation& r : rep)
+    for (Representation& r : rep) {
         if (r.fd >= 0) ::close(r.fd);
+        if (r.map) ::munmap(const_cast<char*>(r.map), r.map_len);
+    }
 }
 
 FileCache::FileCache(std::size_t max_entries, std::size_t max_bytes)

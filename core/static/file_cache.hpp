@@ -37,7 +37,14 @@ struct Representation {
     State state = State::absent;
     int fd = -1;             // large files: borrowed by file pieces (sendfile)
     std::string data;        // small files and compressed copies: the bytes
-    bool in_memory = false;  // `data` holds the bytes, else `fd`
+    bool in_memory = false;  // `data` holds the bytes, else `map` or `fd`
+    /**
+     * Mid-size files: the file mapped read-only, sent by reference (the
+     * kernel copies it; brisk never reads it, so a file truncated meanwhile
+     * fails the send with EFAULT rather than faulting the process).
+     */
+    const char* map = nullptr;
+    std::size_t map_len = 0;
     std::uint64_t size = 0;
     std::string etag;        // "\"...\"" or empty when ETags are off
     std::string head;        // 200/206 header lines after Content-Type

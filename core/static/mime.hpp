@@ -28,7 +28,7 @@ const MimeEntry* mime_table(std::size_t& count) noexcept;
 /** The type of an unknown extension. */
 inline constexpr std::string_view kDefaultMime = "application/octet-stream";
 
-/** True for types that carry text and get "; charset=utf-8" (text/*, JSON, JavaScript, XML...). */
+/** True for types that carry text and get "; charset=utf-8" (text types, JSON, JavaScript, XML...). */
 bool is_text_type(std::string_view type) noexcept;
 
 /** True for types worth compressing when the table does not say (extra types). */

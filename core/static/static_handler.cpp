@@ -5,12 +5,15 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -34,10 +37,16 @@ namespace {
 
 constexpr std::size_t kMaxPath = 4096;
 constexpr std::uint64_t kMemoryMax = 64 * 1024;  // files up to this are kept in memory
-constexpr std::uint64_t kCopyMax = 64 * 1024;    // in-memory bytes up to this are copied next to the head
+constexpr std::uint64_t kCopyMax = 16 * 1024;    // in-memory bytes up to this are copied next to the head;
+                                                 // larger ones are sent by reference (writev), not copied
+// Files up to this (and over kMemoryMax) are mapped and sent from the mapping
+// with writev; larger ones with sendfile. On a hot file sendfile makes every
+// response hold references to the same page-cache pages, and the receiving
+// side (on loopback, the client's CPU) pays for that more than for a copy.
+constexpr std::uint64_t kMapMax = 8 * 1024 * 1024;
 constexpr std::uint64_t kMinCompress = 256;      // smaller files are not worth a coding
-constexpr std::size_t kCacheEntries = 4096;      // per loop and route
-constexpr std::size_t kCacheBytes = 256u << 20;  // per loop and route: file bytes and compressed copies
+constexpr std::size_t kCacheEntries = 4096;      // per loop and route, at most
+constexpr std::size_t kCacheBytes = 64u << 20;   // per loop and route: file bytes and compressed copies
 constexpr std::size_t kMaxListing = 20000;       // directory entries shown
 
 constexpr std::string_view kTextPlain = "Content-Type: text/plain; charset=utf-8\r\n";
@@ -67,6 +76,7 @@ void begin(Reply& r, std::uint16_t status) noexcept {
 }
 
 void add_headers(Reply& r, std::string_view lines) {
+    if (lines.empty()) return;  // an empty view may have no data
     r.headers.reserve(r.headers_len + lines.size());
     std::memcpy(r.headers.data() + r.headers_len, lines.data(), lines.size());
     r.headers_len += lines.size();
@@ -119,6 +129,8 @@ void add_body(Reply& r, Entry& e, const Representation& rep, std::uint64_t pos, 
     if (rep.in_memory) {
         if (n <= kCopyMax) add_copy(r, std::string_view(rep.data).substr(pos, n));
         else add_ref(r, e, rep.data.data() + pos, n);
+    } else if (rep.map) {
+        add_ref(r, e, rep.map + pos, n);  // never copied here: only the kernel reads a mapping
     } else {
         add_file(r, e, rep.fd, pos, n);
     }
@@ -187,7 +199,8 @@ public:
 
 private:
     struct LoopState {
-        FileCache cache{kCacheEntries, kCacheBytes};
+        explicit LoopState(std::size_t entries) : cache(entries, kCacheBytes) {}
+        FileCache cache;
         char path[kMaxPath];
         char scratch_path[kMaxPath + 16];
         std::string text;  // redirects, listings, compression input
@@ -206,9 +219,9 @@ private:
     int open_beneath(const char* rel, int flags) const noexcept;
     FileSig stat_sig(const char* rel) const noexcept;
     bool still_valid(LoopState& ls, const Entry& e) const noexcept;
-    Load load(LoopState& ls, std::string_view key, bool dir);
-    Entry* build_entry(LoopState& ls, std::string_view key, std::string rel, int fd, const struct stat& st,
-                       std::string dir_rel, FileSig dir_sig);
+    Load load(std::string_view key, bool dir);
+    Entry* build_entry(std::string_view key, std::string rel, int fd, const struct stat& st, std::string dir_rel,
+                       FileSig dir_sig);
     void make_heads(const Entry& e, Representation& rep, Encoding enc, bool vary) const;
     bool ensure_variant(LoopState& ls, Entry& e, Encoding enc);
     bool compressed_from_folder(const Entry& e, Encoding enc, std::string& name, Representation& rep) const;
@@ -219,7 +232,8 @@ private:
     Outcome listing(HandlerCall& call, LoopState& ls, std::string_view key, int dirfd);
 
     StaticConfig cfg_;
-    std::string base_;  // the route's path without its trailing '/'
+    std::string base_;       // the route's path without its trailing '/', as configured (for Location)
+    std::string base_path_;  // the same, percent-decoded and normalised: what request paths are matched with
     MimeTable mime_;
     int root_fd_ = -1;
     std::string root_real_;
@@ -233,6 +247,12 @@ private:
 StaticHandler::StaticHandler(const RouteConfig& route, const Config& config)
     : cfg_(route.static_files), base_(route.path), mime_(route.static_files.mime) {
     if (!base_.empty() && base_.back() == '/') base_.pop_back();
+    {
+        std::string buf(base_.size() + 2, '\0');
+        NormalizedPath n = normalize_path(base_, buf.data(), buf.size());
+        base_path_ = n.status == NormalizedPath::Status::ok ? buf.substr(0, n.len) : base_;
+        if (!base_path_.empty() && base_path_.back() == '/') base_path_.pop_back();
+    }
     std::string what = "static route " + (route.path.empty() ? std::string("/") : route.path) + ": root \"" +
                        cfg_.root + "\"";
     if (cfg_.root.empty()) throw Error(what + ": no directory given");
@@ -245,6 +265,18 @@ StaticHandler::StaticHandler(const RouteConfig& route, const Config& config)
         throw Error(what + ": " + std::strerror(err));
     }
     ::close(probe);
+    if (!cfg_.compress_cache.empty()) {
+        struct stat st{};
+        int err = 0;
+        if (::stat(cfg_.compress_cache.c_str(), &st) != 0) err = errno;
+        else if (!S_ISDIR(st.st_mode)) err = ENOTDIR;
+        else if (::access(cfg_.compress_cache.c_str(), W_OK | X_OK) != 0) err = errno;
+        if (err) {
+            ::close(root_fd_);
+            throw Error("static route " + (route.path.empty() ? std::string("/") : route.path) + ": compress_cache \"" +
+                        cfg_.compress_cache + "\": " + std::strerror(err));
+        }
+    }
     if (char* real = ::realpath(cfg_.root.c_str(), nullptr)) {
         root_real_ = real;
         std::free(real);
@@ -285,7 +317,17 @@ StaticHandler::LoopState& StaticHandler::state(unsigned loop_index) {
     // Each loop touches only its own slot, so no lock is needed.
     if (loop_index >= loops_.size()) throw std::logic_error("static files: loop index out of range");
     std::unique_ptr<LoopState>& s = loops_[loop_index];
-    if (!s) s = std::make_unique<LoopState>();
+    if (!s) {
+        // Cached large files hold a descriptor each: leave most of the
+        // process's descriptors to connections.
+        std::size_t entries = kCacheEntries;
+        rlimit lim{};
+        if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+            std::size_t share = static_cast<std::size_t>(lim.rlim_cur) / (4 * loops_.size());
+            entries = std::clamp<std::size_t>(share, 16, kCacheEntries);
+        }
+        s = std::make_unique<LoopState>(entries);
+    }
     return *s;
 }
 
@@ -303,8 +345,10 @@ int StaticHandler::open_beneath(const char* rel, int flags) const noexcept {
         how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
         long fd = ::syscall(SYS_openat2, root_fd_, rel, &how, sizeof how);
         if (fd >= 0) return static_cast<int>(fd);
-        if (errno != ENOSYS) return -1;
-        no_openat2.store(true, std::memory_order_relaxed);
+        // EXDEV: the path crossed the root's edge, which an absolute symlink
+        // to a file inside the root does too: decided by where it lands.
+        if (errno != ENOSYS && errno != EXDEV) return -1;
+        if (errno == ENOSYS) no_openat2.store(true, std::memory_order_relaxed);
     }
     int fd = ::openat(root_fd_, rel, flags);
     if (fd < 0) return -1;
@@ -344,7 +388,7 @@ bool StaticHandler::still_valid(LoopState& ls, const Entry& e) const noexcept {
 
 // Finds what `key` names: a file (an entry), a directory named without its
 // '/' (a redirect), a directory's index file (an entry), its listing, or an error.
-StaticHandler::Load StaticHandler::load(LoopState& ls, std::string_view key, bool dir) {
+StaticHandler::Load StaticHandler::load(std::string_view key, bool dir) {
     Load out;
     std::string rel(key.substr(1));
     if (!dir) {
@@ -369,7 +413,7 @@ StaticHandler::Load StaticHandler::load(LoopState& ls, std::string_view key, boo
             out.status = 404;
             return out;
         }
-        out.entry = build_entry(ls, key, std::move(rel), fd, st, {}, {});
+        out.entry = build_entry(key, std::move(rel), fd, st, {}, {});
         if (out.entry) out.kind = Load::Kind::entry;
         return out;
     }
@@ -395,7 +439,7 @@ StaticHandler::Load StaticHandler::load(LoopState& ls, std::string_view key, boo
             continue;
         }
         ::close(dfd);
-        out.entry = build_entry(ls, key, std::move(file), fd, st, std::move(dir_rel), sig_of(dst));
+        out.entry = build_entry(key, std::move(file), fd, st, std::move(dir_rel), sig_of(dst));
         if (out.entry) out.kind = Load::Kind::entry;
         return out;
     }
@@ -410,8 +454,8 @@ StaticHandler::Load StaticHandler::load(LoopState& ls, std::string_view key, boo
 }
 
 // An entry for the regular file open at `fd` (consumed).
-Entry* StaticHandler::build_entry(LoopState& ls, std::string_view key, std::string rel, int fd,
-                                  const struct stat& st, std::string dir_rel, FileSig dir_sig) {
+Entry* StaticHandler::build_entry(std::string_view key, std::string rel, int fd, const struct stat& st,
+                                  std::string dir_rel, FileSig dir_sig) {
     auto e = std::make_unique<Entry>();
     e->key = key;
     e->sig = sig_of(st);
@@ -432,18 +476,27 @@ Entry* StaticHandler::build_entry(LoopState& ls, std::string_view key, std::stri
             rep.in_memory = true;
             e->charge += rep.data.capacity();
         } else {
-            rep.fd = rfd;
+            rep.fd = rfd;  // kept: sendfile, or reading for compression
+            if (rep.size <= kMapMax) {
+                void* m = ::mmap(nullptr, rep.size, PROT_READ, MAP_SHARED, rfd, 0);
+                if (m != MAP_FAILED) {
+                    rep.map = static_cast<const char*>(m);
+                    rep.map_len = rep.size;
+                }
+            }
         }
         rep.state = Representation::State::ready;
         return true;
     };
     auto etag_of = [&](const struct stat& rst, std::string_view suffix) {
         if (!cfg_.etag) return std::string();
-        char buf[80];
-        int n = std::snprintf(buf, sizeof buf, "\"%llx.%lx-%llx%.*s\"", static_cast<unsigned long long>(rst.st_mtim.tv_sec),
-                              static_cast<unsigned long>(rst.st_mtim.tv_nsec), static_cast<unsigned long long>(rst.st_size),
-                              static_cast<int>(suffix.size()), suffix.data());
-        return std::string(buf, static_cast<std::size_t>(n));
+        char buf[64];
+        int n = std::snprintf(buf, sizeof buf, "\"%llx.%lx-%llx", static_cast<unsigned long long>(rst.st_mtim.tv_sec),
+                              static_cast<unsigned long>(rst.st_mtim.tv_nsec), static_cast<unsigned long long>(rst.st_size));
+        std::string tag(buf, static_cast<std::size_t>(n));
+        tag += suffix;
+        tag += '"';
+        return tag;
     };
 
     Representation& ident = e->rep[static_cast<unsigned>(Encoding::identity)];
@@ -464,9 +517,7 @@ Entry* StaticHandler::build_entry(LoopState& ls, std::string_view key, std::stri
         e->sibling_sig[static_cast<unsigned>(enc)] = sig_of(sst);
         Representation& rep = e->rep[static_cast<unsigned>(enc)];
         if (!fill(rep, sfd, sst)) continue;
-        char suffix[8];
-        std::snprintf(suffix, sizeof suffix, "-%s", std::string(encoding_suffix(enc).substr(1)).c_str());
-        rep.etag = etag_of(sst, suffix);
+        rep.etag = etag_of(sst, "-" + std::string(encoding_suffix(enc).substr(1)));  // "-br", "-zst", "-gz"
         e->precompressed |= bit(enc);
     }
     e->compress_on_the_fly = cfg_.compress && e->mime.compressible && ident.size >= kMinCompress &&
@@ -477,7 +528,6 @@ Entry* StaticHandler::build_entry(LoopState& ls, std::string_view key, std::stri
     for (unsigned i = 0; i < kEncodings; ++i)
         if (e->rep[i].state == Representation::State::ready) make_heads(*e, e->rep[i], static_cast<Encoding>(i), vary);
     e->rel = std::move(rel);
-    (void)ls;
     return e.release();
 }
 
@@ -505,7 +555,8 @@ bool StaticHandler::compressed_from_folder(const Entry& e, Encoding enc, std::st
                           static_cast<unsigned long long>(e.sig.dev), static_cast<unsigned long long>(e.sig.ino),
                           static_cast<long long>(e.sig.size), static_cast<long long>(e.sig.mtime_ns),
                           static_cast<int>(enc), cfg_.gzip_level, cfg_.brotli_level, cfg_.zstd_level);
-    std::uint64_t h = FileCache::hash({key, static_cast<std::size_t>(n < 0 ? 0 : n)});
+    std::size_t len = n < 0 ? 0 : std::min(static_cast<std::size_t>(n), sizeof key - 1);
+    std::uint64_t h = FileCache::hash({key, len});
     char file[32];
     std::snprintf(file, sizeof file, "/%016llx%s", static_cast<unsigned long long>(h), encoding_suffix(enc).data());
     name = cfg_.compress_cache + file;
@@ -595,7 +646,7 @@ bool StaticHandler::ensure_variant(LoopState& ls, Entry& e, Encoding enc) {
     }
     if (!ident.etag.empty()) {
         rep.etag = ident.etag;
-        rep.etag.insert(rep.etag.size() - 1, "-" + std::string(enc == Encoding::gzip ? "gz" : enc == Encoding::br ? "br" : "zst"));
+        rep.etag.insert(rep.etag.size() - 1, "-" + std::string(encoding_suffix(enc).substr(1)));
     }
     rep.state = Representation::State::ready;
     make_heads(e, rep, enc, true);
@@ -610,17 +661,17 @@ Outcome StaticHandler::handle(HandlerCall& call) {
         return plain(reply, 405, "Allow: GET, HEAD\r\n");
     LoopState& ls = state(call.loop_index);
 
-    std::string_view path = req.path;
-    if (path.size() < base_.size() || path.substr(0, base_.size()) != base_) return Outcome::decline;
-    std::string_view rest = path.substr(base_.size());
-    if (rest.empty()) return redirect(call, ls, {});  // "/static" -> "/static/"
-    if (rest[0] != '/') return Outcome::decline;      // "/staticx" is not under "/static"
-
-    NormalizedPath n = normalize_path(rest, ls.path, sizeof ls.path);
+    // The whole path is normalised, then must still lie under the route:
+    // "/static/../x" is "/x", which is not this route's to answer.
+    NormalizedPath n = normalize_path(req.path, ls.path, sizeof ls.path);
     if (n.status == NormalizedPath::Status::bad_request) return plain(reply, 400);
     if (n.status != NormalizedPath::Status::ok) return plain(reply, 404);
-    if (n.hidden && !cfg_.dotfiles) return plain(reply, 404);
-    std::string_view key(ls.path, n.len);
+    std::string_view full(ls.path, n.len);
+    if (full.substr(0, base_path_.size()) != base_path_) return Outcome::decline;
+    std::string_view key = full.substr(base_path_.size());
+    if (key.empty()) return redirect(call, ls, {});  // "/static" -> "/static/"
+    if (key[0] != '/') return Outcome::decline;      // "/staticx" is not under "/static"
+    if (!cfg_.dotfiles && key.find("/.") != std::string_view::npos) return plain(reply, 404);
 
     Entry* e = ls.cache.find(key);
     if (e) {
@@ -635,7 +686,7 @@ Outcome StaticHandler::handle(HandlerCall& call) {
         }
     }
     if (!e) {
-        Load l = load(ls, key, n.dir);
+        Load l = load(key, n.dir);
         switch (l.kind) {
         case Load::Kind::entry:
             e = l.entry;
@@ -777,7 +828,6 @@ Outcome StaticHandler::listing(HandlerCall& call, LoopState& ls, std::string_vie
     Reply& reply = call.reply;
     begin(reply, 200);
     add_headers(reply, kTextHtml);
-    if (cfg_.etag || true) add_headers(reply, "Cache-Control: no-cache\r\n");
     if (call.req.method == http::Method::head) add_length_only(reply, page.size());
     else add_copy(reply, page);
     ls.items.clear();

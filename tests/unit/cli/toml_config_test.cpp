@@ -212,7 +212,7 @@ TEST_CASE("routes: validation", "[toml][route]") {
     CHECK(load_error("[[route]]\nrespond = \"x\"\n") == "t.toml:1:1: route needs \"path\" (exact) or \"prefix\"");
     CHECK(load_error("[[route]]\npath = \"/a\"\nprefix = \"/b\"\nrespond = \"x\"\n") ==
           "t.toml:1:1: route has both \"path\" and \"prefix\"; give one");
-    CHECK(load_error("[[route]]\npath = \"/a\"\n") == "t.toml:1:1: route needs an action: respond, plugin");
+    CHECK(load_error("[[route]]\npath = \"/a\"\n") == "t.toml:1:1: route needs an action: respond, plugin, static");
     CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\ncolour = \"red\"\n"),
                Catch::StartsWith("t.toml:4:1: unknown key \"colour\" in [[route]] (known: path, prefix, respond"));
     CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\nstatus = 99\n"),
@@ -240,15 +240,23 @@ TEST_CASE("examples/brisk.toml is valid and serves the documented routes", "[tom
     CHECK(o.server.listen[0].host == "127.0.0.1");
     CHECK(o.server.listen[0].port == 8080);
     const auto& r = o.server.routes;
-    REQUIRE(r.size() == 3);
-    CHECK(r[0].path == "/");
-    CHECK_THAT(r[0].body, Catch::Contains("brisk"));
+    REQUIRE(r.size() == 4);
+    CHECK(r[0].kind == brisk::RouteKind::plugin);
+    CHECK(r[0].path == "/hello/");
+    CHECK(r[0].prefix);
+    CHECK(r[0].plugin == "hello");
     CHECK(r[1].path == "/plaintext");
     CHECK(r[1].body == "Hello, World!");
     CHECK(r[1].content_type == "text/plain");
     CHECK(r[2].path == "/json");
     CHECK(r[2].body == R"({"message":"Hello, World!"})");
     CHECK(r[2].content_type == "application/json");
+    CHECK(r[3].kind == brisk::RouteKind::static_files);
+    CHECK(r[3].path == "/");
+    CHECK(r[3].static_files.root == "examples/site");
+    REQUIRE(o.server.plugins.size() == 1);
+    CHECK(o.server.plugins[0].name == "hello");
+    CHECK(o.server.plugins[0].file == "build/plugins/libhello.so");
 }
 
 TEST_CASE("files that cannot be read are one clear error", "[toml]") {
@@ -429,7 +437,7 @@ TEST_CASE("plugin routes: validation", "[toml][plugin][route]") {
     CHECK(load_error("[[route]]\nprefix = \"/\"\nplugin = \"h\"\n[plugins.h]\nfile = \"\"\n") ==
           "t.toml:5:8: file: empty; give the path of the shared object");
     CHECK(load_error(h + "[[route]]\nprefix = \"/\"\nplugin = \"h\"\nrespond = \"x\"\n") ==
-          "t.toml:3:1: route has more than one action; give one of: respond, plugin");
+          "t.toml:3:1: route has more than one action; give one of: respond, plugin, static");
     CHECK(load_error(h + "[[route]]\nprefix = \"/\"\nplugin = \"h\"\nstatus = 201\n") ==
           "t.toml:6:10: \"status\" applies to respond routes, not plugin");
     CHECK(load_error(h + "[[route]]\nprefix = \"/\"\nplugin = \"h\"\nmethods = [\"get\"]\n") ==
@@ -454,5 +462,5 @@ TEST_CASE("plugin routes: validation", "[toml][plugin][route]") {
     CHECK(o.server.routes[0].methods == std::vector<std::string>{"POST"});
     CHECK(o.server.routes[0].host == "a.example");
     CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\ncolour = 1\n"),
-               Catch::EndsWith("(known: path, prefix, respond, status, content_type, plugin, methods, host)"));
+               Catch::EndsWith("(known: path, prefix, respond, status, content_type, plugin, static, methods, host)"));
 }
