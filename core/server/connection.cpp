@@ -174,8 +174,10 @@ bool Loop::read_into(Conn& c, Worker& w) {
     ssize_t n = net::sys_read(c.fd, w.in.data() + w.end, space);
     if (n > 0) {
         w.end += static_cast<std::size_t>(n);
-        // Edge-triggered: a short read means the socket is drained for now.
-        if (static_cast<std::size_t>(n) < space) c.readable = false;
+        // Edge-triggered: a short read means the socket is drained for now —
+        // unless the client's FIN is queued behind the data: no new edge
+        // will announce it, so read on until the read that returns 0.
+        if (static_cast<std::size_t>(n) < space && !c.peer_fin) c.readable = false;
         return true;
     }
     if (n == 0) {

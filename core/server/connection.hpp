@@ -31,13 +31,15 @@ struct Conn {
     int fd = -1;
     ConnState state = ConnState::idle;
     TimerKind timer = TimerKind::none;
-    bool registered = false;   // added to the poller
-    bool readable = false;     // edge-triggered: input may be waiting
-    bool peer_closed = false;  // read returned 0
-    bool close_after = false;  // close once the pending output is written
-    bool force_linger = false; // after an error: drain what the client still sends
-    bool ip_counted = false;   // holds a --max-conns-per-ip slot
-    bool blocked = false;      // a handler runs on the blocking pool with this worker
+    // Flags, one bit each: only the loop thread touches them.
+    bool registered : 1 = false;   // added to the poller
+    bool readable : 1 = false;     // edge-triggered: input may be waiting
+    bool peer_fin : 1 = false;     // the poller saw the client's FIN (EPOLLRDHUP)
+    bool peer_closed : 1 = false;  // read returned 0
+    bool close_after : 1 = false;  // close once the pending output is written
+    bool force_linger : 1 = false; // after an error: drain what the client still sends
+    bool ip_counted : 1 = false;   // holds a --max-conns-per-ip slot
+    bool blocked : 1 = false;      // a handler runs on the blocking pool with this worker
     std::uint8_t ip_len = 0;   // 4 or 16; 0 for unix sockets
     std::uint16_t port = 0;    // the client's
     std::uint32_t requests = 0;

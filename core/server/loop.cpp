@@ -191,6 +191,7 @@ void Loop::on_event(Conn& c, std::uint32_t events) {
         return;
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) c.readable = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP)) c.peer_fin = true;
     if (c.blocked) {
         // Its handler runs on the pool: only earlier answers may move meanwhile.
         if ((events & EPOLLOUT) && !c.worker->out.empty()) flush(c, *c.worker);
