@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -18,12 +19,16 @@ inline constexpr bool kPoisonsRequests = false;
 #endif
 
 /**
- * Sanitizer builds: marks bytes no code may read any more (a request that has
- * been answered), so a view kept past its lifetime faults. Nothing otherwise.
+ * Marks bytes no code may read any more (a request that has been answered):
+ * sanitizer builds poison them, so a view kept past its lifetime faults;
+ * debug builds overwrite them with 0xdb, so it reads garbage at once;
+ * release builds leave them.
  */
-inline void poison(const char* data, std::size_t len) noexcept {
+inline void poison(char* data, std::size_t len) noexcept {
 #if defined(__SANITIZE_ADDRESS__)
     if (data) ASAN_POISON_MEMORY_REGION(data, len);
+#elif !defined(NDEBUG)
+    if (data) std::memset(data, 0xdb, len);
 #else
     (void)data;
     (void)len;
