@@ -33,6 +33,16 @@ constexpr int hex_value(char c) noexcept {
     return -1;
 }
 
+/** OWS: optional whitespace, SP or HTAB. */
+constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+
+/** `s` without leading and trailing OWS. */
+constexpr std::string_view trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+    return s;
+}
+
 constexpr bool is_token(std::string_view s) noexcept {
     if (s.empty()) return false;
     for (char c : s)

@@ -193,9 +193,7 @@ template <class F>
 void for_each_element(std::string_view list, F&& f) {
     while (!list.empty()) {
         std::size_t comma = list.find(',');
-        std::string_view e = list.substr(0, comma);
-        while (!e.empty() && (e.front() == ' ' || e.front() == '\t')) e.remove_prefix(1);
-        while (!e.empty() && (e.back() == ' ' || e.back() == '\t')) e.remove_suffix(1);
+        std::string_view e = trim_ows(list.substr(0, comma));
         if (!e.empty()) f(e);
         if (comma == std::string_view::npos) break;
         list.remove_prefix(comma + 1);

@@ -44,7 +44,7 @@ bool decode_form(brisk_ctx* ctx, std::string_view in, brisk_str* out) {
         char c = in[i];
         if (c == '+') {
             c = ' ';
-        } else if (c == '%' && i + 2 < in.size() + 0 && http::hex_value(in[i + 1]) >= 0 && http::hex_value(in[i + 2]) >= 0) {
+        } else if (c == '%' && i + 2 < in.size() && http::hex_value(in[i + 1]) >= 0 && http::hex_value(in[i + 2]) >= 0) {
             c = static_cast<char>(http::hex_value(in[i + 1]) * 16 + http::hex_value(in[i + 2]));
             i += 2;
         }

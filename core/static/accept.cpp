@@ -1,17 +1,13 @@
 #include "static/accept.hpp"
 
+#include "http/chars.hpp"
 #include "http/request.hpp"
 
 namespace brisk::files {
 namespace {
 
-bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-    return s;
-}
+using http::is_ows;
+constexpr auto trim = http::trim_ows;
 
 }  // namespace
 

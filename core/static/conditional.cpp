@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "http/chars.hpp"
+
 namespace brisk::files {
 namespace {
 
@@ -66,7 +68,7 @@ bool finish(std::int64_t y, unsigned mo, unsigned d, unsigned h, unsigned mi, un
     return true;
 }
 
-bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+using http::is_ows;
 
 }  // namespace
 
@@ -101,8 +103,7 @@ void format_http_date(std::int64_t t, char* out) noexcept {
 }
 
 bool parse_http_date(std::string_view s, std::int64_t& out) noexcept {
-    while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-    while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+    s = http::trim_ows(s);
     unsigned d, mo, y4, h, mi, sec;
     // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
     if (s.size() == 29 && s[3] == ',' && s[4] == ' ') {
@@ -212,8 +213,7 @@ Precondition evaluate_preconditions(const FileRequestFields& f, std::string_view
 }
 
 bool if_range_holds(std::string_view value, std::string_view etag, std::int64_t mtime) noexcept {
-    while (!value.empty() && is_ows(value.front())) value.remove_prefix(1);
-    while (!value.empty() && is_ows(value.back())) value.remove_suffix(1);
+    value = http::trim_ows(value);
     if (value.empty()) return false;
     if (value.front() == '"' || value.substr(0, 2) == "W/") return !etag.empty() && value == etag;
     std::int64_t t;

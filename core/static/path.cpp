@@ -1,16 +1,11 @@
 #include "static/path.hpp"
 
+#include "http/chars.hpp"
+
 namespace brisk::files {
 namespace {
 
 constexpr std::size_t kMaxName = 255;  // NAME_MAX
-
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 }  // namespace
 
@@ -39,7 +34,7 @@ NormalizedPath normalize_path(std::string_view raw, char* out, std::size_t cap) 
                     r.status = NormalizedPath::Status::bad_request;
                     return r;
                 }
-                int h = hex_value(raw[k + 1]), l = hex_value(raw[k + 2]);
+                int h = http::hex_value(raw[k + 1]), l = http::hex_value(raw[k + 2]);
                 if (h < 0 || l < 0) {
                     r.status = NormalizedPath::Status::bad_request;
                     return r;

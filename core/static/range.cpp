@@ -2,12 +2,13 @@
 
 #include <algorithm>
 
+#include "http/chars.hpp"
 #include "http/request.hpp"
 
 namespace brisk::files {
 namespace {
 
-bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+using http::is_ows;
 
 // Digits at s[i...]: false if none. Saturates instead of overflowing.
 bool parse_number(std::string_view s, std::size_t& i, std::uint64_t& out) noexcept {
@@ -29,9 +30,7 @@ RangeSet parse_range(std::string_view value, std::uint64_t size) noexcept {
     // "bytes" "=" — the unit is case-insensitive.
     std::size_t eq = value.find('=');
     if (eq == std::string_view::npos) return set;
-    std::string_view unit = value.substr(0, eq);
-    while (!unit.empty() && is_ows(unit.back())) unit.remove_suffix(1);
-    while (!unit.empty() && is_ows(unit.front())) unit.remove_prefix(1);
+    std::string_view unit = http::trim_ows(value.substr(0, eq));
     if (!http::iequals(unit, "bytes")) return set;
 
     std::string_view s = value.substr(eq + 1);

@@ -94,29 +94,24 @@ class ConfigFileTest(BriskTestCase):
             self.assertEqual(c.read_response().status, 200)
             self.assertEqual(c.read_until_eof(timeout=4), b"")
 
-    def test_concurrency_from_file(self):
-        srv = self.start(config="concurrency = 1\nloops = 1\n")
+    def assert_second_connection_refused(self, config, status):
+        """With one connection held, the next one gets `status` and is closed."""
+        srv = self.start(config=config)
         with srv.connect() as held:
             held.send(get())
             self.assertEqual(held.read_response().status, 200)
             with srv.connect() as c:
                 c.send(get())
                 r = c.read_response()
-                self.assertEqual(r.status, 503)
+                self.assertEqual(r.status, status)
                 self.assertTrue(r.closes(), r)
         self.assert_served_again(srv)
 
+    def test_concurrency_from_file(self):
+        self.assert_second_connection_refused("concurrency = 1\nloops = 1\n", 503)
+
     def test_max_conns_per_ip_from_file(self):
-        srv = self.start(config="max_conns_per_ip = 1\nloops = 1\n")
-        with srv.connect() as held:
-            held.send(get())
-            self.assertEqual(held.read_response().status, 200)
-            with srv.connect() as c:
-                c.send(get())
-                r = c.read_response()
-                self.assertEqual(r.status, 429)
-                self.assertTrue(r.closes(), r)
-        self.assert_served_again(srv)
+        self.assert_second_connection_refused("max_conns_per_ip = 1\nloops = 1\n", 429)
 
     def test_unix_listen_in_file(self):
         # kind="unix" probes @TMP@/s.sock; the file (not a flag) says to listen there
