@@ -9,6 +9,8 @@ PACKAGES=(
     libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev catch2
     zlib1g-dev libbrotli-dev libzstd-dev
     curl python3 ca-certificates
+    nginx-light slowhttptest libsystemd-dev
+    clang-tidy clang-format cppcheck
 )
 
 missing=()
