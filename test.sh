@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds brisk and runs the whole test suite twice:
-#   1. build/       warnings as errors (-DBRISK_WERROR=ON)
-#   2. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer
+# Builds brisk and runs the whole test suite (CMakePresets.json):
+#   1. build/       warnings as errors, every test (fuzz corpora replayed too)
+#   2. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer, every test
+#   3. build-tsan/  ThreadSanitizer, the tests where threads meet (label tsan)
 # Installs missing Debian packages first. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -22,21 +23,19 @@ export CTEST_OUTPUT_ON_FAILURE=1
 # Sanitizer reports fail the run; the integration tests also look for them.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 
 failed=()
 
-echo "== build/ (-DBRISK_WERROR=ON)"
-cmake -G Ninja -S . -B build -DBRISK_WERROR=ON -DBRISK_SANITIZE=
-cmake --build build -j "$jobs"
-ctest --test-dir build --output-on-failure --timeout 600 || failed+=("build")
-
-echo "== build-asan/ (-DBRISK_SANITIZE=address,undefined)"
-cmake -G Ninja -S . -B build-asan -DBRISK_SANITIZE=address,undefined
-cmake --build build-asan -j "$jobs"
-ctest --test-dir build-asan --output-on-failure --timeout 600 || failed+=("build-asan")
+for preset in default asan tsan; do
+    echo "== cmake --preset $preset"
+    cmake --preset "$preset" >/dev/null
+    cmake --build --preset "$preset" -j "$jobs"
+    ctest --preset "$preset" --timeout 600 || failed+=("$preset")
+done
 
 if [ "${#failed[@]}" -ne 0 ]; then
     echo "test.sh: FAILED in ${failed[*]}" >&2
     exit 1
 fi
-echo "test.sh: all tests passed (build/ and build-asan/)"
+echo "test.sh: all tests passed (build/, build-asan/, build-tsan/)"

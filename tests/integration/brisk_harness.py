@@ -44,6 +44,7 @@ CRASH_MARKERS = (
     "AddressSanitizer",
     "LeakSanitizer",
     "UndefinedBehaviorSanitizer",
+    "ThreadSanitizer",
     "runtime error:",
     "what():",
 )
