@@ -91,6 +91,7 @@ NGINX_DIFFERENCES = {
     "traversal_bad_escape": "400 closed",
     # timeouts and half-closed connections
     "timeout_partial_head": "- closed",
+    "timeout_trickled_head": "- closed",
     "timeout_partial_body": "200 closed",
     "timeout_partial_chunked": "200 closed",
     "half_close_partial_body": "200 closed",
