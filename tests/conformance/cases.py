@@ -17,7 +17,7 @@ from conformance import (ALPHABET, GET_OK, HELLO, INDEX_HTML, INTERIM, SECOND, S
 POST = "POST"
 CL = "Content-Length"
 TE = "Transfer-Encoding"
-LONG_WAIT = 6.0   # for cases that wait for a server timeout (1 s) under sanitizers
+LONG_WAIT = 8.0   # for cases that wait for a server timeout (2 s) under sanitizers
 
 
 def post(headers, body=b"", target="/plaintext", version="HTTP/1.1", host="x"):
@@ -532,7 +532,7 @@ CASES = [
     Case("traversal_absolute_form", "RFC 9110 17.3", req("GET", "http://x/../secret.txt"), 404),
 
     # ------------------------------------------------------------------
-    # Timeouts (RFC 9112 9.5; RFC 9110 15.5.9); the servers use 1 s
+    # Timeouts (RFC 9112 9.5; RFC 9110 15.5.9); the servers use 2 s
     # ------------------------------------------------------------------
     Case("timeout_idle_no_request", "RFC 9112 9.5", [], None, close=True, probe=False, wait=LONG_WAIT),
     Case("timeout_idle_after_answer", "RFC 9112 9.5", GET_OK, 200, close=True, probe=False, wait=LONG_WAIT,
@@ -540,7 +540,7 @@ CASES = [
     Case("timeout_partial_head", "RFC 9110 15.5.9", b"GET /plaintext HTTP/1.1\r\nHost: x\r\n", 408,
          close=True, probe=False, wait=LONG_WAIT),
     Case("timeout_trickled_head", "RFC 9110 15.5.9",
-         [b"GET /pl", 0.4, b"ain", 0.4, b"text HTTP/1.1\r\n", 0.4, b"Host: x\r\n", 0.4, b"X-A: b\r\n", 0.4,
+         [b"GET /pl", 0.6, b"ain", 0.6, b"text HTTP/1.1\r\n", 0.6, b"Host: x\r\n", 0.6, b"X-A: b\r\n", 0.6,
           b"\r\n"], 408, close=True, probe=False, wait=LONG_WAIT,
          note="the read timeout runs from a request's first byte, not from its last"),
     Case("timeout_partial_body", "RFC 9110 15.5.9", post([(CL, "10")], b"abc"), 408, close=True,

@@ -6,7 +6,7 @@ free loopback port with the same site, and stopped by PID:
   nginx  /usr/sbin/nginx with a generated config and prefix in a temp dir,
          `daemon off; master_process off;`, `return 200` for the fixed answers
 
-Both use short timeouts (1 s to receive a request, 1 s idle).
+Both use short timeouts (2 s to receive a request, 2 s idle).
 """
 
 import os
@@ -24,7 +24,7 @@ REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 NGINX = "/usr/sbin/nginx"
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
-READ_TIMEOUT_S = 1
+READ_TIMEOUT_S = 2
 CRASH_MARKERS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
                  "runtime error:", "terminate called", "Segmentation fault", "what():")
 
