@@ -40,6 +40,11 @@ INDEX_HTML = b"<!doctype html><title>index</title>\n"
 SUB_INDEX = b"<!doctype html><title>sub</title>\n"
 SUB_B = b"bee\n"
 
+TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+IMF_FIXDATE = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                         r"\d{4} \d\d:\d\d:\d\d GMT$")
+ENTITY_TAG = re.compile(r'^(W/)?"[\x21\x23-\x7e\x80-\xff]*"$')
+
 IO_TIMEOUT = 5.0       # one answer must arrive within this (generous for ASan)
 PROBE_TIMEOUT = 5.0
 
@@ -509,9 +514,12 @@ class Runner:
             if case.echo is not None and "echo" in self.caps and case.echo not in first.body:
                 out.append("echo %r lacks %r" % (first.body[:200], case.echo))
         for r in obs.finals:
+            out += self.field_problems(r)
             # RFC 9110 6.6.1: an origin server with a clock MUST send Date in 2xx-4xx.
             if 200 <= r.status < 500 and r.header("date") is None:
                 out.append("%d answer without Date (RFC 9110 6.6.1)" % r.status)
+            if r.header("transfer-encoding") is not None and self._is_10(case):
+                out.append("Transfer-Encoding in an answer to HTTP/1.0 (RFC 9112 6.1)")
         for r in obs.interim:
             if r.header("content-length") is not None or r.header("transfer-encoding") is not None:
                 out.append("1xx answer with framing fields (RFC 9110 8.6, 6.4.1)")
@@ -520,6 +528,29 @@ class Runner:
             if msg:
                 out.append(msg)
         return out
+
+    @staticmethod
+    def field_problems(r):
+        """Syntax of the answer's fields: names are tokens (RFC 9110 5.1), dates
+        are IMF-fixdate (RFC 9110 5.6.7), entity tags quoted (RFC 9110 8.8.3)."""
+        out = []
+        for k, v in r.headers:
+            if not TOKEN.match(k):
+                out.append("answer field name %r is not a token" % k)
+            if k.lower() in ("date", "last-modified") and not IMF_FIXDATE.match(v):
+                out.append("%s %r is not an IMF-fixdate" % (k, v))
+            if k.lower() == "etag" and not ENTITY_TAG.match(v):
+                out.append("ETag %r is not an entity-tag" % v)
+        return out
+
+    @staticmethod
+    def _is_10(case):
+        steps = case.send if isinstance(case.send, (bytes, list)) else None
+        if steps is None:
+            return False
+        data = steps if isinstance(steps, bytes) else b"".join(s for s in steps if isinstance(s, bytes))
+        line = data.lstrip(b"\r\n").split(b"\n", 1)[0]
+        return line.rstrip(b"\r").endswith(b"HTTP/1.0")
 
     @staticmethod
     def _is_11(case):
