@@ -48,6 +48,13 @@ const brisk_plugin_descriptor* load_plugin(const PluginInstanceConfig& pc) {
         const char* e = ::dlerror();
         refuse(pc, "cannot load " + file + ": " + (e ? e : "dlopen failed"));
     }
+    // A refused file is unloaded again; an accepted one stays for the life of the process.
+    struct Unload {
+        void* dl;
+        ~Unload() {
+            if (dl) ::dlclose(dl);
+        }
+    } unload{dl};
     auto entry = reinterpret_cast<brisk_plugin_entry_v1_fn>(::dlsym(dl, BRISK_PLUGIN_ENTRY_V1));
     if (!entry) {
         for (int major = 2; major <= 9; ++major) {
@@ -69,6 +76,8 @@ const brisk_plugin_descriptor* load_plugin(const PluginInstanceConfig& pc) {
         refuse(pc, file + " needs plugin ABI " + version(BRISK_PLUGIN_ABI_MAJOR, d->min_host_minor) +
                        " or newer; this brisk speaks " + version(BRISK_PLUGIN_ABI_MAJOR, BRISK_PLUGIN_ABI_MINOR));
     if (!d->create || !d->handle) refuse(pc, file + " has no create or handle callback");
+    unload.dl = nullptr;
+    // cppcheck-suppress resourceLeak ; an accepted plugin is never unloaded
     return d;
 }
 

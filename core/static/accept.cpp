@@ -6,7 +6,6 @@
 namespace brisk::files {
 namespace {
 
-using http::is_ows;
 constexpr auto trim = http::trim_ows;
 
 }  // namespace

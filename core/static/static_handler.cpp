@@ -201,8 +201,8 @@ private:
     struct LoopState {
         explicit LoopState(std::size_t entries) : cache(entries, kCacheBytes) {}
         FileCache cache;
-        char path[kMaxPath];
-        char scratch_path[kMaxPath + 16];
+        char path[kMaxPath]{};
+        char scratch_path[kMaxPath + 16]{};
         std::string text;  // redirects, listings, compression input
         std::vector<ListingItem> items;
     };
@@ -268,9 +268,11 @@ StaticHandler::StaticHandler(const RouteConfig& route, const Config& config)
     if (!cfg_.compress_cache.empty()) {
         struct stat st{};
         int err = 0;
-        if (::stat(cfg_.compress_cache.c_str(), &st) != 0) err = errno;
-        else if (!S_ISDIR(st.st_mode)) err = ENOTDIR;
-        else if (::access(cfg_.compress_cache.c_str(), W_OK | X_OK) != 0) err = errno;
+        if (::stat(cfg_.compress_cache.c_str(), &st) != 0 ||
+            (S_ISDIR(st.st_mode) && ::access(cfg_.compress_cache.c_str(), W_OK | X_OK) != 0))
+            err = errno;
+        else if (!S_ISDIR(st.st_mode))
+            err = ENOTDIR;
         if (err) {
             ::close(root_fd_);
             throw Error("static route " + (route.path.empty() ? std::string("/") : route.path) + ": compress_cache \"" +
@@ -700,6 +702,7 @@ Outcome StaticHandler::handle(HandlerCall& call) {
             return plain(reply, l.status);
         }
     }
+    // cppcheck-suppress nullPointerRedundantCheck ; every way out of the switch without an entry returns
     return serve(call, ls, *e);
 }
 
