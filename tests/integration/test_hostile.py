@@ -143,6 +143,7 @@ class SlowSenderTest(HostileCase):
             self.assertIsNotNone(s["eof"], "slow connection %d still open after %.0f s"
                                  % (i, 8 * SLOW))
             self.assertLess(s["pos"], len(trickle), "the trickle ran out before the timeout")
+            self.assertGreaterEqual(s["pos"], 3, "connection %d hardly trickled" % i)
             head = bytes(s["got"])
             self.assertTrue(head.startswith(b"HTTP/1.1 408 "), "connection %d got %r" % (i, head[:200]))
             self.assertEqual(head.count(b"HTTP/1.1 "), 1, head)
