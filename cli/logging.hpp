@@ -15,4 +15,11 @@ namespace brisk::cli {
  */
 bool setup_logging(const Options& options, std::string& error);
 
+/**
+ * Opens the error log file again by its name (after logrotate moved it);
+ * lines then go to the new file. Nothing to do when logging to stderr.
+ * Thread-safe. Returns false with a one-line reason, the old file kept.
+ */
+bool reopen_error_log(std::string& error);
+
 }  // namespace brisk::cli

@@ -62,12 +62,14 @@ struct RouteAction {
 bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route);
 bool build_plugin(Reader& reader, const toml::table& table, RouteConfig& route);
 bool build_static(Reader& reader, const toml::table& table, RouteConfig& route);
+bool build_type(Reader& reader, const toml::table& table, RouteConfig& route);
 
 constexpr std::array<std::string_view, 2> respond_options{"status", "content_type"};
-constexpr std::array<RouteAction, 3> route_actions{{
+constexpr std::array<RouteAction, 4> route_actions{{
     {"respond", respond_options, build_respond},
     {"plugin", {}, build_plugin},
     {"static", {}, build_static},
+    {"type", {}, build_type},
 }};
 
 /** Keys of a route's `static = { ... }` table. */
@@ -456,6 +458,7 @@ private:
     friend bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route);
     friend bool build_plugin(Reader& reader, const toml::table& table, RouteConfig& route);
     friend bool build_static(Reader& reader, const toml::table& table, RouteConfig& route);
+    friend bool build_type(Reader& reader, const toml::table& table, RouteConfig& route);
     friend void read_static_options(Reader& reader, const toml::table& table, StaticConfig& out);
 
     const std::string& source_;
@@ -517,6 +520,17 @@ bool build_plugin(Reader& reader, const toml::table& table, RouteConfig& route) 
         reader.wrong_type("plugin", name, "the name of a plugin instance ([plugins.NAME])");
     }
     return reader.problems_.size() == before_count;
+}
+
+// `type = "metrics"` or `type = "health"`: a route brisk answers itself.
+bool build_type(Reader& reader, const toml::table& table, RouteConfig& route) {
+    const toml::node& type = *table.get("type");
+    auto s = type.as_string();
+    if (s && s->get() == "metrics") route.kind = RouteKind::metrics;
+    else if (s && s->get() == "health") route.kind = RouteKind::health;
+    else if (s) reader.problem(type.source(), "type: unknown route type " + quoted(s->get()) + " (use \"metrics\" or \"health\")");
+    else reader.wrong_type("type", type, "\"metrics\" or \"health\"");
+    return s && (route.kind == RouteKind::metrics || route.kind == RouteKind::health);
 }
 
 void read_static_options(Reader& reader, const toml::table& table, StaticConfig& out) {

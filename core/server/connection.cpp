@@ -174,6 +174,7 @@ bool Loop::read_into(Conn& c, Worker& w) {
     ssize_t n = net::sys_read(c.fd, w.in.data() + w.end, space);
     if (n > 0) {
         w.end += static_cast<std::size_t>(n);
+        if (stats_) bump(stats_->bytes_in, static_cast<std::uint64_t>(n));
         // Edge-triggered: a short read means the socket is drained for now —
         // unless the client's FIN is queued behind the data: no new edge
         // will announce it, so read on until the read that returns 0.
@@ -208,6 +209,7 @@ bool Loop::flush(Conn& c, Worker& w) {
             ssize_t n = net::sys_send(c.fd, out.buf.data() + out.sent, out.len - out.sent, flags);
             if (n > 0) {
                 out.sent += static_cast<std::size_t>(n);
+                if (stats_) bump(stats_->bytes_out, static_cast<std::uint64_t>(n));
                 continue;
             }
             if (n < 0 && errno == EINTR) continue;
@@ -248,6 +250,7 @@ bool Loop::flush(Conn& c, Worker& w) {
                 break;
             }
             auto left = static_cast<std::uint64_t>(n);
+            if (stats_) bump(stats_->bytes_out, left);
             while (left > 0) {
                 OutSegment& s = segs[out.head];
                 std::uint64_t rest = s.len - out.head_done;
@@ -290,6 +293,7 @@ Loop::Step Loop::process(Conn& c, Worker& w) {
 
         if (w.stage == Worker::Stage::head) {
             if (avail == 0) return Step::wait;
+            if (observe_ && w.scanned == 0) w.first_byte_us = mono_us();
             std::size_t head_len = http::find_head_end(base, avail, w.scanned);
             if (head_len == 0) {
                 w.scanned = avail;
@@ -317,7 +321,7 @@ Loop::Step Loop::process(Conn& c, Worker& w) {
                 break;
             case http::BodyKind::length:
                 if (w.req.content_length > cfg_.max_request_body_size) {
-                    respond_error(c, w, 413);
+                    respond_error(c, w, 413, true);
                     return Step::close;
                 }
                 w.stage = Worker::Stage::body_length;
@@ -350,7 +354,7 @@ Loop::Step Loop::process(Conn& c, Worker& w) {
                 http::ChunkedDecoder::Result r = w.chunked.decode(base + w.head_len, len);
                 w.end = w.start + w.head_len + len;
                 if (r.kind == http::ChunkedDecoder::Result::error) {
-                    respond_error(c, w, r.status);
+                    respond_error(c, w, r.status, true);
                     return Step::close;
                 }
                 if (r.kind == http::ChunkedDecoder::Result::need_more) {
@@ -376,6 +380,7 @@ Loop::Step Loop::process(Conn& c, Worker& w) {
 
 void Loop::dispatch(Conn& c, Worker& w) {
     w.route_cursor = 0;
+    if (stats_) publish();
     complete(c, w, Outcome::decline);
 }
 
@@ -383,6 +388,7 @@ void Loop::dispatch(Conn& c, Worker& w) {
 // answers; then writes the answer (404 when every one declined).
 void Loop::complete(Conn& c, Worker& w, Outcome outcome) {
     bool overloaded = false;
+    const std::size_t out_before = w.out.len;
     while (outcome == Outcome::decline) {
         w.reply.reset();  // what a declining handler left
         Handler* h = router_.match(w.req, w.route_cursor);
@@ -411,6 +417,8 @@ void Loop::complete(Conn& c, Worker& w, Outcome outcome) {
     } else {
         write_response(c, w, http::Response{500, kTextPlain, "Internal Server Error\n", {}}, keep);
     }
+    if (observe_) [[unlikely]]
+        observe_answer(c, w, outcome, overloaded, out_before);
     w.reply.reset();
     // Answered: the request's bytes are dead. Sanitizer builds poison them and
     // debug builds overwrite them, so a view a plugin kept shows in tests
@@ -572,7 +580,8 @@ bool Loop::write_reply(Conn& c, Worker& w, bool keep_alive) {
 
 // An answer to a request brisk refuses; the connection closes after it, and
 // nothing the client sent after the bad request is answered.
-void Loop::respond_error(Conn& c, Worker& w, std::uint16_t status) {
+void Loop::respond_error(Conn& c, Worker& w, std::uint16_t status, bool parsed) {
+    const std::size_t out_before = w.out.len;
     std::string_view reason = http::reason_phrase(status);
     char body[64];
     std::size_t n = reason.size() < sizeof body - 1 ? reason.size() : sizeof body - 2;
@@ -581,6 +590,7 @@ void Loop::respond_error(Conn& c, Worker& w, std::uint16_t status) {
     w.req.method = http::Method::get;  // the head may not have parsed: always send the body
     w.req.version_minor = 1;
     write_response(c, w, http::Response{status, kTextPlain, {body, n}, {}}, false);
+    if (observe_) observe_error(c, w, status, parsed, out_before, n);
     c.close_after = true;
     c.force_linger = true;
     spdlog::debug("answered {} and closing", status);
@@ -595,8 +605,8 @@ void Loop::on_timeout(Conn& c) {
         disarm(c);
         if (cfg_.log_all_errors) spdlog::info("read timeout mid-request: answering 408");
         Worker& w = *c.worker;
+        respond_error(c, w, 408, w.stage != Worker::Stage::head && !w.reparse);
         w.start = w.end;  // the partial request is dropped
-        respond_error(c, w, 408);
         finish(c, w, false);
         return;
     }
@@ -630,7 +640,10 @@ void Loop::linger(Conn& c) {
 void Loop::discard_input(Conn& c) {
     for (int i = 0; i < kMaxDiscardReads; ++i) {
         ssize_t n = ::read(c.fd, discard_.data(), discard_.size());
-        if (n > 0) continue;
+        if (n > 0) {
+            if (stats_) bump(stats_->bytes_in, static_cast<std::uint64_t>(n));
+            continue;
+        }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             c.readable = false;
             return;

@@ -49,6 +49,9 @@ Loop::Loop(const Config& config, const Router& router, Shared& shared, unsigned 
       wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (wake_fd_ < 0 || !poller_.add(wake_fd_, EPOLLIN, kWakeTag)) throw std::runtime_error("eventfd");
     if (!cfg_.no_server_header) server_line_ = "Server: " + cfg_.server_name + "\r\n";
+    if (index_ < shared_.stats.size()) stats_ = shared_.stats[index_].get();
+    if (shared_.access_log) access_log_ = std::make_unique<AccessLogger>(*shared_.access_log, index_);
+    observe_ = stats_ || access_log_;
     update_clock();
 }
 
@@ -108,6 +111,7 @@ void Loop::run() {
             workers_.reap(now_ms_, cfg_.max_idle_worker_duration.count());
             next_reap_ms_ = now_ms_ + 1000;
         }
+        if (stats_) publish();
         if (resume_accept_ms_ && now_ms_ >= resume_accept_ms_ && !draining_) {
             resume_accept_ms_ = 0;
             for (std::size_t i = 0; i < listeners_.size(); ++i) {
@@ -160,15 +164,18 @@ void Loop::accept_from(int listen_fd) {
         c->serial = ++next_serial_;
         record_peer(ss, *c);
         ++open_;
+        if (stats_) bump(stats_->accepted);
         if (shared_.open.fetch_add(1, std::memory_order_relaxed) >= cfg_.concurrency) {
             std::int64_t last = shared_.last_overload_log_s.load(std::memory_order_relaxed);
             if (now_s_ - last >= 60 && shared_.last_overload_log_s.compare_exchange_strong(last, now_s_))
                 spdlog::warn("--concurrency {} reached: new connections get 503", cfg_.concurrency);
-            reject(*c, kOverloaded);
+            if (stats_) bump(stats_->rejected_concurrency);
+            reject(*c, kOverloaded, 503, 20);
             continue;
         }
         if (cfg_.max_conns_per_ip && !ip_acquire(*c)) {
-            reject(*c, kTooManyFromIp);
+            if (stats_) bump(stats_->rejected_per_ip);
+            reject(*c, kTooManyFromIp, 429, 18);
             continue;
         }
         // Most clients send their request right behind the handshake: read
@@ -180,9 +187,24 @@ void Loop::accept_from(int listen_fd) {
 
 // Answers a connection refused at accept: the pre-rendered response, a
 // half-close, and a short linger so the client reads it instead of a reset.
-void Loop::reject(Conn& c, std::string_view response) {
-    [[maybe_unused]] ssize_t n = send(c.fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
+void Loop::reject(Conn& c, std::string_view response, std::uint16_t status, std::size_t body_len) {
+    ssize_t n = send(c.fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
+    if (observe_) {
+        if (stats_ && n > 0) bump(stats_->bytes_out, static_cast<std::uint64_t>(n));
+        alog::Record rec;
+        rec.status = status;
+        rec.body_bytes = body_len;
+        rec.bytes = response.size();
+        observe(c, nullptr, rec, 0);
+    }
     linger(c);
+}
+
+// The gauges the metrics route shows for this loop.
+void Loop::publish() noexcept {
+    set(stats_->open, open_);
+    set(stats_->workers, workers_.total());
+    set(stats_->workers_idle, workers_.idle());
 }
 
 void Loop::on_event(Conn& c, std::uint32_t events) {

@@ -18,25 +18,17 @@
 #include "http/date_cache.hpp"
 #include "http/response.hpp"
 #include "net/poller.hpp"
+#include "server/access_log.hpp"
 #include "server/blocking_pool.hpp"
 #include "server/connection.hpp"
 #include "server/router.hpp"
+#include "server/shared.hpp"
 #include "server/worker.hpp"
 
 namespace brisk {
 
 /** Copies the client's address and port from accept's sockaddr. */
 void record_peer(const sockaddr_storage& ss, Conn& c) noexcept;
-
-/** Counters every loop consults on accept. */
-struct Shared {
-    std::atomic<std::uint64_t> open{0};
-    std::atomic<std::int64_t> last_overload_log_s{0};
-
-    // Connections per client address, only when --max-conns-per-ip is set.
-    std::mutex ip_mutex;
-    std::unordered_map<std::string, std::uint32_t> per_ip;
-};
 
 class Loop {
 public:
@@ -72,7 +64,8 @@ public:
 private:
     // --- loop.cpp: events, accept, timers, shutdown
     void accept_from(int listen_fd);
-    void reject(Conn& c, std::string_view response);
+    void reject(Conn& c, std::string_view response, std::uint16_t status, std::size_t body_len);
+    void publish() noexcept;
     void on_event(Conn& c, std::uint32_t events);
     void expire_timers();
     int next_timeout_ms() const noexcept;
@@ -94,7 +87,12 @@ private:
     bool write_reply(Conn& c, Worker& w, bool keep_alive);
     void write_response(Conn& c, Worker& w, const http::Response& resp, bool keep_alive);
     char* write_head(Worker& w, std::uint16_t status, std::string_view headers, std::size_t extra);
-    void respond_error(Conn& c, Worker& w, std::uint16_t status);
+    void respond_error(Conn& c, Worker& w, std::uint16_t status, bool parsed = false);
+    // --- observe.cpp: the access log line and the counters of an answered request
+    void observe_answer(Conn& c, Worker& w, Outcome outcome, bool overloaded, std::size_t out_before);
+    void observe_error(Conn& c, Worker& w, std::uint16_t status, bool parsed, std::size_t out_before,
+                       std::size_t body_len);
+    void observe(Conn& c, Worker* w, const alog::Record& rec, std::uint32_t slot);
     bool flush(Conn& c, Worker& w);
     void on_timeout(Conn& c);
     void linger(Conn& c);
@@ -141,6 +139,11 @@ private:
     bool draining_ = false;
     bool wake_pending_ = false;
     std::atomic<bool> stop_flag_{false};
+
+    // Observation: both null unless an access log or a metrics route exists.
+    LoopStats* stats_ = nullptr;
+    std::unique_ptr<AccessLogger> access_log_;
+    bool observe_ = false;
 
     static constexpr std::size_t kDiscardSize = 16384;
     std::array<char, kDiscardSize> discard_;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "http/status.hpp"
+#include "server/builtin_handlers.hpp"
 #include "static/static_handler.hpp"
 
 namespace brisk {
@@ -13,8 +14,7 @@ namespace {
 class FixedResponse final : public Handler {
 public:
     FixedResponse(const RouteConfig& r, const Config& cfg)
-        : headers_("Content-Type: " + r.content_type + "\r\n"), body_(r.body) {
-        prerendered_ = http::status_line(r.status);
+        : headers_("Content-Type: " + r.content_type + "\r\n"), body_(r.body), prerendered_(http::status_line(r.status)) {
         if (!cfg.no_server_header) prerendered_ += "Server: " + cfg.server_name + "\r\n";
         prerendered_ += headers_;
         if (http::status_has_body(r.status)) prerendered_ += "Content-Length: " + std::to_string(body_.size()) + "\r\n";
@@ -59,19 +59,34 @@ std::string_view without_port(std::string_view host) noexcept {
 
 }  // namespace
 
-void Router::add(const RouteConfig& r, const Config& config, Handler* plugin) {
+void Router::name_routes(const Config& config) {
+    names_.assign(1, std::string());
+    for (const RouteConfig& r : config.routes) names_.push_back(r.kind == RouteKind::plugin ? r.plugin : r.path);
+}
+
+void Router::add(const RouteConfig& r, const Config& config, Handler* plugin, std::uint32_t slot) {
     Handler* h = plugin;
-    if (r.kind == RouteKind::respond) {
+    switch (r.kind) {
+    case RouteKind::respond:
         owned_.push_back(std::make_unique<FixedResponse>(r, config));
-        h = owned_.back().get();
-    } else if (r.kind == RouteKind::static_files) {
+        break;
+    case RouteKind::static_files:
         owned_.push_back(make_static_handler(r, config));
-        h = owned_.back().get();
+        break;
+    case RouteKind::metrics:
+        owned_.push_back(make_metrics_handler(names_, shared_));
+        break;
+    case RouteKind::health:
+        owned_.push_back(make_health_handler(shared_));
+        break;
+    case RouteKind::plugin:
+        break;
     }
+    if (r.kind != RouteKind::plugin) h = owned_.back().get();
     if (!h) return;
     std::string host;
     for (char c : without_port(r.host)) host += http::ascii_lower(c);
-    (r.prefix ? prefixes_ : exact_).push_back(Entry{r.path, method_mask(r.methods), std::move(host), h});
+    (r.prefix ? prefixes_ : exact_).push_back(Entry{r.path, method_mask(r.methods), std::move(host), h, slot});
 }
 
 void Router::finish() {
