@@ -187,8 +187,11 @@ private:
         out += "brisk_rejected_connections_total{reason=\"per_ip\"} " + std::to_string(rej_ip) + "\n";
         metric(out, "brisk_blocking_queue_rejections_total", "counter",
                "Requests answered 503 because the blocking pool's queue was full.", rej_blocking);
-        metric(out, "brisk_received_bytes_total", "counter", "Bytes read from clients.", bytes_in);
-        metric(out, "brisk_sent_bytes_total", "counter", "Bytes sent to clients.", bytes_out);
+        metric(out, "brisk_request_bytes_total", "counter",
+               "Bytes of the requests answered (head and body as received; what arrived of a refused one).",
+               bytes_in);
+        metric(out, "brisk_response_bytes_total", "counter",
+               "Bytes of the answers written (head and body), refusals at accept included.", bytes_out);
         metric(out, "brisk_access_log_dropped_lines_total", "counter",
                "Access log lines dropped because the log did not keep up.",
                shared_ && shared_->access_log ? shared_->access_log->dropped() : 0);

@@ -67,8 +67,8 @@ struct LoopStats {
     std::unique_ptr<Counter[]> handler_errors;  // [route]: handlers that failed (500)
     std::array<Counter, kLatencyBucketsUs.size() + 1> latency{};  // per bucket, not cumulative; last: +Inf
     Counter latency_sum_us{0};
-    Counter bytes_in{0};
-    Counter bytes_out{0};
+    Counter bytes_in{0};   // of the requests answered
+    Counter bytes_out{0};  // of the answers
     Counter accepted{0};
     Counter rejected_concurrency{0};   // 503 at accept
     Counter rejected_per_ip{0};        // 429 at accept
@@ -90,7 +90,7 @@ struct Shared {
 
     /** Set by Server::stop(): the health route answers 503 from then on. */
     std::atomic<bool> draining{false};
-    /** Configuration reloads done; stays 0 until brisk can reload. */
+    /** Configuration reloads (SIGHUP) this process has done; a new generation carries the count on. */
     std::atomic<std::uint64_t> reloads{0};
     /** One per loop when a metrics route exists, else empty. Sized before the loops start. */
     std::vector<std::unique_ptr<LoopStats>> stats;

@@ -79,8 +79,8 @@ TEST_CASE("metrics: every loop's counters summed, routes of one name in one seri
     CHECK(has_line(text, "brisk_workers 2"));
     CHECK(has_line(text, "brisk_workers_idle 1"));
     CHECK(has_line(text, "brisk_loops 2"));
-    CHECK(has_line(text, "brisk_received_bytes_total 100"));
-    CHECK(has_line(text, "brisk_sent_bytes_total 1000"));
+    CHECK(has_line(text, "brisk_request_bytes_total 100"));
+    CHECK(has_line(text, "brisk_response_bytes_total 1000"));
     CHECK(has_line(text, R"(brisk_rejected_connections_total{reason="per_ip"} 1)"));
     CHECK(has_line(text, R"(brisk_rejected_connections_total{reason="concurrency"} 0)"));
     CHECK(has_line(text, "brisk_access_log_dropped_lines_total 0"));
