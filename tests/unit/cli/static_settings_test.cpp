@@ -213,5 +213,5 @@ TEST_CASE("[[route]] static: every problem is reported where it is", "[cli][stat
     CHECK(toml_error(head + "static = \".\"\nstatus = 200\n") ==
           "t.toml:4:10: \"status\" applies to respond routes, not static");
     CHECK(toml_error(head + "static = \".\"\nrespond = \"x\"\n") ==
-          "t.toml:1:1: route has more than one action; give one of: respond, plugin, static");
+          "t.toml:1:1: route has more than one action; give one of: respond, plugin, static, type");
 }

@@ -212,7 +212,7 @@ TEST_CASE("routes: validation", "[toml][route]") {
     CHECK(load_error("[[route]]\nrespond = \"x\"\n") == "t.toml:1:1: route needs \"path\" (exact) or \"prefix\"");
     CHECK(load_error("[[route]]\npath = \"/a\"\nprefix = \"/b\"\nrespond = \"x\"\n") ==
           "t.toml:1:1: route has both \"path\" and \"prefix\"; give one");
-    CHECK(load_error("[[route]]\npath = \"/a\"\n") == "t.toml:1:1: route needs an action: respond, plugin, static");
+    CHECK(load_error("[[route]]\npath = \"/a\"\n") == "t.toml:1:1: route needs an action: respond, plugin, static, type");
     CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\ncolour = \"red\"\n"),
                Catch::StartsWith("t.toml:4:1: unknown key \"colour\" in [[route]] (known: path, prefix, respond"));
     CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\nstatus = 99\n"),
@@ -437,7 +437,7 @@ TEST_CASE("plugin routes: validation", "[toml][plugin][route]") {
     CHECK(load_error("[[route]]\nprefix = \"/\"\nplugin = \"h\"\n[plugins.h]\nfile = \"\"\n") ==
           "t.toml:5:8: file: empty; give the path of the shared object");
     CHECK(load_error(h + "[[route]]\nprefix = \"/\"\nplugin = \"h\"\nrespond = \"x\"\n") ==
-          "t.toml:3:1: route has more than one action; give one of: respond, plugin, static");
+          "t.toml:3:1: route has more than one action; give one of: respond, plugin, static, type");
     CHECK(load_error(h + "[[route]]\nprefix = \"/\"\nplugin = \"h\"\nstatus = 201\n") ==
           "t.toml:6:10: \"status\" applies to respond routes, not plugin");
     CHECK(load_error(h + "[[route]]\nprefix = \"/\"\nplugin = \"h\"\nmethods = [\"get\"]\n") ==
@@ -462,5 +462,5 @@ TEST_CASE("plugin routes: validation", "[toml][plugin][route]") {
     CHECK(o.server.routes[0].methods == std::vector<std::string>{"POST"});
     CHECK(o.server.routes[0].host == "a.example");
     CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\ncolour = 1\n"),
-               Catch::EndsWith("(known: path, prefix, respond, status, content_type, plugin, static, methods, host)"));
+               Catch::EndsWith("(known: path, prefix, respond, status, content_type, plugin, static, type, methods, host)"));
 }
