@@ -155,8 +155,9 @@ void AccessLog::run() {
     // What is left, for a bounded time: a pipe nobody reads must not keep brisk from exiting.
     const std::int64_t deadline = mono_ms() + kFinalMs;
     while (!flush() && mono_ms() < deadline) {
+        // A pipe: wait until it takes bytes. A file that failed (a full disk): try again a little later.
         pollfd p{fd_, POLLOUT, 0};
-        ::poll(&p, 1, kTickMs);
+        ::poll(regular_ ? nullptr : &p, regular_ ? 0 : 1, regular_ ? 10 : kTickMs);
     }
     for (auto& ring : rings_) {
         const char *a, *b;

@@ -121,6 +121,12 @@ TEST_CASE("addresses, missing values and requests that did not parse", "[log_for
     r.status = 400;
     CHECK(render("$request|$method|$path|$host|$route|$http_user_agent", r) ==
           R"(GARBAGE \x22x\x22\x01|-|-|-|-|-)");
+    const std::uint8_t edge[3][4] = {{0, 0, 0, 0}, {255, 255, 255, 255}, {10, 100, 9, 200}};
+    const char* edge_text[3] = {"0.0.0.0", "255.255.255.255", "10.100.9.200"};
+    for (int i = 0; i < 3; ++i) {
+        r.ip = edge[i];
+        CHECK(render("$remote_addr", r) == edge_text[i]);
+    }
     r.ip = kIp6;
     r.ip_len = 16;
     CHECK(render("$remote_addr", r) == "2001:db8::1");
@@ -179,4 +185,28 @@ TEST_CASE("templates are refused with a clear reason", "[log_format]") {
 TEST_CASE("a template without variables is a literal line", "[log_format]") {
     Record r = record(nullptr);
     CHECK(render("hit", r) == "hit");
+}
+
+TEST_CASE("escaping finds a byte to escape at any position of a long value", "[log_format]") {
+    for (char bad : {'"', '\\', '\x1f', '\x7f', '\x80', '\xff', '\0', '\t'}) {
+        for (std::size_t at = 0; at < 24; ++at) {
+            std::string raw(24, 'a');
+            raw[3] = ' ';
+            raw[9] = '~';
+            raw[at] = bad;
+            Record r = record(nullptr);
+            r.raw_line = raw;
+            std::string text = render("$request", r);
+            std::string json = render("escape=json $request", r);
+            INFO("byte " << static_cast<int>(static_cast<unsigned char>(bad)) << " at " << at);
+            CHECK(text.size() == 23 + 4);
+            CHECK(text.find("\\x") == at);
+            CHECK(json.size() == 23 + (bad == '"' || bad == '\\' ? 2 : 6));
+        }
+    }
+    Record r = record(nullptr);
+    std::string clean = "GET /a-long/path/with/nothing/to/escape?q=1&r=~2 HTTP/1.1";
+    r.raw_line = clean;
+    CHECK(render("$request", r) == clean);
+    CHECK(render("escape=json $request", r) == clean);
 }
