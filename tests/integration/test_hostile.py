@@ -20,7 +20,7 @@ import threading
 import time
 import unittest
 
-from brisk_harness import HELLO, BriskTestCase, Conn, get, request
+from brisk_harness import HELLO, BriskTestCase, Conn, Server, get, request
 
 SANITIZED = bool(os.environ.get("BRISK_SANITIZE", "").strip())
 # Sanitizer builds are slower and allocate with redzones and a quarantine.
@@ -223,6 +223,64 @@ class SlowReaderTest(HostileCase):
             self.assertTrue(closed, "non-reader %d: still open" % i)
             self.assertLess(total, n_req * big, "non-reader %d got every answer" % i)
         self.assertLess(peak, 16 * KiB * MEM, "RSS grew by %d KiB" % peak)
+        self.assert_still_serving(srv)
+
+
+    def test_static_file_non_readers_and_resets(self):
+        # large files leave by sendfile, borrowing the open-file cache's
+        # descriptor: a dropped or reset client must give it back
+        srv = Server(["--write-timeout", "2s", "--read-timeout", "30s", "--loops", "1",
+                      "--static", "/f/=@TMP@/files"])
+        self.addCleanup(srv.cleanup)
+        os.mkdir(os.path.join(srv.tmp, "files"))
+        size = 8 * MiB
+        with open(os.path.join(srv.tmp, "files", "big.bin"), "wb") as f:
+            f.write(b"s" * size)
+        srv.start()
+        self.addCleanup(self.stop_and_check, srv)
+        with srv.connect() as c:   # the cache now holds the file
+            c.send(get("/f/big.bin"))
+            r = c.read_response(timeout=10 * SLOW)
+            self.assertEqual((r.status, len(r.body)), (200, size))
+        baseline = self.fd_baseline(srv)
+        rss0 = rss_kib(srv.pid)
+        socks = []
+        for i in range(6):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.addCleanup(s.close)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(3)
+            s.connect(srv.addr)
+            s.sendall(get("/f/big.bin") * 20)
+            if i % 2:
+                s.recv(1000)
+                linger0(s)
+                s.close()   # reset mid-sendfile
+            else:
+                socks.append(s)   # never reads: dropped at the write timeout
+        time.sleep(0.5)
+        self.timed_get(srv, 0.5)
+        self.assert_fds_back(srv, baseline, timeout=6.0, what="after the static-file non-readers")
+        self.assertLess(rss_kib(srv.pid) - rss0, 16 * KiB * MEM,
+                        "RSS grew while files waited for clients that do not read")
+        for i, s in enumerate(socks):
+            got, closed, deadline = 0, False, time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    d = s.recv(1 << 20)
+                except ConnectionResetError:
+                    closed = True
+                    break
+                if not d:
+                    closed = True
+                    break
+                got += len(d)
+            self.assertTrue(closed, "non-reader %d still open" % i)
+            self.assertLess(got, 20 * size)
+        with srv.connect() as c:
+            c.send(get("/f/big.bin"))
+            r = c.read_response(timeout=10 * SLOW)
+            self.assertEqual((r.status, len(r.body)), (200, size))
         self.assert_still_serving(srv)
 
 
