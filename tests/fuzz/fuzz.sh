@@ -9,7 +9,7 @@
 # tests/fuzz/corpus/NAME. New inputs go to build-fuzz/fuzz/work/NAME, crashes
 # to build-fuzz/fuzz/crashes/NAME. With --merge, the inputs that add coverage
 # are merged back into tests/fuzz/corpus/NAME afterwards (-merge=1), so the
-# corpus in the tree stays minimal.
+# corpus in the tree stays minimal (files named crash-* are kept as they are).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -54,12 +54,15 @@ status=0
    -artifact_prefix="$crashes/" "$@" "$work" "$corpus") || status=$?
 
 if [[ $merge == 1 ]]; then
-  # Minimal set of the tree's corpus plus what this run found.
+  # Minimal set of the tree's corpus plus what this run found. Files named
+  # crash-* are regression inputs: kept as they are, never merged away.
   fresh="$build/fuzz/merge/$name"
-  rm -rf "$fresh" && mkdir -p "$fresh"
-  "$build/fuzz/fuzz_$name" -merge=1 -max_len=$max_len "$fresh" "$corpus" "$work"
-  rm -f "$corpus"/*
+  rm -rf "$fresh" && mkdir -p "$fresh" "$fresh.in"
+  find "$corpus" -maxdepth 1 -type f ! -name 'crash-*' -exec cp {} "$fresh.in"/ \;
+  "$build/fuzz/fuzz_$name" -merge=1 -max_len=$max_len "$fresh" "$fresh.in" "$work"
+  find "$corpus" -maxdepth 1 -type f ! -name 'crash-*' -delete
   cp "$fresh"/* "$corpus"/
+  rm -rf "$fresh.in"
   echo "fuzz.sh: $(ls "$corpus" | wc -l) inputs in $corpus"
 fi
 exit $status
