@@ -20,7 +20,7 @@ import threading
 import time
 import unittest
 
-from brisk_harness import HELLO, BriskTestCase, Conn, Server, get, request
+from brisk_harness import HELLO, BriskTestCase, Conn, Server, brisk_bin, get, request
 
 SANITIZED = bool(os.environ.get("BRISK_SANITIZE", "").strip())
 # Sanitizer builds are slower and allocate with redzones and a quarantine.
@@ -509,6 +509,57 @@ class FaultyClientTest(HostileCase):
         # brisk notices each departure on its next read or write
         self.assert_fds_back(self.srv, self.baseline, what="after the vanished clients")
         self.assert_still_serving(self.srv)
+
+
+class BlockingHandlerFaultTest(HostileCase):
+    """Clients that reset, half-close, vanish or stop reading while their
+    request runs on the blocking pool (the fx_blocking fixture plugin)."""
+
+    def test_faulty_clients_during_blocking_handlers(self):
+        so = os.path.join(os.path.dirname(os.path.abspath(brisk_bin())), "plugins", "fixtures",
+                          "libfx_blocking.so")
+        if not os.path.isfile(so):
+            self.skipTest("%s was not built" % so)
+        srv = self.start("--loops", "1", "--blocking-threads", "2", "--blocking-queue", "4",
+                         "--read-timeout", "5s", "--write-timeout", "1s", "--plugin", "/b/=" + so)
+        baseline = self.fd_baseline(srv)
+        for _ in range(2):
+            conns = []
+            for mode in range(8):
+                c = srv.connect()
+                self.addCleanup(c.close)
+                c.send(get("/b/x?ms=300") + get() * 3 + (get("/b/y?ms=50") if mode % 2 else b""))
+                conns.append((mode, c))
+            # over the queue: some of these get 503; all of them reset
+            for _ in range(8):
+                c = srv.connect()
+                c.send(get("/b/z?ms=200"))
+                linger0(c.sock)
+                c.close()
+            time.sleep(0.05)
+            for mode, c in conns:
+                if mode < 2:
+                    linger0(c.sock)
+                    c.close()
+                elif mode < 4:
+                    c.shutdown_write()
+                elif mode < 6:
+                    c.close()
+                # 6, 7: keep the connection and never read
+            for mode, c in conns:
+                if 2 <= mode < 4:
+                    n = 4 + mode % 2
+                    rs = c.read_responses(n, timeout=10 * SLOW)
+                    # the third and fourth blocking requests wait in the queue;
+                    # the last one may find the queue full (503)
+                    self.assertEqual([r.status for r in rs[:4]], [200] * 4, rs)
+                    self.assertIn(rs[-1].status, (200, 503), rs)
+                    self.assert_closes(c, what="after the half-closed client's answers")
+            self.timed_get(srv, 0.5)
+        for mode, c in conns:
+            c.close()
+        self.assert_fds_back(srv, baseline, timeout=8.0, what="after the blocking-handler clients")
+        self.assert_still_serving(srv)
 
 
 # --------------------------------------------------------------------------
