@@ -197,6 +197,23 @@ class HealthTest(BriskTestCase):
         self.assertTrue(r.closes())
         self.assertEqual(srv.wait_exit(), 0)
 
+    def test_ok_from_the_old_generation_during_a_reload(self):
+        srv = self.start("--health", "/healthz", "--loops", "1")
+        c = srv.connect()
+        self.addCleanup(c.close)
+        c.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # in progress in generation 0
+        time.sleep(0.2)
+        srv.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while "reloaded: generation 1" not in srv.stderr() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIn("reloaded: generation 1", srv.stderr())
+        c.send(b"\r\n")
+        r = c.read_response()
+        self.assertEqual((r.status, r.body), (200, b"ok\n"))  # the process still serves
+        _, (r,) = self.exchange(srv, get("/healthz"))
+        self.assertEqual((r.status, r.body), (200, b"ok\n"))
+
 
 if __name__ == "__main__":
     unittest.main()
