@@ -5,8 +5,8 @@ a pipelined flood. brisk must keep serving everybody else, hold its memory
 bounded and leak no descriptor.
 
 Memory is brisk's RSS from /proc/PID/status; descriptors are the entries of
-/proc/PID/fd. Sanitizer builds (BRISK_SANITIZE set) get looser memory bounds
-and smaller counts where a count is not the point of the test.
+/proc/PID/fd. Sanitizer builds (BRISK_SANITIZE set) run the same counts
+with looser time and memory bounds.
 """
 
 import os
