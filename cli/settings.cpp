@@ -27,7 +27,10 @@ constexpr std::array<std::string_view, 7> log_levels{"trace", "debug", "info", "
 constexpr std::array<std::string_view, 8> route_methods{"GET",     "HEAD",  "POST", "PUT",
                                                         "DELETE", "OPTIONS", "TRACE", "PATCH"};
 constexpr unsigned max_blocking_threads = 1024;
+constexpr unsigned max_processes = 256;
 constexpr std::size_t sha256_hex_digits = 64;
+constexpr std::uint64_t min_access_log_buffer = 64u << 10;
+constexpr std::uint64_t max_access_log_buffer = 1u << 30;
 
 bool is_ascii_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
@@ -97,6 +100,13 @@ bool apply_max_conns_per_ip(Options& o, std::string_view v, const std::string&, 
     std::uint64_t n = 0;
     if (!count_in_range(v, 0, std::numeric_limits<std::uint32_t>::max(), "0 = unlimited", n, error)) return false;
     o.server.max_conns_per_ip = static_cast<std::uint32_t>(n);
+    return true;
+}
+
+bool apply_trusted_proxy(Options& o, std::string_view v, const std::string&, std::string& error) {
+    Cidr range;
+    if (!parse_cidr(v, range, error)) return false;
+    o.server.trusted_proxies.push_back(std::move(range));
     return true;
 }
 
@@ -226,6 +236,49 @@ bool apply_log_level(Options& o, std::string_view v, const std::string&, std::st
     return true;
 }
 
+bool apply_access_log(Options& o, std::string_view v, const std::string&, std::string& error) {
+    if (v.empty()) {
+        error = "empty file name (use \"-\" for the standard output)";
+        return false;
+    }
+    if (v.find('\0') != std::string_view::npos) {
+        error = "a file name cannot hold a NUL byte";
+        return false;
+    }
+    o.server.access_log = std::string(v);
+    return true;
+}
+
+bool apply_access_log_format(Options& o, std::string_view v, const std::string&, std::string& error) {
+    if (!check_access_log_format(v, error)) return false;
+    o.server.access_log_format = std::string(v);
+    return true;
+}
+
+bool apply_access_log_buffer(Options& o, std::string_view v, const std::string&, std::string& error) {
+    std::uint64_t n = 0;
+    if (!parse_size(v, n, error)) return false;
+    if (n < min_access_log_buffer || n > max_access_log_buffer) {
+        error = "must be from " + format_size(min_access_log_buffer) + " to " + format_size(max_access_log_buffer) +
+                ", not " + std::string(v);
+        return false;
+    }
+    o.server.access_log_buffer = n;
+    return true;
+}
+
+/** --metrics PATH, --health PATH: a route of that kind at exactly PATH. */
+bool apply_builtin_route(Options& o, RouteKind kind, std::string_view v, const std::string& origin,
+                         std::string& error) {
+    if (!check_route_path(v, error)) return false;
+    RouteConfig route;
+    route.kind = kind;
+    route.path = std::string(v);
+    route.origin = origin;
+    o.server.routes.push_back(std::move(route));
+    return true;
+}
+
 bool apply_error_log(Options& o, std::string_view v, const std::string&, std::string& error) {
     if (v.empty()) {
         error = "empty file name (use \"stderr\" for the standard error)";
@@ -238,7 +291,8 @@ bool apply_error_log(Options& o, std::string_view v, const std::string&, std::st
 
 const std::array setting_table{
     Setting{"listen", ValueKind::text_list, "ADDR",
-            "host:port, [v6]:port, :port (all IPv4) or unix:/path; repeatable, replaces the file's list",
+            "host:port, [v6]:port, :port (all IPv4) or unix:/path, with \",proxy\" for a PROXY protocol listener; "
+            "repeatable, replaces the file's list",
             apply_listen, nullptr, [](const Options&) { return std::string(default_listen); },
             [](Options& o) { o.server.listen.clear(); }},
     Setting{"loops", ValueKind::count, "N", "Event loops (threads); 0 = one per usable core", apply_loops,
@@ -285,6 +339,11 @@ const std::array setting_table{
     Setting{"max-conns-per-ip", ValueKind::count, "N", "Most open connections from one client address; 0 = unlimited",
             apply_max_conns_per_ip, nullptr,
             [](const Options& d) { return std::to_string(d.server.max_conns_per_ip); }, nullptr},
+    Setting{"trusted-proxy", ValueKind::text_list, "CIDR",
+            "Believe X-Forwarded-For from peers in CIDR (10.0.0.0/8, fd00::/8, 192.0.2.7); repeatable, replaces "
+            "the file's trusted_proxies",
+            apply_trusted_proxy, nullptr, [](const Options&) { return std::string("none"); },
+            [](Options& o) { o.server.trusted_proxies.clear(); }},
     Setting{"disable-keepalive", ValueKind::flag, "", "Close every connection after its first response", nullptr,
             [](Options& o, bool on) { o.server.disable_keepalive = on; }, nullptr, nullptr},
     Setting{"server-name", ValueKind::text, "NAME", "Value of the Server response header", apply_server_name,
@@ -311,6 +370,21 @@ const std::array setting_table{
     Setting{"blocking-queue", ValueKind::count, "N",
             "Requests waiting for a blocking thread; the one over gets a 503", apply_blocking_queue, nullptr,
             [](const Options& d) { return std::to_string(d.server.blocking_queue); }, nullptr},
+    Setting{"shutdown-timeout", ValueKind::duration, "DUR",
+            "After SIGTERM, close what is still in flight after this long and exit 1; 0 = wait for it",
+            [](Options& o, std::string_view v, const std::string&, std::string& e) {
+                return apply_duration(v, o.shutdown_timeout, e);
+            },
+            nullptr, [](const Options& d) { return format_duration(d.shutdown_timeout); }, nullptr},
+    Setting{"processes", ValueKind::count, "N",
+            "Serve from N worker processes under a master that restarts a crashed one; 0 = this process",
+            [](Options& o, std::string_view v, const std::string&, std::string& e) {
+                std::uint64_t n = 0;
+                if (!count_in_range(v, 0, max_processes, "", n, e)) return false;
+                o.processes = static_cast<unsigned>(n);
+                return true;
+            },
+            nullptr, [](const Options& d) { return std::to_string(d.processes); }, nullptr},
     Setting{"log-level", ValueKind::text, "LEVEL", "trace, debug, info, warn, error, critical or off",
             apply_log_level, nullptr, [](const Options& d) { return d.log_level; }, nullptr},
     Setting{"error-log", ValueKind::text, "FILE", "Append the log to FILE instead of the standard error",
@@ -318,6 +392,26 @@ const std::array setting_table{
     Setting{"log-all-errors", ValueKind::flag, "",
             "Also log client resets, broken pipes and timeouts (normal on the Internet)", nullptr,
             [](Options& o, bool on) { o.server.log_all_errors = on; }, nullptr, nullptr},
+    Setting{"access-log", ValueKind::text, "FILE",
+            "Append a line per request to FILE (- for the standard output); SIGUSR1 reopens it", apply_access_log,
+            nullptr, [](const Options&) { return std::string("none"); }, nullptr},
+    Setting{"access-log-format", ValueKind::text, "FORMAT",
+            "common, combined, json, or a template of $variables such as '$remote_addr $status $request_time_us'",
+            apply_access_log_format, nullptr, [](const Options& d) { return d.server.access_log_format; }, nullptr},
+    Setting{"access-log-buffer", ValueKind::size, "SIZE",
+            "Access log bytes each loop may hold for the writer, 64KiB to 1GiB; lines past it are dropped",
+            apply_access_log_buffer, nullptr,
+            [](const Options& d) { return format_size(d.server.access_log_buffer); }, nullptr},
+    Setting{"metrics", ValueKind::text, "PATH", "Answer exactly PATH with counters in the Prometheus text format",
+            [](Options& o, std::string_view v, const std::string& origin, std::string& e) {
+                return apply_builtin_route(o, RouteKind::metrics, v, origin, e);
+            },
+            nullptr, [](const Options&) { return std::string(); }, nullptr},
+    Setting{"health", ValueKind::text, "PATH", "Answer exactly PATH with 200 ok, or 503 draining once stopping",
+            [](Options& o, std::string_view v, const std::string& origin, std::string& e) {
+                return apply_builtin_route(o, RouteKind::health, v, origin, e);
+            },
+            nullptr, [](const Options&) { return std::string(); }, nullptr},
 };
 
 bool same_address(const ListenAddress& a, const ListenAddress& b) {
@@ -374,7 +468,7 @@ bool same_match(const RouteConfig& a, const RouteConfig& b) {
 
 bool from_command_line(const RouteConfig& r) {
     return r.origin == respond_flag_origin || r.origin == plugin_flag_origin || r.origin == root_flag_origin ||
-           r.origin == static_flag_origin;
+           r.origin == static_flag_origin || r.origin == metrics_flag_origin || r.origin == health_flag_origin;
 }
 
 void order_routes(Options& o, std::vector<std::string>& errors) {
@@ -427,6 +521,8 @@ Options::Options() {
 std::span<const Setting> settings() { return setting_table; }
 
 std::string toml_key(const Setting& setting) {
+    // A list of ranges reads better in the plural in a file.
+    if (setting.name == "trusted-proxy") return "trusted_proxies";
     std::string key(setting.name);
     std::replace(key.begin(), key.end(), '-', '_');
     return key;
@@ -595,8 +691,10 @@ void finalize(Options& o, std::vector<std::string>& errors) {
     check_listen(o, errors);
     if (o.server.loops == 0) o.server.loops = std::min(usable_cores(), max_loops);
     if (!o.idle_timeout_given) o.server.idle_timeout = o.server.read_timeout;
-    if (o.server.routes.empty()) {
-        // Like `python -m http.server`: the current directory, listed.
+    auto serves_content = [](const RouteConfig& r) { return r.kind != RouteKind::metrics && r.kind != RouteKind::health; };
+    if (std::none_of(o.server.routes.begin(), o.server.routes.end(), serves_content)) {
+        // Like `python -m http.server`: the current directory, listed
+        // (metrics and health routes alone do not count as content).
         RouteConfig route = static_route("/", ".", std::string(default_route_origin));
         route.static_files.listing = true;
         o.server.routes.push_back(std::move(route));

@@ -27,6 +27,10 @@ struct Options {
     std::string error_log;
     /** --config FILE; empty when none. */
     std::string config_path;
+    /** After SIGTERM, how long in-flight requests may take before brisk closes them and exits 1; 0 = no limit. */
+    Duration shutdown_timeout = std::chrono::seconds(30);
+    /** Worker processes under a master that restarts them (prefork); 0 = serve in this process. */
+    unsigned processes = 0;
     /** --check-config: validate, report and exit. */
     bool check_config = false;
     /** Whether idle_timeout was set; otherwise it follows read_timeout. */
@@ -83,6 +87,9 @@ inline constexpr std::string_view plugin_flag_origin = "--plugin";
 /** Origins recorded on static-file routes given with --root and --static. */
 inline constexpr std::string_view root_flag_origin = "--root";
 inline constexpr std::string_view static_flag_origin = "--static";
+/** Origins recorded on the routes of --metrics and --health. */
+inline constexpr std::string_view metrics_flag_origin = "--metrics";
+inline constexpr std::string_view health_flag_origin = "--health";
 /** Origin of the route a configuration without any route gets: the current directory at "/". */
 inline constexpr std::string_view default_route_origin = "default route";
 

@@ -9,7 +9,7 @@ PACKAGES=(
     libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev catch2
     zlib1g-dev libbrotli-dev libzstd-dev
     curl python3 ca-certificates
-    nginx-light slowhttptest libsystemd-dev
+    nginx-light slowhttptest libsystemd-dev haproxy
     clang-tidy clang-format cppcheck
 )
 

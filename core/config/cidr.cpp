@@ -41,8 +41,8 @@ bool parse_cidr(std::string_view text, Cidr& out, std::string& error) {
     unsigned bits = max_bits;
     if (slash != std::string_view::npos) {
         std::string_view p = text.substr(slash + 1);
-        if (p.empty() || p.size() > 3) return fail("the prefix length after '/' must be a number from 0 to " +
-                                                   std::to_string(max_bits));
+        if (p.empty() || p.size() > 3)
+            return fail("the prefix length after '/' must be a number from 0 to " + std::to_string(max_bits));
         bits = 0;
         for (char c : p) {
             if (c < '0' || c > '9')
@@ -58,7 +58,8 @@ bool parse_cidr(std::string_view text, Cidr& out, std::string& error) {
     for (unsigned i = bits; i < max_bits; ++i) {
         if (result.ip[i / 8] & (0x80u >> (i % 8))) {
             Cidr network = result;
-            for (unsigned j = bits; j < max_bits; ++j) network.ip[j / 8] &= static_cast<std::uint8_t>(~(0x80u >> (j % 8)));
+            for (unsigned j = bits; j < max_bits; ++j)
+                network.ip[j / 8] &= static_cast<std::uint8_t>(~(0x80u >> (j % 8)));
             char buf[INET6_ADDRSTRLEN] = {};
             inet_ntop(result.ip_len == 4 ? AF_INET : AF_INET6, network.ip, buf, sizeof buf);
             return fail("bits are set past the prefix length; the range is " + std::string(buf) + "/" +

@@ -353,9 +353,7 @@ HeadResult parse_head(const char* buf, std::size_t head_len, std::size_t max_hea
     // request-target forms (RFC 9112 3.2)
     std::string_view target = req.target, rest;
     req.host = {};
-    if (target[0] == '/') {
-        rest = target;
-    } else if (target == "*" && req.method == Method::options) {
+    if (target[0] == '/' || (target == "*" && req.method == Method::options)) {
         rest = target;
     } else if (!split_absolute(target, req.host, rest)) {
         return fail(400);

@@ -15,9 +15,9 @@ constexpr std::string_view kV1Prefix = "PROXY ";
 constexpr unsigned char kV2Signature[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
 
 // Sizes of the address blocks of version 2, by family.
-constexpr std::size_t kV2Inet = 12;    // 2 x 4 bytes + 2 ports
-constexpr std::size_t kV2Inet6 = 36;   // 2 x 16 bytes + 2 ports
-constexpr std::size_t kV2Unix = 216;   // 2 x 108 bytes of path
+constexpr std::size_t kV2Inet = 12;   // 2 x 4 bytes + 2 ports
+constexpr std::size_t kV2Inet6 = 36;  // 2 x 16 bytes + 2 ports
+constexpr std::size_t kV2Unix = 216;  // 2 x 108 bytes of path
 
 Result need_more() noexcept { return Result{}; }
 
@@ -88,9 +88,12 @@ Result parse_v1(const char* data, std::size_t len) noexcept {
     if (!next_field(rest, proto)) return invalid("missing protocol");
     if (proto == "UNKNOWN") return r;  // whatever follows is ignored
     int family;
-    if (proto == "TCP4") family = AF_INET;
-    else if (proto == "TCP6") family = AF_INET6;
-    else return invalid("protocol is not TCP4, TCP6 or UNKNOWN");
+    if (proto == "TCP4")
+        family = AF_INET;
+    else if (proto == "TCP6")
+        family = AF_INET6;
+    else
+        return invalid("protocol is not TCP4, TCP6 or UNKNOWN");
     std::string_view src, dst, sport, dport;
     if (!next_field(rest, src) || !next_field(rest, dst) || !next_field(rest, sport) || !next_field(rest, dport))
         return invalid("missing or empty field");

@@ -6,8 +6,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -50,6 +52,41 @@ SockAddr to_sockaddr(const ListenAddress& a, std::uint16_t port) {
     return s;
 }
 
+bool same_address(const sockaddr_storage& x, const sockaddr_storage& y) {
+    if (x.ss_family != y.ss_family) return false;
+    if (x.ss_family == AF_INET) {
+        const auto& a = reinterpret_cast<const sockaddr_in&>(x);
+        const auto& b = reinterpret_cast<const sockaddr_in&>(y);
+        return a.sin_port == b.sin_port && a.sin_addr.s_addr == b.sin_addr.s_addr;
+    }
+    if (x.ss_family == AF_INET6) {
+        const auto& a = reinterpret_cast<const sockaddr_in6&>(x);
+        const auto& b = reinterpret_cast<const sockaddr_in6&>(y);
+        return a.sin6_port == b.sin6_port && std::memcmp(&a.sin6_addr, &b.sin6_addr, sizeof a.sin6_addr) == 0;
+    }
+    if (x.ss_family == AF_UNIX)
+        return std::strcmp(reinterpret_cast<const sockaddr_un&>(x).sun_path,
+                           reinterpret_cast<const sockaddr_un&>(y).sun_path) == 0;
+    return false;
+}
+
+bool is_listening_stream(int fd) {
+    int type = 0, listening = 0;
+    socklen_t len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) return false;
+    len = sizeof listening;
+    return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening;
+}
+
+/** A non-blocking close-on-exec duplicate: every generation owns its own descriptors. */
+int duplicate(int fd, const ListenAddress& a) {
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0) fail(a, "dup", errno);
+    int flags = fcntl(copy, F_GETFL);
+    fcntl(copy, F_SETFL, flags | O_NONBLOCK);
+    return copy;
+}
+
 int tcp_socket(const ListenAddress& a, const SockAddr& sa, bool reuseport) {
     int fd = socket(sa.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) fail(a, "socket", errno);
@@ -80,17 +117,15 @@ void close_all(std::vector<int>& fds) {
     fds.clear();
 }
 
-Listener open_tcp(const ListenAddress& a, unsigned loops) {
-    Listener l{a, {}, {}};
-    std::uint16_t port = a.port;
-    if (port != 0) {
-        // SO_REUSEPORT would let us share a port with another running server
-        // of the same user; a plain bind first tells "already in use" apart.
-        int probe = tcp_socket(a, to_sockaddr(a, port), false);
-        ::close(probe);
-    }
+std::string tcp_name(const ListenAddress& a, std::uint16_t port) {
+    return (a.kind == ListenAddress::Kind::tcp6 ? "[" + a.host + "]:" : a.host + ":") + std::to_string(port);
+}
+
+/** Adds SO_REUSEPORT sockets to `l` until it has `loops`, on `port` (0: the first one picks). */
+void add_tcp_sockets(Listener& l, std::uint16_t port, unsigned loops) {
+    const ListenAddress& a = l.address;
     try {
-        for (unsigned i = 0; i < loops; ++i) {
+        while (l.fds.size() < loops) {
             int fd = tcp_socket(a, to_sockaddr(a, port), true);
             l.fds.push_back(fd);
             if (listen(fd, kBacklog) != 0) fail(a, "listen", errno);
@@ -100,8 +135,18 @@ Listener open_tcp(const ListenAddress& a, unsigned loops) {
         close_all(l.fds);
         throw;
     }
-    l.bound = a.kind == ListenAddress::Kind::tcp6 ? "[" + a.host + "]:" : a.host + ":";
-    l.bound += std::to_string(port);
+}
+
+Listener open_tcp(const ListenAddress& a, unsigned loops) {
+    Listener l{a, {}, {}};
+    if (a.port != 0) {
+        // SO_REUSEPORT would let us share a port with another running server
+        // of the same user; a plain bind first tells "already in use" apart.
+        int probe = tcp_socket(a, to_sockaddr(a, a.port), false);
+        ::close(probe);
+    }
+    add_tcp_sockets(l, a.port, loops);
+    l.bound = tcp_name(a, bound_port(l.fds[0]));
     return l;
 }
 
@@ -139,9 +184,88 @@ Listener open_listener(const ListenAddress& address, unsigned loops) {
     return open_tcp(address, loops);
 }
 
-void close_listener(Listener& l) {
-    close_all(l.fds);
-    if (l.address.kind == ListenAddress::Kind::unix_path) unlink(l.address.path.c_str());
+Listener reuse_listener(const Listener& old, unsigned loops) {
+    Listener l{old.address, old.bound, {}};
+    l.inherited = old.inherited;
+    // A shared socket stays shared; per-loop sockets are taken one per loop.
+    std::size_t take = old.fds.size() == 1 ? 1 : std::min<std::size_t>(old.fds.size(), loops);
+    try {
+        for (std::size_t i = 0; i < take; ++i) l.fds.push_back(duplicate(old.fds[i], old.address));
+    } catch (...) {
+        close_all(l.fds);
+        throw;
+    }
+    if (old.fds.size() > 1 && l.fds.size() < loops) add_tcp_sockets(l, bound_port(l.fds[0]), loops);
+    return l;
+}
+
+bool adopt_listener(const ListenAddress& address, const std::vector<int>& inherited, Listener& out) {
+    sockaddr_storage want{};
+    if (address.kind == ListenAddress::Kind::unix_path) {
+        auto& sun = reinterpret_cast<sockaddr_un&>(want);
+        sun.sun_family = AF_UNIX;
+        if (address.path.size() >= sizeof sun.sun_path) return false;
+        std::memcpy(sun.sun_path, address.path.c_str(), address.path.size() + 1);
+    } else {
+        want = to_sockaddr(address, address.port).ss;
+    }
+    for (int fd : inherited) {
+        sockaddr_storage have{};
+        socklen_t len = sizeof have;
+        if (getsockname(fd, reinterpret_cast<sockaddr*>(&have), &len) != 0 || !is_listening_stream(fd)) continue;
+        if (address.kind != ListenAddress::Kind::unix_path && address.port == 0) {
+            // ":0" takes whatever port the inherited socket has.
+            if (have.ss_family == AF_INET) reinterpret_cast<sockaddr_in&>(want).sin_port = reinterpret_cast<sockaddr_in&>(have).sin_port;
+            if (have.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6&>(want).sin6_port = reinterpret_cast<sockaddr_in6&>(have).sin6_port;
+        }
+        if (!same_address(want, have)) continue;
+        out = Listener{address, {}, {duplicate(fd, address)}};
+        out.inherited = true;
+        out.bound = address.kind == ListenAddress::Kind::unix_path ? "unix:" + address.path
+                                                                    : tcp_name(address, bound_port(fd));
+        return true;
+    }
+    return false;
+}
+
+Listener inherited_listener(int fd) {
+    sockaddr_storage have{};
+    socklen_t len = sizeof have;
+    ListenAddress a;
+    char text[INET6_ADDRSTRLEN] = "";
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&have), &len) != 0 || !is_listening_stream(fd)) {
+        a.text = "inherited descriptor " + std::to_string(fd);
+        fail(a, "not a listening stream socket", 0);
+    }
+    if (have.ss_family == AF_UNIX) {
+        a.kind = ListenAddress::Kind::unix_path;
+        a.path = reinterpret_cast<sockaddr_un&>(have).sun_path;
+        a.text = "unix:" + a.path;
+    } else if (have.ss_family == AF_INET6) {
+        const auto& sin6 = reinterpret_cast<sockaddr_in6&>(have);
+        inet_ntop(AF_INET6, &sin6.sin6_addr, text, sizeof text);
+        a.kind = ListenAddress::Kind::tcp6;
+        a.host = text;
+        a.port = ntohs(sin6.sin6_port);
+        a.text = tcp_name(a, a.port);
+    } else {
+        const auto& sin = reinterpret_cast<sockaddr_in&>(have);
+        inet_ntop(AF_INET, &sin.sin_addr, text, sizeof text);
+        a.host = text;
+        a.port = ntohs(sin.sin_port);
+        a.text = tcp_name(a, a.port);
+    }
+    // A unix socket's file belongs to whoever created it (systemd): never unlinked by brisk.
+    Listener l{a, a.text, {duplicate(fd, a)}};
+    l.inherited = true;
+    return l;
+}
+
+void close_listener(Listener& l, bool unlink_path) {
+    if (!l.loops_own_fds) close_all(l.fds);
+    l.fds.clear();
+    if (unlink_path && !l.inherited && l.address.kind == ListenAddress::Kind::unix_path)
+        unlink(l.address.path.c_str());
 }
 
 }  // namespace brisk::net

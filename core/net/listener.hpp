@@ -12,8 +12,15 @@ struct Listener {
     ListenAddress address;
     /** "127.0.0.1:8080", "[::1]:8080" (port 0 resolved), "unix:/run/brisk.sock". */
     std::string bound;
-    /** One SO_REUSEPORT socket per loop for TCP; a single shared socket for unix. */
+    /**
+     * One SO_REUSEPORT socket per loop for TCP; a single socket shared by the
+     * loops for unix and for inherited sockets.
+     */
     std::vector<int> fds;
+    /** The loops close `fds` when they drain; the listener no longer does. */
+    bool loops_own_fds = false;
+    /** Made from an inherited socket: a unix socket's file is left to its creator. */
+    bool inherited = false;
 };
 
 /**
@@ -23,7 +30,25 @@ struct Listener {
  */
 Listener open_listener(const ListenAddress& address, unsigned loops);
 
-/** Closes the sockets and removes a unix socket's file. */
-void close_listener(Listener& l);
+/**
+ * The listener a reloaded server takes over from its predecessor: duplicates
+ * of the same sockets, so connections waiting in their queues are accepted by
+ * whichever generation gets to them first and none is lost when the old one
+ * closes its descriptors. More loops than before get new SO_REUSEPORT sockets.
+ */
+Listener reuse_listener(const Listener& old, unsigned loops);
+
+/**
+ * The listener for `address` made of an inherited socket (systemd socket
+ * activation, a prefork master's) bound to that address: a duplicate of it,
+ * shared by the loops. Nothing when no socket in `inherited` is bound there.
+ */
+bool adopt_listener(const ListenAddress& address, const std::vector<int>& inherited, Listener& out);
+
+/** A listener for an inherited socket that no configured address names. */
+Listener inherited_listener(int fd);
+
+/** Closes the sockets (unless the loops own them) and, with `unlink_path`, removes a unix socket's file. */
+void close_listener(Listener& l, bool unlink_path = true);
 
 }  // namespace brisk::net

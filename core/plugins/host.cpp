@@ -326,15 +326,19 @@ Outcome PluginInstance::handle(HandlerCall& call) {
     r.headers = headers;
     r.header_count = req.header_count;
     r.http_minor = req.version_minor;
-    if (call.conn.ip_len) {
+    // The connection's peer (after a PROXY protocol header), or the client a
+    // trusted proxy's X-Forwarded-For names.
+    const bool forwarded = call.client && call.client->ip_len;
+    const std::uint8_t* ip = forwarded ? call.client->ip : call.conn.ip;
+    const std::uint8_t ip_len = forwarded ? call.client->ip_len : call.conn.ip_len;
+    if (ip_len) {
         char* addr = static_cast<char*>(call.reply.arena.alloc(INET6_ADDRSTRLEN));
-        if (!addr || !inet_ntop(call.conn.ip_len == 4 ? AF_INET : AF_INET6, call.conn.ip, addr, INET6_ADDRSTRLEN))
-            return Outcome::error;
+        if (!addr || !inet_ntop(ip_len == 4 ? AF_INET : AF_INET6, ip, addr, INET6_ADDRSTRLEN)) return Outcome::error;
         r.remote_addr = str(addr);
     } else {
         r.remote_addr = str("unix");
     }
-    r.remote_port = call.conn.port;
+    r.remote_port = forwarded ? call.client->port : call.conn.port;
     r.loop_index = call.loop_index;
     r.connection_id = std::uint64_t{call.loop_index} << 32 | call.conn.serial;
     r.request_number = call.conn.requests;

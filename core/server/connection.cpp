@@ -142,7 +142,8 @@ void Loop::finish(Conn& c, Worker& w, bool progressed) {
     }
     release_worker(c);
     if (draining_) {
-        close_conn(c);
+        // Only a connection still waiting for its first request keeps the moment begin_drain() gave it.
+        if (c.requests > 0 || c.timer != TimerKind::idle) close_conn(c);
         return;
     }
     c.state = ConnState::idle;
@@ -153,7 +154,12 @@ bool Loop::read_into(Conn& c, Worker& w) {
     // Sanitizer builds keep answered requests poisoned as long as the buffer
     // has room after them, so that a view a plugin kept still faults on the
     // next request; other builds start over at the front at once.
-    if (w.start == w.end && !kPoisonsRequests) w.start = w.end = 0;
+    if (w.start == w.end) {
+        if (!kPoisonsRequests) w.start = w.end = 0;
+        // What this read brings starts a request: its duration runs from now.
+        if (observe_) [[unlikely]]
+            w.first_byte_us = mono_us();
+    }
     std::size_t want = kMinRead;
     if (w.stage == Worker::Stage::body_length) {
         std::uint64_t total = w.head_len + w.req.content_length, have = w.end - w.start;
@@ -174,7 +180,6 @@ bool Loop::read_into(Conn& c, Worker& w) {
     ssize_t n = net::sys_read(c.fd, w.in.data() + w.end, space);
     if (n > 0) {
         w.end += static_cast<std::size_t>(n);
-        if (stats_) bump(stats_->bytes_in, static_cast<std::uint64_t>(n));
         // Edge-triggered: a short read means the socket is drained for now —
         // unless the client's FIN is queued behind the data: no new edge
         // will announce it, so read on until the read that returns 0.
@@ -209,7 +214,6 @@ bool Loop::flush(Conn& c, Worker& w) {
             ssize_t n = net::sys_send(c.fd, out.buf.data() + out.sent, out.len - out.sent, flags);
             if (n > 0) {
                 out.sent += static_cast<std::size_t>(n);
-                if (stats_) bump(stats_->bytes_out, static_cast<std::uint64_t>(n));
                 continue;
             }
             if (n < 0 && errno == EINTR) continue;
@@ -250,7 +254,6 @@ bool Loop::flush(Conn& c, Worker& w) {
                 break;
             }
             auto left = static_cast<std::uint64_t>(n);
-            if (stats_) bump(stats_->bytes_out, left);
             while (left > 0) {
                 OutSegment& s = segs[out.head];
                 std::uint64_t rest = s.len - out.head_done;
@@ -293,7 +296,6 @@ Loop::Step Loop::process(Conn& c, Worker& w) {
 
         if (w.stage == Worker::Stage::head) {
             if (avail == 0) return Step::wait;
-            if (observe_ && w.scanned == 0) w.first_byte_us = mono_us();
             std::size_t head_len = http::find_head_end(base, avail, w.scanned);
             if (head_len == 0) {
                 w.scanned = avail;
@@ -311,6 +313,8 @@ Loop::Step Loop::process(Conn& c, Worker& w) {
                 return Step::close;
             }
             ++c.requests;
+            if (trust_forwarded_) [[unlikely]]
+                resolve_forwarded(c, w);
             w.head_len = head_len;
             w.continue_sent = w.reparse = false;
             switch (w.req.body_kind) {
@@ -380,15 +384,27 @@ Loop::Step Loop::process(Conn& c, Worker& w) {
 
 void Loop::dispatch(Conn& c, Worker& w) {
     w.route_cursor = 0;
-    if (stats_) publish();
     complete(c, w, Outcome::decline);
+}
+
+void Loop::complete(Conn& c, Worker& w, Outcome outcome) {
+    // One test for the whole answer: without an access log or a metrics
+    // route, the request path carries no observation code at all.
+    if (observe_) [[unlikely]]
+        answer<true>(c, w, outcome);
+    else
+        answer<false>(c, w, outcome);
 }
 
 // Runs the handlers that match, from the router's cursor on, until one
 // answers; then writes the answer (404 when every one declined).
-void Loop::complete(Conn& c, Worker& w, Outcome outcome) {
+template <bool Observed>
+void Loop::answer(Conn& c, Worker& w, Outcome outcome) {
     bool overloaded = false;
-    const std::size_t out_before = w.out.len;
+    [[maybe_unused]] const std::size_t out_before = w.out.len;
+    if constexpr (Observed) {
+        if (stats_) publish();  // the metrics route of this loop shows this very moment
+    }
     while (outcome == Outcome::decline) {
         w.reply.reset();  // what a declining handler left
         Handler* h = router_.match(w.req, w.route_cursor);
@@ -398,7 +414,7 @@ void Loop::complete(Conn& c, Worker& w, Outcome outcome) {
             overloaded = true;
             break;
         }
-        HandlerCall call{w.req, w.reply, c, index_};
+        HandlerCall call{w.req, w.reply, c, index_, &w.forwarded};
         try {
             outcome = h->handle(call);
         } catch (const std::exception& e) {
@@ -417,8 +433,7 @@ void Loop::complete(Conn& c, Worker& w, Outcome outcome) {
     } else {
         write_response(c, w, http::Response{500, kTextPlain, "Internal Server Error\n", {}}, keep);
     }
-    if (observe_) [[unlikely]]
-        observe_answer(c, w, outcome, overloaded, out_before);
+    if constexpr (Observed) observe_answer(c, w, outcome, overloaded, out_before);
     w.reply.reset();
     // Answered: the request's bytes are dead. Sanitizer builds poison them and
     // debug builds overwrite them, so a view a plugin kept shows in tests
@@ -433,7 +448,7 @@ bool Loop::run_blocking(Conn& c, Worker& w, Handler& h) {
     if (!blocking_) return false;
     c.blocked = true;
     bool queued = blocking_->submit([this, &c, &w, &h] {
-        HandlerCall call{w.req, w.reply, c, index_};
+        HandlerCall call{w.req, w.reply, c, index_, &w.forwarded};
         Outcome outcome;
         try {
             outcome = h.handle(call);
@@ -602,6 +617,11 @@ void Loop::on_timeout(Conn& c) {
         close_conn(c);  // keep-alive expiry: silent
         return;
     case TimerKind::read: {
+        if (c.state == ConnState::proxy_header) {
+            spdlog::debug("closing a connection on a PROXY listener: no complete header in time");
+            close_conn(c);
+            return;
+        }
         disarm(c);
         if (cfg_.log_all_errors) spdlog::info("read timeout mid-request: answering 408");
         Worker& w = *c.worker;
@@ -640,10 +660,7 @@ void Loop::linger(Conn& c) {
 void Loop::discard_input(Conn& c) {
     for (int i = 0; i < kMaxDiscardReads; ++i) {
         ssize_t n = ::read(c.fd, discard_.data(), discard_.size());
-        if (n > 0) {
-            if (stats_) bump(stats_->bytes_in, static_cast<std::uint64_t>(n));
-            continue;
-        }
+        if (n > 0) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             c.readable = false;
             return;

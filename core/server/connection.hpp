@@ -17,6 +17,7 @@ enum class ConnState : std::uint8_t {
     reading,    // a request has started; worker bound
     writing,    // output pending, waiting for the socket to drain
     lingering,  // answered and half-closed; discarding input until EOF
+    proxy_header,  // on a PROXY protocol listener, before its header is complete; worker bound
 };
 
 /** Which deadline a connection waits under; one list per kind. */

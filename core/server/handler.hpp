@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "http/proxy_protocol.hpp"
 #include "http/request.hpp"
 #include "server/reply.hpp"
 
@@ -23,6 +24,11 @@ struct HandlerCall {
     Reply& reply;
     const Conn& conn;
     unsigned loop_index;
+    /**
+     * The client named by a trusted proxy's X-Forwarded-For; when null or
+     * without an address (ip_len 0), the connection's peer is the client.
+     */
+    const http::proxy::Address* client = nullptr;
 };
 
 class Handler {

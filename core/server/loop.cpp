@@ -13,12 +13,17 @@
 #include <climits>
 #include <cstring>
 
+#include "http/forwarded.hpp"
+#include "http/proxy_protocol.hpp"
+
 namespace brisk {
 namespace {
 
 constexpr int kMaxEvents = 256;
 constexpr int kMaxAcceptsPerWake = 64;
 constexpr std::int64_t kAcceptPauseMs = 100;
+// While draining, how long a connection without any request yet may take to send its first.
+constexpr std::int64_t kFirstRequestGraceMs = 1000;
 
 // The poller's data word: a Conn pointer (8-aligned, low bits 0), the wake
 // fd, or a listener index tagged in the low bits.
@@ -52,6 +57,7 @@ Loop::Loop(const Config& config, const Router& router, Shared& shared, unsigned 
     if (index_ < shared_.stats.size()) stats_ = shared_.stats[index_].get();
     if (shared_.access_log) access_log_ = std::make_unique<AccessLogger>(*shared_.access_log, index_);
     observe_ = stats_ || access_log_;
+    trust_forwarded_ = !cfg_.trusted_proxies.empty();
     update_clock();
 }
 
@@ -61,8 +67,8 @@ Loop::~Loop() {
     ::close(wake_fd_);
 }
 
-void Loop::add_listener(int fd, bool shared_with_other_loops) {
-    listeners_.push_back(ListenFd{fd, shared_with_other_loops, false});
+void Loop::add_listener(int fd, bool shared_with_other_loops, bool proxy) {
+    listeners_.push_back(ListenFd{fd, shared_with_other_loops, false, proxy});
     // One loop per listener for TCP (SO_REUSEPORT spreads connections);
     // a unix socket is shared, and EPOLLEXCLUSIVE wakes one loop per connection.
     std::uint32_t ev = EPOLLIN | (shared_with_other_loops ? EPOLLEXCLUSIVE : 0u);
@@ -91,7 +97,7 @@ void Loop::run() {
             std::uint64_t tag = events[i].data.u64;
             if (tag & 1) {
                 const ListenFd& l = listeners_[tag >> 2];
-                if (!l.paused && !draining_) accept_from(l.fd);
+                if (!l.paused && !draining_) accept_from(l.fd, l.proxy);
             } else if (tag == kWakeTag) {
                 std::uint64_t v;
                 [[maybe_unused]] ssize_t r = read(wake_fd_, &v, sizeof v);
@@ -140,7 +146,7 @@ void Loop::fini_handlers() noexcept {
     for (Handler* h : router_.handlers()) h->loop_fini(index_);
 }
 
-void Loop::accept_from(int listen_fd) {
+void Loop::accept_from(int listen_fd, bool proxy) {
     for (int i = 0; i < kMaxAcceptsPerWake; ++i) {
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
@@ -173,7 +179,9 @@ void Loop::accept_from(int listen_fd) {
             reject(*c, kOverloaded, 503, 20);
             continue;
         }
-        if (cfg_.max_conns_per_ip && !ip_acquire(*c)) {
+        // Behind a PROXY listener the client is known only from its header:
+        // it is counted then (read_proxy_header), not the proxy's address now.
+        if (cfg_.max_conns_per_ip && !proxy && !ip_acquire(*c)) {
             if (stats_) bump(stats_->rejected_per_ip);
             reject(*c, kTooManyFromIp, 429, 18);
             continue;
@@ -181,16 +189,80 @@ void Loop::accept_from(int listen_fd) {
         // Most clients send their request right behind the handshake: read
         // at once, and only ask the poller about this socket if it must wait.
         c->readable = true;
+        if (proxy) [[unlikely]] {
+            c->state = ConnState::proxy_header;
+            on_proxy_input(*c);
+            continue;
+        }
         on_input(*c);
     }
+}
+
+// The PROXY protocol header a connection on a PROXY listener starts with:
+// reads until it is complete, then puts the client's address in place of the
+// socket's peer for everything after (the per-address limit, handlers, the
+// access log). A malformed header, or a connection that ends before it is
+// complete, is closed without an answer. Returns whether the connection goes
+// on to its requests now; otherwise it waits (read timer) or is gone.
+void Loop::on_proxy_input(Conn& c) {
+    if (read_proxy_header(c, bind_worker(c))) on_input(c);
+}
+
+bool Loop::read_proxy_header(Conn& c, Worker& w) {
+    // Each read adds at least one byte or settles the connection; the header
+    // is at most http::proxy::kMaxV2 bytes, which bounds the loop.
+    for (std::size_t i = 0; i <= http::proxy::kMaxV2; ++i) {
+        http::proxy::Result r = http::proxy::parse(w.in.data() + w.start, w.end - w.start);
+        if (r.kind == http::proxy::Result::Kind::done) {
+            w.start += r.consumed;
+            // Requests from here on; their deadlines run from their own first byte.
+            disarm(c);
+            c.state = ConnState::idle;
+            if (r.has_addresses) {
+                std::memcpy(c.ip, r.source.ip, sizeof c.ip);
+                c.ip_len = r.source.ip_len;
+                c.port = r.source.port;
+            }
+            if (cfg_.max_conns_per_ip && !ip_acquire(c)) {
+                if (stats_) bump(stats_->rejected_per_ip);
+                w.start = w.end;
+                reject(c, kTooManyFromIp, 429, 18);
+                return false;
+            }
+            return true;
+        }
+        if (r.kind == http::proxy::Result::Kind::invalid) {
+            spdlog::debug("closing a connection on a PROXY listener: {}", r.reason);
+            close_conn(c);
+            return false;
+        }
+        if (!c.readable || c.peer_closed) break;
+        if (!read_into(c, w)) return false;
+    }
+    if (c.peer_closed || !watch(c)) {
+        if (c.peer_closed) spdlog::debug("closing a connection on a PROXY listener: it ended within the header");
+        close_conn(c);
+        return false;
+    }
+    // The header's deadline runs from accept, like a request's from its first byte.
+    if (c.timer != TimerKind::read) arm(c, TimerKind::read, cfg_.read_timeout.count());
+    return false;
+}
+
+// For a request from a trusted proxy: the client its X-Forwarded-For names,
+// for handlers and the access log (the per-address limit stays the peer's).
+void Loop::resolve_forwarded(Conn& c, Worker& w) {
+    w.forwarded.ip_len = 0;
+    if (c.ip_len == 0 || !cidr_list_contains(cfg_.trusted_proxies, c.ip, c.ip_len)) return;
+    http::proxy::Address a;
+    if (http::forwarded_client(cfg_.trusted_proxies, w.req, a)) w.forwarded = a;
 }
 
 // Answers a connection refused at accept: the pre-rendered response, a
 // half-close, and a short linger so the client reads it instead of a reset.
 void Loop::reject(Conn& c, std::string_view response, std::uint16_t status, std::size_t body_len) {
-    ssize_t n = send(c.fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
+    [[maybe_unused]] ssize_t n = send(c.fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
     if (observe_) {
-        if (stats_ && n > 0) bump(stats_->bytes_out, static_cast<std::uint64_t>(n));
         alog::Record rec;
         rec.status = status;
         rec.body_bytes = body_len;
@@ -221,7 +293,10 @@ void Loop::on_event(Conn& c, std::uint32_t events) {
     }
     switch (c.state) {
     case ConnState::lingering:
-        if (c.readable) discard_input(c);
+    case ConnState::proxy_header:  // grouped so that the common states cost no extra test
+        if (!c.readable) return;
+        if (c.state == ConnState::lingering) discard_input(c);
+        else on_proxy_input(c);
         return;
     case ConnState::writing:
         if (!(events & (EPOLLOUT | EPOLLHUP))) return;
@@ -280,9 +355,30 @@ void Loop::begin_drain() {
         }
     }
     // Idle keep-alive connections close at once; busy ones finish their
-    // request and close after it (keep-alive is off while draining).
+    // request and close after it (keep-alive is off while draining). One
+    // accepted but without a request yet gets a moment for its first: its
+    // client has most likely sent it already (a reload or stop must not drop
+    // it), and it is answered with `Connection: close`.
     TimerList& idle = timers_[static_cast<std::size_t>(TimerKind::idle)];
-    while (Conn* c = idle.front()) close_conn(*c);
+    std::size_t fresh = 0;
+    for (Conn* c = idle.front(); c;) {
+        Conn* next = c->next;
+        if (c->requests > 0)
+            close_conn(*c);
+        else
+            ++fresh;
+        c = next;
+    }
+    std::int64_t grace = kFirstRequestGraceMs;
+    if (cfg_.idle_timeout.count() > 0 && cfg_.idle_timeout.count() < grace) grace = cfg_.idle_timeout.count();
+    while (fresh-- > 0) arm(*idle.front(), TimerKind::idle, grace);
+    // So do connections still waiting for their PROXY protocol header.
+    TimerList& reading = timers_[static_cast<std::size_t>(TimerKind::read)];
+    for (Conn* c = reading.front(); c;) {
+        Conn* next = c->next;
+        if (c->state == ConnState::proxy_header) close_conn(*c);
+        c = next;
+    }
 }
 
 bool Loop::ip_acquire(Conn& c) {

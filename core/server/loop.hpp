@@ -43,7 +43,7 @@ public:
      * SO_REUSEPORT) becomes the loop's and is closed when it drains; a socket
      * shared with other loops (unix) stays the server's.
      */
-    void add_listener(int fd, bool shared_with_other_loops);
+    void add_listener(int fd, bool shared_with_other_loops, bool proxy = false);
 
     /**
      * Per-loop set-up of every handler, on the loop's thread. Throws (after
@@ -63,7 +63,10 @@ public:
 
 private:
     // --- loop.cpp: events, accept, timers, shutdown
-    void accept_from(int listen_fd);
+    void accept_from(int listen_fd, bool proxy);
+    [[gnu::noinline]] void on_proxy_input(Conn& c);
+    bool read_proxy_header(Conn& c, Worker& w);
+    void resolve_forwarded(Conn& c, Worker& w);
     void reject(Conn& c, std::string_view response, std::uint16_t status, std::size_t body_len);
     void publish() noexcept;
     void on_event(Conn& c, std::uint32_t events);
@@ -81,6 +84,8 @@ private:
     Step process(Conn& c, Worker& w);
     void dispatch(Conn& c, Worker& w);
     void complete(Conn& c, Worker& w, Outcome outcome);
+    template <bool Observed>
+    void answer(Conn& c, Worker& w, Outcome outcome);
     bool run_blocking(Conn& c, Worker& w, Handler& h);
     void blocking_done(Conn& c, Outcome outcome);
     void take_completions();
@@ -122,6 +127,7 @@ private:
         int fd;
         bool shared;
         bool paused;
+        bool proxy;  // connections start with a PROXY protocol header
     };
     std::vector<ListenFd> listeners_;
     std::int64_t resume_accept_ms_ = 0;
@@ -144,6 +150,7 @@ private:
     LoopStats* stats_ = nullptr;
     std::unique_ptr<AccessLogger> access_log_;
     bool observe_ = false;
+    bool trust_forwarded_ = false;  // trusted proxies are configured
 
     static constexpr std::size_t kDiscardSize = 16384;
     std::array<char, kDiscardSize> discard_;

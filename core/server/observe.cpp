@@ -75,11 +75,20 @@ void Loop::observe(Conn& c, Worker* w, const alog::Record& in, std::uint32_t slo
     const std::int64_t now = mono_us();
     const std::int64_t start = w ? w->first_byte_us : now;
     rec.duration_us = now > start && start != 0 ? static_cast<std::uint64_t>(now - start) : 0;
-    if (stats_) stats_->record(slot, rec.status, rec.duration_us);
+    if (stats_) {
+        stats_->record(slot, rec.status, rec.duration_us);
+        bump(stats_->bytes_in, rec.request_length);
+        bump(stats_->bytes_out, rec.bytes);
+    }
     if (!access_log_) return;
     rec.ip = c.ip;
     rec.ip_len = c.ip_len;
     rec.port = c.port;
+    if (w && in.req && w->forwarded.ip_len) {  // a trusted proxy's X-Forwarded-For
+        rec.ip = w->forwarded.ip;
+        rec.ip_len = w->forwarded.ip_len;
+        rec.port = w->forwarded.port;
+    }
     rec.connection = std::uint64_t{index_} << 32 | c.serial;
     // A request refused before it parsed is still the connection's next one.
     rec.connection_requests = c.requests + (w && !in.req ? 1 : 0);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "http/chunked.hpp"
+#include "http/proxy_protocol.hpp"
 #include "http/request.hpp"
 #include "server/buffer.hpp"
 #include "server/output.hpp"
@@ -34,6 +35,8 @@ struct Worker {
     std::size_t head_len = 0;
     http::ChunkedDecoder chunked;
     http::Request req;
+    // The request's client per a trusted proxy's X-Forwarded-For; ip_len 0: the connection's peer.
+    http::proxy::Address forwarded;
 
     // Answer side: what the handler builds, then the bytes and segments to send.
     Reply reply;

@@ -6,9 +6,12 @@
 //   \n
 //   body                   the (de-chunked) body, byte for byte
 //
-// No config. Never declines.
+// The client's address and port (as brisk sees it: after a PROXY protocol
+// header or a trusted proxy's X-Forwarded-For) go in an X-Echo-Peer header,
+// "203.0.113.7 51234". No config. Never declines.
 #include <brisk/plugin.hpp>
 
+#include <charconv>
 #include <cstddef>
 #include <cstring>
 #include <string_view>
@@ -43,6 +46,12 @@ public:
         put("\n");
         put(req.body());
 
+        char peer[80];
+        const std::string_view addr = req.remote_addr().substr(0, 64);
+        if (!addr.empty()) std::memcpy(peer, addr.data(), addr.size());
+        peer[addr.size()] = ' ';
+        char* end = std::to_chars(peer + addr.size() + 1, peer + sizeof peer, req.remote_port()).ptr;
+        res.header("X-Echo-Peer", std::string_view(peer, static_cast<std::size_t>(end - peer)));
         res.content_type("text/plain").write(std::string_view(out, size));
         return brisk::Result::done;
     }

@@ -27,14 +27,37 @@ struct ListenAddress {
     std::string path;
     /** The address as the user wrote it, for messages. */
     std::string text;
+    /** ",proxy": every connection starts with a PROXY protocol header (v1 or v2). */
+    bool proxy = false;
 };
 
 /**
  * Parses "host:port", "[v6]:port", ":port" (all IPv4 addresses) or
- * "unix:/path". Hostnames other than "localhost" are refused: a server binds
- * numeric addresses. Returns false and sets `error` to a one-line reason.
+ * "unix:/path", optionally followed by ",proxy". Hostnames other than
+ * "localhost" are refused: a server binds numeric addresses. Returns false
+ * and sets `error` to a one-line reason.
  */
 bool parse_listen_address(std::string_view text, ListenAddress& out, std::string& error);
+
+/** An address range of trusted proxies (--trusted-proxy, `trusted_proxies`). */
+struct Cidr {
+    std::uint8_t ip[16] = {};  // the network address; bits past the prefix are zero
+    std::uint8_t ip_len = 4;   // 4 or 16
+    std::uint8_t prefix = 32;  // bits that must match
+    /** As the user wrote it, for messages. */
+    std::string text;
+};
+
+/**
+ * Parses "10.0.0.0/8", "fd00::/8" or a single address ("192.0.2.7", "::1").
+ * Refuses bits set past the prefix length. Returns false and sets `error`
+ * to a one-line reason.
+ */
+bool parse_cidr(std::string_view text, Cidr& out, std::string& error);
+
+/** Whether `ip` (4 or 16 bytes) is in `range`; an IPv4-mapped IPv6 address matches IPv4 ranges. */
+bool cidr_contains(const Cidr& range, const std::uint8_t* ip, std::size_t ip_len) noexcept;
+bool cidr_list_contains(const std::vector<Cidr>& ranges, const std::uint8_t* ip, std::size_t ip_len) noexcept;
 
 /** What a route does. Static roots slot in here later. */
 enum class RouteKind : std::uint8_t {
@@ -44,6 +67,10 @@ enum class RouteKind : std::uint8_t {
     plugin,
     /** Files under a directory (--root DIR, --static PREFIX=DIR, `static = {...}`). */
     static_files,
+    /** Counters in the Prometheus text format (--metrics PATH, `type = "metrics"`). */
+    metrics,
+    /** 200 while serving, 503 while draining (--health PATH, `type = "health"`). */
+    health,
 };
 
 /** Options of a static-files route; the defaults are what --root and --static get. */
@@ -135,6 +162,12 @@ struct Config {
     /** Request line plus header fields, in bytes. */
     std::uint32_t max_header_size = 16u << 10;
     std::uint32_t max_conns_per_ip = 0;  // 0: unlimited
+    /**
+     * Peers (or PROXY protocol clients) whose X-Forwarded-For is believed:
+     * its right-most address outside these ranges is the client for logs
+     * and plugins.
+     */
+    std::vector<Cidr> trusted_proxies;
     bool disable_keepalive = false;
 
     std::string server_name = "brisk";
@@ -150,6 +183,19 @@ struct Config {
 
     /** Log client disconnect noise (resets, broken pipes, timeouts). */
     bool log_all_errors = false;
+
+    /** Access log: a file appended to, "-" for the standard output, empty for none. */
+    std::string access_log;
+    /** "common", "combined", "json" or a template of $variables (check_access_log_format). */
+    std::string access_log_format = "common";
+    /** Bytes of log lines each loop may hold before lines are dropped. */
+    std::uint64_t access_log_buffer = 1u << 20;
 };
+
+/**
+ * Checks an access log format: a built-in name or a template. Returns false
+ * and sets `error` to a one-line reason (an unknown $variable, a stray '$').
+ */
+bool check_access_log_format(std::string_view format, std::string& error);
 
 }  // namespace brisk

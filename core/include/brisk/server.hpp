@@ -1,6 +1,7 @@
 // brisk — the server: listeners, one event loop per thread, graceful stop.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -23,8 +24,18 @@ public:
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
-    /** Binds every listener. Throws brisk::Error ("127.0.0.1:8080: address already in use"). */
-    void listen();
+    /**
+     * Binds every listener. Throws brisk::Error ("127.0.0.1:8080: address already in use").
+     *
+     * An address the predecessor (the server this one replaces on reload)
+     * listens on is taken over from it: both share the sockets, so no
+     * connection waiting to be accepted is lost when the predecessor retires.
+     * An address an inherited socket (systemd socket activation, a prefork
+     * master's) is bound to uses that socket, and inherited sockets that no
+     * address names are listened on too. The descriptors in `inherited` stay
+     * the caller's.
+     */
+    void listen(const std::vector<int>& inherited = {}, const Server* predecessor = nullptr);
 
     /** Addresses actually bound (port 0 resolved), in --listen order. */
     std::vector<std::string> bound_addresses() const;
@@ -45,12 +56,38 @@ public:
      */
     void stop();
 
-    /** Blocks until every loop thread has exited. */
+    /**
+     * stop() for a server whose successor has taken its sockets over
+     * (listen(..., this)): unix socket files stay where they are.
+     */
+    void retire();
+
+    /** Blocks until every loop thread has exited, then writes the rest of the access log. */
     void wait();
+
+    /** wait(), for at most `timeout`: false (and nothing waited for) if a loop is still running then. */
+    bool wait_for(std::chrono::milliseconds timeout);
+
+    /**
+     * Opens the access log file again, by its name (after logrotate moved
+     * it); lines already queued go to the old file. Thread-safe; not from a
+     * signal handler.
+     */
+    void reopen_logs();
 
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+/**
+ * The listening sockets of a prefork master: for each address of `config`,
+ * one SO_REUSEPORT socket per worker (one shared socket for a unix address).
+ * Element k lists worker k's descriptors, to pass to Server::listen() as
+ * inherited. The master keeps them open for its whole life, so connections
+ * waiting for a worker that crashed are accepted by its replacement. Throws
+ * brisk::Error as Server::listen() does.
+ */
+std::vector<std::vector<int>> open_worker_sockets(const Config& config, unsigned workers);
 
 }  // namespace brisk

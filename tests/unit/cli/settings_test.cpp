@@ -33,7 +33,9 @@ TEST_CASE("every TOML key is the flag name with '_' for '-'", "[settings]") {
         std::string key = brisk::cli::toml_key(s);
         INFO(s.name);
         CHECK(key.find('-') == std::string::npos);
-        CHECK(key.size() == s.name.size());
+        // One exception: --trusted-proxy CIDR, repeated, is the list `trusted_proxies`.
+        CHECK(key.size() == (s.name == "trusted-proxy" ? std::string_view("trusted_proxies").size() : s.name.size()));
+        if (s.name == "trusted-proxy") CHECK(key == "trusted_proxies");
         CHECK(brisk::cli::find_setting_by_key(key) == &s);
         // Each setting can be applied: flags by set_flag, the rest by apply, and shows a default.
         CHECK((s.kind == brisk::cli::ValueKind::flag) == (s.set_flag != nullptr));
@@ -398,4 +400,21 @@ TEST_CASE("finalize checks plugin instances and the routes naming them", "[setti
     REQUIRE(errors.size() == 2);
     CHECK(errors[0] == "f:4:1: plugin instance \"a\" is defined twice (first at f:1:1)");
     CHECK(errors[1] == "f:10:1: route for prefix \"/b/\" with methods GET names unknown plugin instance \"nope\"");
+}
+
+TEST_CASE("trusted proxies are validated ranges; the flag replaces the file's list", "[settings]") {
+    const brisk::cli::Setting& s = setting("trusted_proxies");
+    CHECK(s.name == "trusted-proxy");
+    brisk::cli::Options o;
+    std::string error;
+    REQUIRE(s.apply(o, "10.0.0.0/8", "--trusted-proxy", error));
+    REQUIRE(s.apply(o, "::1", "--trusted-proxy", error));
+    REQUIRE(o.server.trusted_proxies.size() == 2);
+    CHECK(o.server.trusted_proxies[1].ip_len == 16);
+    CHECK(o.server.trusted_proxies[1].prefix == 128);
+    CHECK_FALSE(s.apply(o, "10.0.0.0/40", "--trusted-proxy", error));
+    CHECK(error == "bad trusted proxy \"10.0.0.0/40\": the prefix length of an IPv4 range is at most 32");
+    REQUIRE(s.clear != nullptr);
+    s.clear(o);
+    CHECK(o.server.trusted_proxies.empty());
 }

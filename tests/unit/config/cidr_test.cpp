@@ -52,7 +52,8 @@ TEST_CASE("bad CIDR ranges have clear messages", "[cidr]") {
     CHECK(error_of("") == "bad trusted proxy \"\": expected an address or a range, as in 10.0.0.0/8 or fd00::/8");
     CHECK(error_of("proxy.example") ==
           "bad trusted proxy \"proxy.example\": \"proxy.example\" is not a numeric IPv4 or IPv6 address");
-    CHECK(error_of("10.0.0.0/33") == "bad trusted proxy \"10.0.0.0/33\": the prefix length of an IPv4 range is at most 32");
+    CHECK(error_of("10.0.0.0/33") ==
+          "bad trusted proxy \"10.0.0.0/33\": the prefix length of an IPv4 range is at most 32");
     CHECK(error_of("::/129") == "bad trusted proxy \"::/129\": the prefix length of an IPv6 range is at most 128");
     CHECK(error_of("10.0.0.0/") ==
           "bad trusted proxy \"10.0.0.0/\": the prefix length after '/' must be a number from 0 to 32");

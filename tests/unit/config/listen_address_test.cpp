@@ -125,3 +125,32 @@ TEST_CASE("hostnames and junk are refused", "[listen]") {
     CHECK_THAT(parse_error(" 127.0.0.1:80"), Catch::Contains("numeric IPv4"));
     CHECK_THAT(parse_error("LOCALHOST:80"), Catch::Contains("numeric IPv4"));
 }
+
+TEST_CASE(",proxy marks a listener whose connections start with a PROXY header", "[listen]") {
+    auto a = parse_ok("127.0.0.1:8080,proxy");
+    CHECK(a.kind == Kind::tcp4);
+    CHECK(a.host == "127.0.0.1");
+    CHECK(a.port == 8080);
+    CHECK(a.proxy);
+    CHECK_FALSE(parse_ok("127.0.0.1:8080").proxy);
+    auto v6 = parse_ok("[::1]:8443,proxy");
+    CHECK(v6.kind == Kind::tcp6);
+    CHECK(v6.proxy);
+    auto u = parse_ok("unix:/run/brisk.sock,proxy");
+    CHECK(u.kind == Kind::unix_path);
+    CHECK(u.path == "/run/brisk.sock");
+    CHECK(u.proxy);
+    // A comma is part of a unix socket's path unless ",proxy" ends it.
+    auto comma = parse_ok("unix:/tmp/a,b");
+    CHECK(comma.path == "/tmp/a,b");
+    CHECK_FALSE(comma.proxy);
+
+    CHECK(parse_error("127.0.0.1:8080,proxi") ==
+          "bad listen address \"127.0.0.1:8080,proxi\": unknown option \"proxi\" after the address (the only one is "
+          "\"proxy\")");
+    CHECK(parse_error("127.0.0.1:8080,proxy,proxy") ==
+          "bad listen address \"127.0.0.1:8080,proxy,proxy\": \"proxy\" is given twice");
+    CHECK(parse_error("127.0.0.1:x,proxy") ==
+          "bad listen address \"127.0.0.1:x,proxy\": port must be a number from 0 to 65535");
+    CHECK(parse_error(",proxy") == "bad listen address \",proxy\": expected host:port, [v6]:port or unix:/path");
+}

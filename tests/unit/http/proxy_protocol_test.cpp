@@ -38,9 +38,7 @@ std::string text(const Address& a) {
 
 const std::string kSig("\r\n\r\n\0\r\nQUIT\n", 12);
 
-std::string be16(std::size_t v) {
-    return std::string{static_cast<char>(v >> 8 & 0xff), static_cast<char>(v & 0xff)};
-}
+std::string be16(std::size_t v) { return std::string{static_cast<char>(v >> 8 & 0xff), static_cast<char>(v & 0xff)}; }
 
 // A version 2 header: version/command byte, family/transport byte, payload.
 std::string v2(unsigned char ver_cmd, unsigned char fam, const std::string& payload) {
@@ -108,8 +106,9 @@ TEST_CASE("v1 UNKNOWN keeps the socket's peer, whatever follows it", "[proxy]") 
 
 TEST_CASE("v1 at its longest is accepted, one byte longer is not", "[proxy]") {
     // The longest header the protocol allows: TCP6 with full-length addresses.
-    std::string longest = "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
-                          "65535 65535\r\n";
+    std::string longest =
+        "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+        "65535 65535\r\n";
     REQUIRE(longest.size() == 104);
     CHECK(feed(longest).kind == Kind::done);
     std::string unknown = "PROXY UNKNOWN " + std::string(kMaxV1 - 16, 'x') + "\r\n";
@@ -126,39 +125,39 @@ TEST_CASE("v1 at its longest is accepted, one byte longer is not", "[proxy]") {
 
 TEST_CASE("v1 malformed shapes are invalid", "[proxy]") {
     const char* bad[] = {
-        "GET / HTTP/1.1\r\n",                                  // not a PROXY header at all
-        "PROXX TCP4 1.2.3.4 5.6.7.8 1 2\r\n",                  // wrong word
-        "proxy TCP4 1.2.3.4 5.6.7.8 1 2\r\n",                  // case matters
-        "PROXY\r\n",                                           // nothing after the word
-        "PROXY \r\n",                                          // empty protocol
-        "PROXY TCP5 1.2.3.4 5.6.7.8 1 2\r\n",                  // unknown protocol
+        "GET / HTTP/1.1\r\n",                  // not a PROXY header at all
+        "PROXX TCP4 1.2.3.4 5.6.7.8 1 2\r\n",  // wrong word
+        "proxy TCP4 1.2.3.4 5.6.7.8 1 2\r\n",  // case matters
+        "PROXY\r\n",                           // nothing after the word
+        "PROXY \r\n",                          // empty protocol
+        "PROXY TCP5 1.2.3.4 5.6.7.8 1 2\r\n",  // unknown protocol
         "PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n",
-        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n",                    // bare LF
-        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\r\n",                // CR inside
-        "PROXY TCP4 1.2.3.4\r5.6.7.8 1 2\r\n",                 // CR not followed by LF
-        "PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n",                    // missing port
-        "PROXY TCP4 1.2.3.4 5.6.7.8\r\n",                      // missing ports
-        "PROXY TCP4\r\n",                                      // missing everything
-        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n",                // extra field
-        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 \r\n",                 // trailing space
-        "PROXY TCP4  1.2.3.4 5.6.7.8 1 2\r\n",                 // double space
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\n",      // bare LF
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\r\n",  // CR inside
+        "PROXY TCP4 1.2.3.4\r5.6.7.8 1 2\r\n",   // CR not followed by LF
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n",      // missing port
+        "PROXY TCP4 1.2.3.4 5.6.7.8\r\n",        // missing ports
+        "PROXY TCP4\r\n",                        // missing everything
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n",  // extra field
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 \r\n",   // trailing space
+        "PROXY TCP4  1.2.3.4 5.6.7.8 1 2\r\n",   // double space
         "PROXY  TCP4 1.2.3.4 5.6.7.8 1 2\r\n",
         "PROXY TCP4 1.2.3.4 5.6.7.8 1  2\r\n",
-        "PROXY TCP4 1.2.3.256 5.6.7.8 1 2\r\n",                // bad IPv4
+        "PROXY TCP4 1.2.3.256 5.6.7.8 1 2\r\n",  // bad IPv4
         "PROXY TCP4 1.2.3 5.6.7.8 1 2\r\n",
-        "PROXY TCP4 1.2.3.4 5.6.7.x 1 2\r\n",                  // bad destination
-        "PROXY TCP4 ::1 5.6.7.8 1 2\r\n",                      // IPv6 under TCP4
-        "PROXY TCP6 1.2.3.4 ::1 1 2\r\n",                      // IPv4 under TCP6
+        "PROXY TCP4 1.2.3.4 5.6.7.x 1 2\r\n",  // bad destination
+        "PROXY TCP4 ::1 5.6.7.8 1 2\r\n",      // IPv6 under TCP4
+        "PROXY TCP6 1.2.3.4 ::1 1 2\r\n",      // IPv4 under TCP6
         "PROXY TCP6 ::1 ::g 1 2\r\n",
-        "PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n",              // port out of range
+        "PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n",  // port out of range
         "PROXY TCP4 1.2.3.4 5.6.7.8 1 99999\r\n",
-        "PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n",                 // leading zero
-        "PROXY TCP4 1.2.3.4 5.6.7.8 1 -2\r\n",                 // sign
-        "PROXY TCP4 1.2.3.4 5.6.7.8 123456 2\r\n",             // too many digits
+        "PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n",      // leading zero
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1 -2\r\n",      // sign
+        "PROXY TCP4 1.2.3.4 5.6.7.8 123456 2\r\n",  // too many digits
         "PROXY TCP4 1.2.3.4 5.6.7.8 1 2a\r\n",
-        "PROXY TCP4 1.2.3.4 5.6.7.8 1\t2\r\n",                 // control byte
-        "PROXY UNKNOWN \x80\r\n",                              // non-ASCII byte
-        "\r\n\r\n\r",                                          // neither version
+        "PROXY TCP4 1.2.3.4 5.6.7.8 1\t2\r\n",  // control byte
+        "PROXY UNKNOWN \x80\r\n",               // non-ASCII byte
+        "\r\n\r\n\r",                           // neither version
         "\x00",
     };
     for (const char* h : bad) {
@@ -209,8 +208,8 @@ TEST_CASE("v2 PROXY over AF_INET6 with the unspecified transport", "[proxy]") {
 }
 
 TEST_CASE("v2 TLVs after the addresses are skipped", "[proxy]") {
-    std::string tlvs = std::string("\x01", 1) + be16(2) + "h2"     // ALPN
-                       + std::string("\x04", 1) + be16(0)          // NOOP, empty
+    std::string tlvs = std::string("\x01", 1) + be16(2) + "h2"        // ALPN
+                       + std::string("\x04", 1) + be16(0)             // NOOP, empty
                        + std::string("\x05", 1) + be16(5) + "uniq!";  // UNIQUE_ID
     std::string hdr = v2(0x21, 0x11, inet_block("192.0.2.3", "192.0.2.4", 5, 6) + tlvs);
     Result r = feed(hdr);
@@ -240,8 +239,9 @@ TEST_CASE("v2 LOCAL, AF_UNSPEC and AF_UNIX keep the socket's peer", "[proxy]") {
 }
 
 TEST_CASE("v2 length is bounded", "[proxy]") {
-    std::string fits = v2(0x21, 0x11, inet_block("1.2.3.4", "5.6.7.8", 1, 2) + std::string("\x04", 1) +
-                                          be16(kMaxV2 - 16 - 12 - 3) + std::string(kMaxV2 - 16 - 12 - 3, 'p'));
+    std::string fits = v2(0x21, 0x11,
+                          inet_block("1.2.3.4", "5.6.7.8", 1, 2) + std::string("\x04", 1) + be16(kMaxV2 - 16 - 12 - 3) +
+                              std::string(kMaxV2 - 16 - 12 - 3, 'p'));
     REQUIRE(fits.size() == kMaxV2);
     CHECK(run(fits).kind == Kind::done);
     // Refused as soon as the length field is in, without waiting for the bytes.
@@ -256,18 +256,18 @@ TEST_CASE("v2 malformed shapes are invalid", "[proxy]") {
     std::string wrong_sig = kSig;
     wrong_sig[11] = 'X';
     std::string cases[] = {
-        wrong_sig + "\x21\x11" + be16(12) + inet,       // signature
-        v2(0x11, 0x11, inet),                           // version 1 in a binary header
-        v2(0x31, 0x11, inet),                           // version 3
-        v2(0x22, 0x11, inet),                           // command 2
-        v2(0x2F, 0x11, inet),                           // command 15
-        v2(0x21, 0x41, inet),                           // family 4
-        v2(0x21, 0x13, inet),                           // transport 3
-        v2(0x21, 0x12, inet),                           // datagram
-        v2(0x21, 0x11, inet.substr(0, 11)),             // address block too short
+        wrong_sig + "\x21\x11" + be16(12) + inet,  // signature
+        v2(0x11, 0x11, inet),                      // version 1 in a binary header
+        v2(0x31, 0x11, inet),                      // version 3
+        v2(0x22, 0x11, inet),                      // command 2
+        v2(0x2F, 0x11, inet),                      // command 15
+        v2(0x21, 0x41, inet),                      // family 4
+        v2(0x21, 0x13, inet),                      // transport 3
+        v2(0x21, 0x12, inet),                      // datagram
+        v2(0x21, 0x11, inet.substr(0, 11)),        // address block too short
         v2(0x21, 0x21, inet6_block("::1", "::2", 1, 2).substr(0, 35)),
         v2(0x21, 0x31, std::string(215, '\0')),
-        v2(0x21, 0x11, inet + "\x01"),                  // TLV header cut short
+        v2(0x21, 0x11, inet + "\x01"),  // TLV header cut short
         v2(0x21, 0x11, inet + std::string("\x01\x00", 2)),
         v2(0x21, 0x11, inet + std::string("\x01\x00\x05", 3) + "abcd"),  // TLV past the end
     };
