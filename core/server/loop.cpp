@@ -372,11 +372,12 @@ void Loop::begin_drain() {
     std::int64_t grace = kFirstRequestGraceMs;
     if (cfg_.idle_timeout.count() > 0 && cfg_.idle_timeout.count() < grace) grace = cfg_.idle_timeout.count();
     while (fresh-- > 0) arm(*idle.front(), TimerKind::idle, grace);
-    // So do connections still waiting for their PROXY protocol header.
+    // A connection still waiting for its PROXY protocol header gets the same
+    // moment, after which it closes without an answer (the idle timer).
     TimerList& reading = timers_[static_cast<std::size_t>(TimerKind::read)];
     for (Conn* c = reading.front(); c;) {
         Conn* next = c->next;
-        if (c->state == ConnState::proxy_header) close_conn(*c);
+        if (c->state == ConnState::proxy_header) arm(*c, TimerKind::idle, grace);
         c = next;
     }
 }

@@ -8,6 +8,7 @@ client for plugins and the log.
 """
 
 import os
+import signal
 import socket
 import struct
 import time
@@ -203,6 +204,21 @@ class MalformedHeaderTest(ProxyCase):
         t0 = time.monotonic()
         self.stop_and_check(srv)
         self.assertLess(time.monotonic() - t0, 5.0)
+
+    def test_stop_answers_a_header_that_completes_at_once(self):
+        # Like a connection accepted just before the stop: a moment to finish.
+        srv = self.start_proxy("--read-timeout", "60s", "--loops", "1")
+        c = self.pconnect(srv)
+        self.addCleanup(c.close)
+        c.send(b"PROXY TCP4 203.0.113.4 127.0.0.1 1 2")
+        time.sleep(0.2)
+        srv.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        c.send(b"\r\n" + get("/echo/late"))
+        r = c.read_response()
+        self.assertEqual((r.status, r.header("x-echo-peer")), (200, "203.0.113.4 1"), r)
+        self.assertTrue(r.closes(), r)
+        self.stop_and_check(srv)
 
 
 class PerIpLimitTest(ProxyCase):
