@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstring>
+#include <iterator>
+#include <memory>
 #include <string>
 
 using brisk::http::proxy::Address;
@@ -287,4 +290,57 @@ TEST_CASE("v2 prefixes wait; a wrong signature fails at the first wrong byte", "
     CHECK(run(kSig + "\x11").kind == Kind::invalid);  // another version, known at byte 13
     CHECK(run("\r\n\r\nX").kind == Kind::invalid);
     CHECK(run("\rX").kind == Kind::invalid);
+}
+
+TEST_CASE("mutated headers: a verdict on every prefix, never past the input", "[proxy]") {
+    const std::string seeds[] = {
+        "PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n",
+        "PROXY TCP6 2001:db8::1 ::1 0 65535\r\n",
+        "PROXY UNKNOWN\r\n",
+        v2(0x21, 0x11, inet_block("203.0.113.7", "10.0.0.1", 40000, 8080) + std::string("\x01\x00\x02h2", 5)),
+        v2(0x21, 0x21, inet6_block("2001:db8::42", "::1", 1, 2)),
+        v2(0x20, 0x00, ""),
+    };
+    std::uint32_t seed = 12345;
+    auto next = [&seed] {
+        seed = seed * 1103515245u + 12345u;
+        return seed >> 16;
+    };
+    for (int round = 0; round < 3000; ++round) {
+        std::string s = seeds[next() % std::size(seeds)];
+        for (unsigned k = next() % 3 + 1; k > 0; --k) {
+            std::size_t at = next() % s.size();
+            switch (next() % 3) {
+            case 0:
+                s[at] = static_cast<char>(next());
+                break;
+            case 1:
+                s.erase(at, 1);
+                break;
+            default:
+                s.insert(at, 1, static_cast<char>(next()));
+                break;
+            }
+        }
+        // Exactly as long as the input: a heap copy, so a read past it shows under sanitizers and valgrind.
+        for (std::size_t n = 0; n <= s.size(); ++n) {
+            std::unique_ptr<char[]> copy(new char[n ? n : 1]);
+            std::memcpy(copy.get(), s.data(), n);
+            Result r = parse(copy.get(), n);
+            if (r.kind == Kind::done) {
+                REQUIRE(r.consumed <= n);
+                REQUIRE(r.consumed > 0);
+                // More bytes after a complete header change nothing.
+                Result again = parse(s.data(), s.size());
+                REQUIRE(again.kind == Kind::done);
+                REQUIRE(again.consumed == r.consumed);
+                break;
+            }
+            if (r.kind == Kind::invalid) {
+                // Once invalid, longer input stays invalid.
+                REQUIRE(parse(s.data(), s.size()).kind == Kind::invalid);
+                break;
+            }
+        }
+    }
 }
