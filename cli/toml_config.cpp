@@ -210,13 +210,43 @@ private:
             } else if (auto a = node.as_array()) {
                 for (const auto& element : *a) {
                     if (auto es = element.as_string()) apply(setting, key, element, es->get());
-                    else wrong_type(key, element, "a string");
+                    else if (auto et = element.as_table(); et && key == "listen") read_listen_table(setting, *et);
+                    else wrong_type(key, element, key == "listen" ? "a string or an { address, proxy } table"
+                                                                   : "a string");
                 }
             } else {
                 wrong_type(key, node, "a string or an array of strings");
             }
             return;
         }
+    }
+
+    // [[listen]] with address = "HOST:PORT" and proxy = true: the same as "HOST:PORT,proxy".
+    void read_listen_table(const Setting& setting, const toml::table& table) {
+        std::string address;
+        bool proxy = false, ok = true;
+        for (auto&& [k, v] : table) {
+            if (k.str() == "address" && v.as_string()) {
+                address = v.as_string()->get();
+            } else if (k.str() == "address") {
+                ok = false;
+                wrong_type("listen.address", v, "a string");
+            } else if (k.str() == "proxy" && v.as_boolean()) {
+                proxy = v.as_boolean()->get();
+            } else if (k.str() == "proxy") {
+                ok = false;
+                wrong_type("listen.proxy", v, "true or false");
+            } else {
+                ok = false;
+                problem(k.source(), "unknown key " + quoted(k.str()) + " in [[listen]] (known: address, proxy)");
+            }
+        }
+        if (!ok) return;
+        if (address.empty()) {
+            problem(table.source(), "[[listen]] needs an address");
+            return;
+        }
+        apply(setting, "listen", table, proxy ? address + ",proxy" : address);
     }
 
     void read_plugins(const toml::node& node) {

@@ -298,6 +298,20 @@ class TrustedProxyTest(ProxyCase):
             c.send(v1("203.0.113.9") + get("/plaintext"))
             self.assertEqual(c.read_response().status, 200)
 
+    def test_toml_listen_tables(self):
+        port, pport = free_port(), free_port()
+        config = ('[[listen]]\naddress = "127.0.0.1:%d"\n\n[[listen]]\naddress = "127.0.0.1:%d"\nproxy = true\n\n'
+                  '[[route]]\npath = "/plaintext"\nrespond = "Hello, World!"\n' % (port, pport))
+        srv = self.start(config=config, kind="none", probe=(socket.AF_INET, ("127.0.0.1", port)),
+                         listen_flag=False)
+        self.pport = pport
+        with self.pconnect(srv) as c:
+            c.send(v2("203.0.113.9", 7) + get("/plaintext"))
+            self.assertEqual(c.read_response().status, 200)
+        with self.pconnect(srv) as c:  # no header on the PROXY listener: closed, no answer
+            c.send(get("/plaintext"))
+            self.assert_closed_silently(c)
+
     def test_bad_ranges_and_listen_options_are_refused(self):
         for args, mention in (
                 (["--trusted-proxy", "10.0.0.1/8"], "the range is 10.0.0.0/8"),

@@ -140,7 +140,7 @@ TEST_CASE("wrong types are errors at the value", "[toml]") {
           "t.toml:1:19: max_header_size: expected a size such as \"4MiB\" or a number of bytes, not a float");
     CHECK(load_error("read_timeout = true\n") ==
           "t.toml:1:16: read_timeout: expected a duration string such as \"10s\", not a boolean");
-    CHECK(load_error("listen = [\"127.0.0.1:1\", 2]\n") == "t.toml:1:26: listen: expected a string, not an integer");
+    CHECK(load_error("listen = [\"127.0.0.1:1\", 2]\n") == "t.toml:1:26: listen: expected a string or an { address, proxy } table, not an integer");
     CHECK(load_error("listen = {a = 1}\n") ==
           "t.toml:1:10: listen: expected a string or an array of strings, not a table");
     CHECK(load_error("route = 1\n") == "t.toml:1:9: route: expected [[route]] tables, not an integer");
@@ -463,4 +463,29 @@ TEST_CASE("plugin routes: validation", "[toml][plugin][route]") {
     CHECK(o.server.routes[0].host == "a.example");
     CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\ncolour = 1\n"),
                Catch::EndsWith("(known: path, prefix, respond, status, content_type, plugin, static, type, methods, host)"));
+}
+
+TEST_CASE("[[listen]] tables with address and proxy", "[toml]") {
+    Options o = load_ok("[[listen]]\naddress = \"127.0.0.1:9000\"\nproxy = true\n\n"
+                        "[[listen]]\naddress = \"[::1]:9001\"\n");
+    REQUIRE(o.server.listen.size() == 2);
+    CHECK(o.server.listen[0].port == 9000);
+    CHECK(o.server.listen[0].proxy);
+    CHECK(o.server.listen[0].text == "127.0.0.1:9000,proxy");
+    CHECK_FALSE(o.server.listen[1].proxy);
+    Options inline_tables = load_ok("listen = [\"127.0.0.1:9000\", { address = \"127.0.0.1:9002\", proxy = true }]\n");
+    REQUIRE(inline_tables.server.listen.size() == 2);
+    CHECK_FALSE(inline_tables.server.listen[0].proxy);
+    CHECK(inline_tables.server.listen[1].proxy);
+    Options suffix = load_ok("listen = [\"127.0.0.1:9000,proxy\"]\n");
+    CHECK(suffix.server.listen[0].proxy);
+
+    CHECK(load_error("[[listen]]\nproxy = true\n") == "t.toml:1:1: [[listen]] needs an address");
+    CHECK(load_error("[[listen]]\naddress = \"127.0.0.1:1\"\nport = 2\n") ==
+          "t.toml:3:1: unknown key \"port\" in [[listen]] (known: address, proxy)");
+    CHECK_THAT(load_error("[[listen]]\naddress = \"127.0.0.1:1\"\nproxy = \"yes\"\n"),
+               Catch::Contains("listen.proxy") && Catch::Contains("true or false"));
+    CHECK_THAT(load_error("[[listen]]\naddress = \"127.0.0.1:x\"\n"),
+               Catch::Contains("bad listen address \"127.0.0.1:x\""));
+    CHECK_THAT(load_error("listen = [1]\n"), Catch::Contains("a string or an { address, proxy } table"));
 }
