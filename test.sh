@@ -2,6 +2,7 @@
 # Builds brisk and runs the whole test suite (CMakePresets.json):
 #   1. build/       warnings as errors, every test (fuzz corpora replayed too)
 #   2. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer, every test
+#                   (no -Werror: instrumented code trips gcc's flow warnings)
 #   3. build-tsan/  ThreadSanitizer, the tests where threads meet (label tsan)
 # Installs missing Debian packages first. Exits non-zero on any failure.
 set -euo pipefail
