@@ -340,7 +340,8 @@ const std::array setting_table{
             apply_max_conns_per_ip, nullptr,
             [](const Options& d) { return std::to_string(d.server.max_conns_per_ip); }, nullptr},
     Setting{"trusted-proxy", ValueKind::text_list, "CIDR",
-            "Believe X-Forwarded-For from peers in CIDR (10.0.0.0/8, fd00::/8, 192.0.2.7); repeatable, replaces "
+            "Believe X-Forwarded-For from peers in CIDR (10.0.0.0/8, fd00::/8, 192.0.2.7, or unix for unix socket "
+            "peers); repeatable, replaces "
             "the file's trusted_proxies",
             apply_trusted_proxy, nullptr, [](const Options&) { return std::string("none"); },
             [](Options& o) { o.server.trusted_proxies.clear(); }},

@@ -26,16 +26,22 @@ bool parse_cidr(std::string_view text, Cidr& out, std::string& error) {
     };
     Cidr result;
     result.text = std::string(text);
+    if (text == "unix") {  // peers of unix sockets (a proxy on the same host)
+        result.ip_len = 0;
+        result.prefix = 0;
+        out = std::move(result);
+        return true;
+    }
     std::size_t slash = text.find('/');
     std::string host(text.substr(0, slash));
-    if (host.empty()) return fail("expected an address or a range, as in 10.0.0.0/8 or fd00::/8");
+    if (host.empty()) return fail("expected an address, a range or unix, as in 10.0.0.0/8 or fd00::/8");
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     if (inet_pton(AF_INET, host.c_str(), result.ip) == 1) {
         result.ip_len = 4;
     } else if (inet_pton(AF_INET6, host.c_str(), result.ip) == 1) {
         result.ip_len = 16;
     } else {
-        return fail("\"" + host + "\" is not a numeric IPv4 or IPv6 address");
+        return fail("\"" + host + "\" is not a numeric IPv4 or IPv6 address (or unix)");
     }
     const unsigned max_bits = result.ip_len * 8u;
     unsigned bits = max_bits;
@@ -71,6 +77,7 @@ bool parse_cidr(std::string_view text, Cidr& out, std::string& error) {
 }
 
 bool cidr_contains(const Cidr& range, const std::uint8_t* ip, std::size_t ip_len) noexcept {
+    if (range.ip_len == 0 || ip_len == 0) return range.ip_len == ip_len;  // "unix" and unix peers
     if (ip_len == 16 && range.ip_len == 4 && is_v4_mapped(ip)) {
         ip += 12;
         ip_len = 4;

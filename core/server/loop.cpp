@@ -253,7 +253,7 @@ bool Loop::read_proxy_header(Conn& c, Worker& w) {
 // for handlers and the access log (the per-address limit stays the peer's).
 void Loop::resolve_forwarded(Conn& c, Worker& w) {
     w.forwarded.ip_len = 0;
-    if (c.ip_len == 0 || !cidr_list_contains(cfg_.trusted_proxies, c.ip, c.ip_len)) return;
+    if (!cidr_list_contains(cfg_.trusted_proxies, c.ip, c.ip_len)) return;
     http::proxy::Address a;
     if (http::forwarded_client(cfg_.trusted_proxies, w.req, a)) w.forwarded = a;
 }

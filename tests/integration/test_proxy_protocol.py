@@ -218,7 +218,8 @@ class MalformedHeaderTest(ProxyCase):
         r = c.read_response()
         self.assertEqual((r.status, r.header("x-echo-peer")), (200, "203.0.113.4 1"), r)
         self.assertTrue(r.closes(), r)
-        self.stop_and_check(srv)
+        c.close()
+        self.assertEqual(srv.wait_exit(), 0, srv.stderr())
 
 
 class PerIpLimitTest(ProxyCase):
@@ -280,6 +281,17 @@ class TrustedProxyTest(ProxyCase):
         self.assertIn("203.0.113.50 0 200 GET /echo/x HTTP/1.1", lines)
         self.assertIn("198.51.100.3 4 200 GET /echo/x HTTP/1.1", lines)
         self.assertTrue(any(l.startswith("127.0.0.1 ") and "/echo/plain" in l for l in lines), lines)
+
+    def test_unix_socket_peers_trusted_with_unix(self):
+        srv = self.start("--trusted-proxy", "unix", "--plugin", "/echo/=" + echo_so(), kind="unix")
+        with srv.connect() as c:
+            # Only the socket's peer is trusted: the right-most address is the client.
+            c.send(request("GET", "/echo/xff", headers=self.XFF))
+            self.assertEqual(c.read_response().header("x-echo-peer"), "127.0.0.5 0")
+        srv2 = self.start("--trusted-proxy", "127.0.0.0/8", "--plugin", "/echo/=" + echo_so(), kind="unix")
+        with srv2.connect() as c:
+            c.send(request("GET", "/echo/xff", headers=self.XFF))
+            self.assertEqual(c.read_response().header("x-echo-peer"), "unix 0")
 
     def test_untrusted_peer_x_forwarded_for_is_ignored(self):
         srv = self.start_proxy("--trusted-proxy", "10.0.0.0/8")

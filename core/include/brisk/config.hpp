@@ -42,20 +42,23 @@ bool parse_listen_address(std::string_view text, ListenAddress& out, std::string
 /** An address range of trusted proxies (--trusted-proxy, `trusted_proxies`). */
 struct Cidr {
     std::uint8_t ip[16] = {};  // the network address; bits past the prefix are zero
-    std::uint8_t ip_len = 4;   // 4 or 16
+    std::uint8_t ip_len = 4;   // 4 or 16; 0: peers of unix sockets ("unix")
     std::uint8_t prefix = 32;  // bits that must match
     /** As the user wrote it, for messages. */
     std::string text;
 };
 
 /**
- * Parses "10.0.0.0/8", "fd00::/8" or a single address ("192.0.2.7", "::1").
- * Refuses bits set past the prefix length. Returns false and sets `error`
+ * Parses "10.0.0.0/8", "fd00::/8", a single address ("192.0.2.7", "::1")
+ * or "unix" (peers of unix sockets). Refuses bits set past the prefix length. Returns false and sets `error`
  * to a one-line reason.
  */
 bool parse_cidr(std::string_view text, Cidr& out, std::string& error);
 
-/** Whether `ip` (4 or 16 bytes) is in `range`; an IPv4-mapped IPv6 address matches IPv4 ranges. */
+/**
+ * Whether `ip` (4 or 16 bytes; 0 for a unix socket's peer) is in `range`; an
+ * IPv4-mapped IPv6 address matches IPv4 ranges.
+ */
 bool cidr_contains(const Cidr& range, const std::uint8_t* ip, std::size_t ip_len) noexcept;
 bool cidr_list_contains(const std::vector<Cidr>& ranges, const std::uint8_t* ip, std::size_t ip_len) noexcept;
 

@@ -49,9 +49,10 @@ TEST_CASE("CIDR ranges parse and match", "[cidr]") {
 }
 
 TEST_CASE("bad CIDR ranges have clear messages", "[cidr]") {
-    CHECK(error_of("") == "bad trusted proxy \"\": expected an address or a range, as in 10.0.0.0/8 or fd00::/8");
+    CHECK(error_of("") ==
+          "bad trusted proxy \"\": expected an address, a range or unix, as in 10.0.0.0/8 or fd00::/8");
     CHECK(error_of("proxy.example") ==
-          "bad trusted proxy \"proxy.example\": \"proxy.example\" is not a numeric IPv4 or IPv6 address");
+          "bad trusted proxy \"proxy.example\": \"proxy.example\" is not a numeric IPv4 or IPv6 address (or unix)");
     CHECK(error_of("10.0.0.0/33") ==
           "bad trusted proxy \"10.0.0.0/33\": the prefix length of an IPv4 range is at most 32");
     CHECK(error_of("::/129") == "bad trusted proxy \"::/129\": the prefix length of an IPv6 range is at most 128");
@@ -63,4 +64,18 @@ TEST_CASE("bad CIDR ranges have clear messages", "[cidr]") {
           "bad trusted proxy \"10.0.0.1/8\": bits are set past the prefix length; the range is 10.0.0.0/8");
     CHECK(error_of("2001:db8::1/32") ==
           "bad trusted proxy \"2001:db8::1/32\": bits are set past the prefix length; the range is 2001:db8::/32");
+}
+
+TEST_CASE("unix trusts the peers of unix sockets, and only them", "[cidr]") {
+    Cidr u;
+    std::string error;
+    REQUIRE(brisk::parse_cidr("unix", u, error));
+    CHECK(u.ip_len == 0);
+    CHECK(brisk::cidr_contains(u, nullptr, 0));
+    unsigned char v4[4] = {127, 0, 0, 1};
+    CHECK_FALSE(brisk::cidr_contains(u, v4, 4));
+    Cidr any;
+    REQUIRE(brisk::parse_cidr("0.0.0.0/0", any, error));
+    CHECK_FALSE(brisk::cidr_contains(any, nullptr, 0));
+    CHECK(error_of("unix/8") == "bad trusted proxy \"unix/8\": \"unix\" is not a numeric IPv4 or IPv6 address (or unix)");
 }
