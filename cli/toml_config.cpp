@@ -40,6 +40,23 @@ std::string_view type_name(const toml::node& node) {
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+// Each problem is one line: control bytes a message quotes from the file (a
+// newline in a quoted key, the rest of the line in toml++'s description of a
+// parse error) are written as escapes.
+std::string one_line(std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (c == '\n') out += "\\n";
+        else if (c == '\r') out += "\\r";
+        else if ((u < 0x20 && c != '\t') || u == 0x7f) out += {'\\', 'x', kHex[u >> 4], kHex[u & 15]};
+        else out += c;
+    }
+    return out;
+}
+
 struct Problem {
     toml::source_position at;
     std::string message;
@@ -147,7 +164,7 @@ public:
                          [](const Problem& a, const Problem& b) { return earlier(a.at, b.at); });
         for (const auto& p : problems_) {
             errors.push_back(source_ + ":" + std::to_string(p.at.line) + ":" + std::to_string(p.at.column) + ": " +
-                             p.message);
+                             one_line(p.message));
         }
         return problems_.empty();
     }
@@ -727,7 +744,7 @@ bool apply_toml(std::string_view text, const std::string& source, Options& out, 
     } catch (const toml::parse_error& e) {
         const auto& at = e.source().begin;
         errors.push_back(source + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": " +
-                         std::string(e.description()));
+                         one_line(e.description()));
         return false;
     }
     Reader reader(source, out);
