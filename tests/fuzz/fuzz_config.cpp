@@ -1,6 +1,7 @@
 // brisk — fuzzes the --config path: TOML text -> settings -> finalize(), as
 // `brisk --check-config` validates it. Nothing may throw or crash; a file
 // that passes yields a Config the server can start from.
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     cli::finalize(options, errors);
     for (const std::string& e : errors) {
         FUZZ_CHECK(!e.empty());
+        if (e.find('\n') != std::string::npos) std::fprintf(stderr, "error of several lines: %s\n", e.c_str());
         FUZZ_CHECK(e.find('\n') == std::string::npos);  // one line per problem
     }
     if (!errors.empty()) return 0;

@@ -489,3 +489,11 @@ TEST_CASE("[[listen]] tables with address and proxy", "[toml]") {
                Catch::Contains("bad listen address \"127.0.0.1:x\""));
     CHECK_THAT(load_error("listen = [1]\n"), Catch::Contains("a string or an { address, proxy } table"));
 }
+
+// Found by the config fuzzer: toml++ quotes the rest of the line in some parse
+// errors, newline included, and a quoted key may hold control characters;
+// --check-config lists one problem per line all the same.
+TEST_CASE("every problem is one line, control bytes escaped", "[toml]") {
+    CHECK(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\nprefix = tru\n").find('\n') == std::string::npos);
+    CHECK(load_error("\"a\\nb\\u0001\" = 1\n") == "t.toml:1:1: unknown key \"a\\nb\\x01\"");
+}
