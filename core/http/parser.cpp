@@ -4,6 +4,7 @@
 #include "http/parser.hpp"
 
 #include "http/chars.hpp"
+#include "sanitizer.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -44,16 +45,7 @@ constexpr Tables kTables;
 
 inline bool is_token(char c) noexcept { return kTables.token[static_cast<unsigned char>(c)]; }
 
-// gcc defines __SANITIZE_ADDRESS__ under ASan; clang before 16 only answers __has_feature.
-#if defined(__SANITIZE_ADDRESS__)
-#define BRISK_PARSER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BRISK_PARSER_ASAN 1
-#endif
-#endif
-
-#if defined(__SSE2__) && !defined(BRISK_PARSER_ASAN)
+#if defined(__SSE2__) && !BRISK_ASAN
 #define BRISK_SIMD_TAIL 1
 #endif
 

@@ -6,13 +6,15 @@
 #include <cstring>
 #include <new>
 
-#if defined(__SANITIZE_ADDRESS__)
+#include "sanitizer.hpp"
+
+#if BRISK_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
 
 namespace brisk {
 
-#if defined(__SANITIZE_ADDRESS__)
+#if BRISK_ASAN
 inline constexpr bool kPoisonsRequests = true;
 #else
 inline constexpr bool kPoisonsRequests = false;
@@ -25,7 +27,7 @@ inline constexpr bool kPoisonsRequests = false;
  * release builds leave them.
  */
 inline void poison(char* data, std::size_t len) noexcept {
-#if defined(__SANITIZE_ADDRESS__)
+#if BRISK_ASAN
     if (data) ASAN_POISON_MEMORY_REGION(data, len);
 #elif !defined(NDEBUG)
     if (data) std::memset(data, 0xdb, len);
@@ -37,7 +39,7 @@ inline void poison(char* data, std::size_t len) noexcept {
 
 /** Sanitizer builds: makes bytes addressable again before they are reused. */
 inline void unpoison(const char* data, std::size_t len) noexcept {
-#if defined(__SANITIZE_ADDRESS__)
+#if BRISK_ASAN
     if (data) ASAN_UNPOISON_MEMORY_REGION(data, len);
 #else
     (void)data;
@@ -58,7 +60,7 @@ public:
 
     /** Sanitizer builds: makes the whole storage addressable again after a handler's views were poisoned. */
     void unpoison() noexcept {
-#if defined(__SANITIZE_ADDRESS__)
+#if BRISK_ASAN
         if (data_) ASAN_UNPOISON_MEMORY_REGION(data_, cap_);
 #endif
     }

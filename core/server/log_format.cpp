@@ -43,11 +43,13 @@ constexpr std::array<Named, 21> kVars{{
     {"loop", Var::loop},
 }};
 
-constexpr std::array<std::string_view, kVars.size()> kNames = [] {
-    std::array<std::string_view, kVars.size()> names{};
-    for (std::size_t i = 0; i < kVars.size(); ++i) names[i] = kVars[i].name;
+template <std::size_t N>
+constexpr std::array<std::string_view, N> names_of(const std::array<Named, N>& vars) {
+    std::array<std::string_view, N> names{};
+    for (std::size_t i = 0; i < N; ++i) names[i] = vars[i].name;
     return names;
-}();
+}
+constexpr auto kNames = names_of(kVars);
 
 constexpr std::string_view kCommon = R"($remote_addr - - [$time_local] "$request" $status $body_bytes_sent)";
 constexpr std::string_view kCombined =

@@ -24,6 +24,8 @@ constexpr int kMaxAcceptsPerWake = 64;
 constexpr std::int64_t kAcceptPauseMs = 100;
 // While draining, how long a connection without any request yet may take to send its first.
 constexpr std::int64_t kFirstRequestGraceMs = 1000;
+// Rounds of kMaxAcceptsPerWake accepts that empty a listen queue (its backlog is 4096) when draining.
+constexpr int kMaxDrainAcceptRounds = 4096 / kMaxAcceptsPerWake + 1;
 
 // The poller's data word: a Conn pointer (8-aligned, low bits 0), the wake
 // fd, or a listener index tagged in the low bits.
@@ -146,7 +148,7 @@ void Loop::fini_handlers() noexcept {
     for (Handler* h : router_.handlers()) h->loop_fini(index_);
 }
 
-void Loop::accept_from(int listen_fd, bool proxy) {
+bool Loop::accept_from(int listen_fd, bool proxy) {
     for (int i = 0; i < kMaxAcceptsPerWake; ++i) {
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
@@ -163,7 +165,7 @@ void Loop::accept_from(int listen_fd, bool proxy) {
                 }
                 resume_accept_ms_ = now_ms_ + kAcceptPauseMs;
             }
-            return;
+            return false;
         }
         Conn* c = conns_.acquire();
         c->fd = fd;
@@ -196,6 +198,7 @@ void Loop::accept_from(int listen_fd, bool proxy) {
         }
         on_input(*c);
     }
+    return true;
 }
 
 // The PROXY protocol header a connection on a PROXY listener starts with:
@@ -343,6 +346,13 @@ void Loop::expire_timers() {
 
 void Loop::begin_drain() {
     if (draining_) return;
+    // Connections the kernel has completed but nobody accepted yet would be
+    // reset when the socket closes: they are taken (and answered) first.
+    for (ListenFd& l : listeners_) {
+        if (l.paused) continue;
+        for (int round = 0; round < kMaxDrainAcceptRounds && accept_from(l.fd, l.proxy); ++round) {
+        }
+    }
     draining_ = true;
     // Stop accepting: an own socket is closed, so new connections are
     // refused at once; a shared one just leaves this loop's poller.

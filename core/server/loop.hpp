@@ -63,7 +63,8 @@ public:
 
 private:
     // --- loop.cpp: events, accept, timers, shutdown
-    void accept_from(int listen_fd, bool proxy);
+    /** Accepts up to kMaxAcceptsPerWake connections; true if it stopped at that cap (more may wait). */
+    bool accept_from(int listen_fd, bool proxy);
     [[gnu::noinline]] void on_proxy_input(Conn& c);
     bool read_proxy_header(Conn& c, Worker& w);
     void resolve_forwarded(Conn& c, Worker& w);

@@ -587,7 +587,9 @@ inline const brisk_plugin_descriptor* accept_host(const brisk_plugin_descriptor*
     if (host_major != BRISK_PLUGIN_ABI_MAJOR || host_minor < descriptor->min_host_minor || api == nullptr ||
         api->size < host_api_v1_0_size)
         return nullptr;
-    host_api = api;
+    // A reload calls the entry again while the previous generation's threads
+    // still use the table: it is the same table, and is written only once.
+    if (host_api != api) host_api = api;
     return descriptor;
 }
 

@@ -1,0 +1,14 @@
+// brisk — BRISK_ASAN is 1 in AddressSanitizer builds, with either compiler:
+// gcc defines __SANITIZE_ADDRESS__, clang before 16 only answers __has_feature.
+#pragma once
+
+#if defined(__SANITIZE_ADDRESS__)
+#define BRISK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BRISK_ASAN 1
+#endif
+#endif
+#ifndef BRISK_ASAN
+#define BRISK_ASAN 0
+#endif
