@@ -4,6 +4,7 @@
 #   2. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer, every test
 #                   (no -Werror: instrumented code trips gcc's flow warnings)
 #   3. build-tsan/  ThreadSanitizer, the tests where threads meet (label tsan)
+# and scripts/lint.sh (clang-format, clang-tidy, cppcheck) after the first.
 # Installs missing Debian packages first. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -33,6 +34,10 @@ for preset in default asan tsan; do
     cmake --preset "$preset" >/dev/null
     cmake --build --preset "$preset" -j "$jobs"
     ctest --preset "$preset" --timeout 600 || failed+=("$preset")
+    # clang-format, clang-tidy and cppcheck, once build/ has its compile commands.
+    if [ "$preset" = default ]; then
+        scripts/lint.sh || failed+=("lint")
+    fi
 done
 
 if [ "${#failed[@]}" -ne 0 ]; then

@@ -55,11 +55,16 @@ sigset_t signal_set(std::initializer_list<int> signals) {
 
 const char* signal_name(int s) {
     switch (s) {
-    case SIGINT: return "SIGINT";
-    case SIGTERM: return "SIGTERM";
-    case SIGHUP: return "SIGHUP";
-    case SIGUSR1: return "SIGUSR1";
-    default: return "a signal";
+    case SIGINT:
+        return "SIGINT";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGHUP:
+        return "SIGHUP";
+    case SIGUSR1:
+        return "SIGUSR1";
+    default:
+        return "a signal";
     }
 }
 
@@ -69,7 +74,8 @@ void notify(const char* state) { sd_notify(0, state); }
 void notify_reloading() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    auto usec = static_cast<unsigned long long>(ts.tv_sec) * 1000000ULL + static_cast<unsigned long long>(ts.tv_nsec) / 1000ULL;
+    auto usec =
+        static_cast<unsigned long long>(ts.tv_sec) * 1000000ULL + static_cast<unsigned long long>(ts.tv_nsec) / 1000ULL;
     sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", usec);
 }
 
@@ -83,9 +89,9 @@ void reopen_logs(Server* server) {
 
 /** Sockets systemd passed (LISTEN_FDS for this process); the variables are cleared. */
 std::vector<int> activated_sockets() {
-    std::vector<int> fds;
     int n = sd_listen_fds(1);
-    for (int i = 0; i < n; ++i) fds.push_back(SD_LISTEN_FDS_START + i);
+    std::vector<int> fds(n > 0 ? static_cast<std::size_t>(n) : 0);
+    for (std::size_t i = 0; i < fds.size(); ++i) fds[i] = SD_LISTEN_FDS_START + static_cast<int>(i);
     return fds;
 }
 
@@ -96,7 +102,11 @@ std::vector<int> activated_sockets() {
 class Serving {
 public:
     Serving(int argc, const char* const* argv, Options options, std::vector<int> inherited, int ready_fd)
-        : argc_(argc), argv_(argv), options_(std::move(options)), inherited_(std::move(inherited)), ready_fd_(ready_fd) {}
+        : argc_(argc),
+          argv_(argv),
+          options_(std::move(options)),
+          inherited_(std::move(inherited)),
+          ready_fd_(ready_fd) {}
 
     int run() {
         const bool log_to_file = !options_.error_log.empty();
@@ -229,7 +239,8 @@ private:
         const auto deadline = Clock::now() + options_.shutdown_timeout;
         if (!limited) {
             current_->wait();
-        } else if (!current_->wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()))) {
+        } else if (!current_->wait_for(
+                       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()))) {
             return false;
         }
         for (Retired& r : retired_) {
@@ -387,8 +398,7 @@ private:
         for (Worker& w : workers_) {
             if (w.pid <= 0) continue;
             int status = 0;
-            while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
-            }
+            while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {}
             clean = clean && WIFEXITED(status) && WEXITSTATUS(status) == 0;
             w.pid = -1;
         }

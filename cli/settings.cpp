@@ -24,7 +24,7 @@ constexpr std::uint64_t min_header_size = 256;
 constexpr std::uint64_t max_header_size = 1u << 20;
 constexpr std::size_t max_server_name = 256;
 constexpr std::array<std::string_view, 7> log_levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
-constexpr std::array<std::string_view, 8> route_methods{"GET",     "HEAD",  "POST", "PUT",
+constexpr std::array<std::string_view, 8> route_methods{"GET",    "HEAD",    "POST",  "PUT",
                                                         "DELETE", "OPTIONS", "TRACE", "PATCH"};
 constexpr unsigned max_blocking_threads = 1024;
 constexpr unsigned max_processes = 256;
@@ -118,8 +118,8 @@ bool apply_max_header_size(Options& o, std::string_view v, const std::string&, s
     std::uint64_t n = 0;
     if (!parse_size(v, n, error)) return false;
     if (n < min_header_size || n > max_header_size) {
-        error = "must be from " + format_size(min_header_size) + " to " + format_size(max_header_size) +
-                ", not " + std::string(v);
+        error = "must be from " + format_size(min_header_size) + " to " + format_size(max_header_size) + ", not " +
+                std::string(v);
         return false;
     }
     o.server.max_header_size = static_cast<std::uint32_t>(n);
@@ -128,8 +128,8 @@ bool apply_max_header_size(Options& o, std::string_view v, const std::string&, s
 
 bool apply_server_name(Options& o, std::string_view v, const std::string&, std::string& error) {
     if (!is_header_value(v)) {
-        error = "\"" + std::string(v) +
-                "\" is not a valid header value (visible ASCII and inner spaces only, not empty)";
+        error =
+            "\"" + std::string(v) + "\" is not a valid header value (visible ASCII and inner spaces only, not empty)";
         return false;
     }
     if (v.size() > max_server_name) {
@@ -288,18 +288,16 @@ bool apply_error_log(Options& o, std::string_view v, const std::string&, std::st
     return true;
 }
 
-
 const std::array setting_table{
     Setting{"listen", ValueKind::text_list, "ADDR",
             "host:port, [v6]:port, :port (all IPv4) or unix:/path, with \",proxy\" for a PROXY protocol listener; "
             "repeatable, replaces the file's list",
             apply_listen, nullptr, [](const Options&) { return std::string(default_listen); },
             [](Options& o) { o.server.listen.clear(); }},
-    Setting{"loops", ValueKind::count, "N", "Event loops (threads); 0 = one per usable core", apply_loops,
-            nullptr, [](const Options&) { return std::to_string(usable_cores()); }, nullptr},
-    Setting{"concurrency", ValueKind::count, "N",
-            "Most open connections across all loops; the one over gets a 503", apply_concurrency, nullptr,
-            [](const Options& d) { return std::to_string(d.server.concurrency); }, nullptr},
+    Setting{"loops", ValueKind::count, "N", "Event loops (threads); 0 = one per usable core", apply_loops, nullptr,
+            [](const Options&) { return std::to_string(usable_cores()); }, nullptr},
+    Setting{"concurrency", ValueKind::count, "N", "Most open connections across all loops; the one over gets a 503",
+            apply_concurrency, nullptr, [](const Options& d) { return std::to_string(d.server.concurrency); }, nullptr},
     Setting{"max-idle-worker-duration", ValueKind::duration, "DUR",
             "Free a loop's spare worker once idle this long; 0 = never",
             [](Options& o, std::string_view v, const std::string&, std::string& e) {
@@ -333,12 +331,11 @@ const std::array setting_table{
             apply_max_request_body_size, nullptr,
             [](const Options& d) { return format_size(d.server.max_request_body_size); }, nullptr},
     Setting{"max-header-size", ValueKind::size, "SIZE",
-            "Largest request line plus header fields, 256 to 1MiB; a larger one gets a 431",
-            apply_max_header_size, nullptr, [](const Options& d) { return format_size(d.server.max_header_size); },
-            nullptr},
+            "Largest request line plus header fields, 256 to 1MiB; a larger one gets a 431", apply_max_header_size,
+            nullptr, [](const Options& d) { return format_size(d.server.max_header_size); }, nullptr},
     Setting{"max-conns-per-ip", ValueKind::count, "N", "Most open connections from one client address; 0 = unlimited",
-            apply_max_conns_per_ip, nullptr,
-            [](const Options& d) { return std::to_string(d.server.max_conns_per_ip); }, nullptr},
+            apply_max_conns_per_ip, nullptr, [](const Options& d) { return std::to_string(d.server.max_conns_per_ip); },
+            nullptr},
     Setting{"trusted-proxy", ValueKind::text_list, "CIDR",
             "Believe X-Forwarded-For from peers in CIDR (10.0.0.0/8, fd00::/8, 192.0.2.7, or unix for unix socket "
             "peers); repeatable, replaces "
@@ -347,8 +344,8 @@ const std::array setting_table{
             [](Options& o) { o.server.trusted_proxies.clear(); }},
     Setting{"disable-keepalive", ValueKind::flag, "", "Close every connection after its first response", nullptr,
             [](Options& o, bool on) { o.server.disable_keepalive = on; }, nullptr, nullptr},
-    Setting{"server-name", ValueKind::text, "NAME", "Value of the Server response header", apply_server_name,
-            nullptr, [](const Options& d) { return d.server.server_name; }, nullptr},
+    Setting{"server-name", ValueKind::text, "NAME", "Value of the Server response header", apply_server_name, nullptr,
+            [](const Options& d) { return d.server.server_name; }, nullptr},
     Setting{"no-server-header", ValueKind::flag, "", "Send no Server header", nullptr,
             [](Options& o, bool on) { o.server.no_server_header = on; }, nullptr, nullptr},
     Setting{"no-date-header", ValueKind::flag, "", "Send no Date header", nullptr,
@@ -365,12 +362,12 @@ const std::array setting_table{
             "Serve the files under DIR at PREFIX; repeatable. Without any route, brisk serves the current "
             "directory at / with listings",
             apply_static, nullptr, [](const Options&) { return std::string(); }, nullptr},
-    Setting{"blocking-threads", ValueKind::count, "N",
-            "Threads for handlers of plugins that may block, 1 to 1024", apply_blocking_threads, nullptr,
-            [](const Options& d) { return std::to_string(d.server.blocking_threads); }, nullptr},
-    Setting{"blocking-queue", ValueKind::count, "N",
-            "Requests waiting for a blocking thread; the one over gets a 503", apply_blocking_queue, nullptr,
-            [](const Options& d) { return std::to_string(d.server.blocking_queue); }, nullptr},
+    Setting{"blocking-threads", ValueKind::count, "N", "Threads for handlers of plugins that may block, 1 to 1024",
+            apply_blocking_threads, nullptr, [](const Options& d) { return std::to_string(d.server.blocking_threads); },
+            nullptr},
+    Setting{"blocking-queue", ValueKind::count, "N", "Requests waiting for a blocking thread; the one over gets a 503",
+            apply_blocking_queue, nullptr, [](const Options& d) { return std::to_string(d.server.blocking_queue); },
+            nullptr},
     Setting{"shutdown-timeout", ValueKind::duration, "DUR",
             "After SIGTERM, close what is still in flight after this long and exit 1; 0 = wait for it",
             [](Options& o, std::string_view v, const std::string&, std::string& e) {
@@ -386,8 +383,8 @@ const std::array setting_table{
                 return true;
             },
             nullptr, [](const Options& d) { return std::to_string(d.processes); }, nullptr},
-    Setting{"log-level", ValueKind::text, "LEVEL", "trace, debug, info, warn, error, critical or off",
-            apply_log_level, nullptr, [](const Options& d) { return d.log_level; }, nullptr},
+    Setting{"log-level", ValueKind::text, "LEVEL", "trace, debug, info, warn, error, critical or off", apply_log_level,
+            nullptr, [](const Options& d) { return d.log_level; }, nullptr},
     Setting{"error-log", ValueKind::text, "FILE", "Append the log to FILE instead of the standard error",
             apply_error_log, nullptr, [](const Options&) { return std::string("stderr"); }, nullptr},
     Setting{"log-all-errors", ValueKind::flag, "",
@@ -401,8 +398,8 @@ const std::array setting_table{
             apply_access_log_format, nullptr, [](const Options& d) { return d.server.access_log_format; }, nullptr},
     Setting{"access-log-buffer", ValueKind::size, "SIZE",
             "Access log bytes each loop may hold for the writer, 64KiB to 1GiB; lines past it are dropped",
-            apply_access_log_buffer, nullptr,
-            [](const Options& d) { return format_size(d.server.access_log_buffer); }, nullptr},
+            apply_access_log_buffer, nullptr, [](const Options& d) { return format_size(d.server.access_log_buffer); },
+            nullptr},
     Setting{"metrics", ValueKind::text, "PATH", "Answer exactly PATH with counters in the Prometheus text format",
             [](Options& o, std::string_view v, const std::string& origin, std::string& e) {
                 return apply_builtin_route(o, RouteKind::metrics, v, origin, e);
@@ -427,10 +424,10 @@ void check_listen(const Options& o, std::vector<std::string>& errors) {
     for (std::size_t i = 0; i < list.size(); ++i) {
         for (std::size_t j = 0; j < i; ++j) {
             if (!same_address(list[i], list[j])) continue;
-            if (list[i].text == list[j].text) errors.push_back("listen address \"" + list[i].text + "\" is given twice");
+            if (list[i].text == list[j].text)
+                errors.push_back("listen address \"" + list[i].text + "\" is given twice");
             else
-                errors.push_back("listen addresses \"" + list[j].text + "\" and \"" + list[i].text +
-                                 "\" are the same");
+                errors.push_back("listen addresses \"" + list[j].text + "\" and \"" + list[i].text + "\" are the same");
             break;
         }
     }
@@ -576,8 +573,10 @@ bool is_plugin_instance_name(std::string_view name) {
 std::string plugin_instance_name(std::string_view file, const std::vector<PluginInstanceConfig>& taken) {
     std::string_view stem = file;
     if (std::size_t slash = stem.rfind('/'); slash != std::string_view::npos) stem.remove_prefix(slash + 1);
-    if (stem.ends_with(".so")) stem.remove_suffix(3);
-    else if (std::size_t so = stem.find(".so."); so != std::string_view::npos) stem = stem.substr(0, so);
+    if (stem.ends_with(".so"))
+        stem.remove_suffix(3);
+    else if (std::size_t so = stem.find(".so."); so != std::string_view::npos)
+        stem = stem.substr(0, so);
     if (stem.starts_with("lib") && stem.size() > 3) stem.remove_prefix(3);
     std::string base(stem);
     for (char& c : base) {
@@ -618,8 +617,10 @@ bool check_route_methods(const std::vector<std::string>& methods, std::vector<st
             std::transform(upper.begin(), upper.end(), upper.begin(),
                            [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; });
             error = "unknown method \"" + method + "\"";
-            if (upper != method && is_route_method(upper)) error += " (methods are upper-case: " + upper + ")";
-            else error += " (use GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE or PATCH)";
+            if (upper != method && is_route_method(upper))
+                error += " (methods are upper-case: " + upper + ")";
+            else
+                error += " (use GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE or PATCH)";
             return false;
         }
         if (std::find(checked.begin(), checked.end(), method) != checked.end()) {
@@ -641,8 +642,7 @@ bool parse_route_host(std::string_view text, std::string& out, std::string& erro
     if (text.front() == '[') {
         if (text.back() != ']') return fail("an IPv6 address in brackets takes no port");
         std::string_view inner = text.substr(1, text.size() - 2);
-        bool ok = inner.find(':') != std::string_view::npos &&
-                  std::all_of(inner.begin(), inner.end(), [](char c) {
+        bool ok = inner.find(':') != std::string_view::npos && std::all_of(inner.begin(), inner.end(), [](char c) {
                       return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
                              c == '.';
                   });
@@ -692,7 +692,9 @@ void finalize(Options& o, std::vector<std::string>& errors) {
     check_listen(o, errors);
     if (o.server.loops == 0) o.server.loops = std::min(usable_cores(), max_loops);
     if (!o.idle_timeout_given) o.server.idle_timeout = o.server.read_timeout;
-    auto serves_content = [](const RouteConfig& r) { return r.kind != RouteKind::metrics && r.kind != RouteKind::health; };
+    auto serves_content = [](const RouteConfig& r) {
+        return r.kind != RouteKind::metrics && r.kind != RouteKind::health;
+    };
     if (std::none_of(o.server.routes.begin(), o.server.routes.end(), serves_content)) {
         // Like `python -m http.server`: the current directory, listed
         // (metrics and health routes alone do not count as content).

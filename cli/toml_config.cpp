@@ -24,16 +24,26 @@ namespace {
 
 std::string_view type_name(const toml::node& node) {
     switch (node.type()) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
+    case toml::node_type::table:
+        return "a table";
+    case toml::node_type::array:
+        return "an array";
+    case toml::node_type::string:
+        return "a string";
+    case toml::node_type::integer:
+        return "an integer";
+    case toml::node_type::floating_point:
+        return "a float";
+    case toml::node_type::boolean:
+        return "a boolean";
+    case toml::node_type::date:
+        return "a date";
+    case toml::node_type::time:
+        return "a time";
+    case toml::node_type::date_time:
+        return "a date-time";
+    case toml::node_type::none:
+        break;
     }
     return "nothing";
 }
@@ -49,10 +59,14 @@ std::string one_line(std::string_view s) {
     out.reserve(s.size());
     for (char c : s) {
         auto u = static_cast<unsigned char>(c);
-        if (c == '\n') out += "\\n";
-        else if (c == '\r') out += "\\r";
-        else if ((u < 0x20 && c != '\t') || u == 0x7f) out += {'\\', 'x', kHex[u >> 4], kHex[u & 15]};
-        else out += c;
+        if (c == '\n')
+            out += "\\n";
+        else if (c == '\r')
+            out += "\\r";
+        else if ((u < 0x20 && c != '\t') || u == 0x7f)
+            out += {'\\', 'x', kHex[u >> 4], kHex[u & 15]};
+        else
+            out += c;
     }
     return out;
 }
@@ -91,9 +105,10 @@ constexpr std::array<RouteAction, 4> route_actions{{
 
 /** Keys of a route's `static = { ... }` table. */
 constexpr std::array<std::string_view, 17> static_keys{
-    "root",          "index",          "listing",     "compress",     "gzip_level",     "brotli_level",
-    "zstd_level",    "compress_max_size", "compress_cache", "precompressed", "ranges",     "etag",
-    "cache_duration", "dotfiles",      "follow_symlinks", "mime",       "cache_control"};
+    "root",         "index",        "listing",           "compress",       "gzip_level",
+    "brotli_level", "zstd_level",   "compress_max_size", "compress_cache", "precompressed",
+    "ranges",       "etag",         "cache_duration",    "dotfiles",       "follow_symlinks",
+    "mime",         "cache_control"};
 
 constexpr std::array<std::string_view, 2> route_match_keys{"path", "prefix"};
 /** Keys that narrow a route of any kind. */
@@ -148,8 +163,9 @@ public:
             } else if (name == "route") {
                 read_routes(node);
             } else if (name == "plugin" && node.is_table()) {
-                problem(node.source(), "plugin: write [plugins.NAME] for a plugin instance, or plugin = "
-                                       "[\"PREFIX=FILE.so\"] for a prefix served by a shared object");
+                problem(node.source(),
+                        "plugin: write [plugins.NAME] for a plugin instance, or plugin = "
+                        "[\"PREFIX=FILE.so\"] for a prefix served by a shared object");
             } else if (const Setting* setting = find_setting_by_key(name)) {
                 read_setting(*setting, name, node);
             } else {
@@ -191,45 +207,61 @@ private:
     }
 
     void wrong_type(std::string_view key, const toml::node& node, std::string_view expected) {
-        problem(node.source(), std::string(key) + ": expected " + std::string(expected) + ", not " +
-                                   std::string(type_name(node)));
+        problem(node.source(),
+                std::string(key) + ": expected " + std::string(expected) + ", not " + std::string(type_name(node)));
     }
 
     void read_setting(const Setting& setting, std::string_view key, const toml::node& node) {
         switch (setting.kind) {
         case ValueKind::flag:
-            if (auto b = node.as_boolean()) setting.set_flag(out_, b->get());
-            else wrong_type(key, node, "true or false");
+            if (auto b = node.as_boolean())
+                setting.set_flag(out_, b->get());
+            else
+                wrong_type(key, node, "true or false");
             return;
         case ValueKind::count:
-            if (auto i = node.as_integer()) apply(setting, key, node, std::to_string(i->get()));
-            else wrong_type(key, node, "a whole number");
+            if (auto i = node.as_integer())
+                apply(setting, key, node, std::to_string(i->get()));
+            else
+                wrong_type(key, node, "a whole number");
             return;
         case ValueKind::duration:
-            if (auto s = node.as_string()) apply(setting, key, node, s->get());
-            else if (auto i = node.as_integer(); i && i->get() == 0) apply(setting, key, node, "0");
-            else if (i) problem(node.source(), std::string(key) + ": a duration needs a unit; write it as a string, " +
-                                                   "as in \"" + std::to_string(i->get()) + "s\"");
-            else wrong_type(key, node, "a duration string such as \"10s\"");
+            if (auto s = node.as_string())
+                apply(setting, key, node, s->get());
+            else if (auto i = node.as_integer(); i && i->get() == 0)
+                apply(setting, key, node, "0");
+            else if (i)
+                problem(node.source(), std::string(key) + ": a duration needs a unit; write it as a string, " +
+                                           "as in \"" + std::to_string(i->get()) + "s\"");
+            else
+                wrong_type(key, node, "a duration string such as \"10s\"");
             return;
         case ValueKind::size:
-            if (auto s = node.as_string()) apply(setting, key, node, s->get());
-            else if (auto i = node.as_integer()) apply(setting, key, node, std::to_string(i->get()));
-            else wrong_type(key, node, "a size such as \"4MiB\" or a number of bytes");
+            if (auto s = node.as_string())
+                apply(setting, key, node, s->get());
+            else if (auto i = node.as_integer())
+                apply(setting, key, node, std::to_string(i->get()));
+            else
+                wrong_type(key, node, "a size such as \"4MiB\" or a number of bytes");
             return;
         case ValueKind::text:
-            if (auto s = node.as_string()) apply(setting, key, node, s->get());
-            else wrong_type(key, node, "a string");
+            if (auto s = node.as_string())
+                apply(setting, key, node, s->get());
+            else
+                wrong_type(key, node, "a string");
             return;
         case ValueKind::text_list:
             if (auto s = node.as_string()) {
                 apply(setting, key, node, s->get());
             } else if (auto a = node.as_array()) {
                 for (const auto& element : *a) {
-                    if (auto es = element.as_string()) apply(setting, key, element, es->get());
-                    else if (auto et = element.as_table(); et && key == "listen") read_listen_table(setting, *et);
-                    else wrong_type(key, element, key == "listen" ? "a string or an { address, proxy } table"
-                                                                   : "a string");
+                    if (auto es = element.as_string())
+                        apply(setting, key, element, es->get());
+                    else if (auto et = element.as_table(); et && key == "listen")
+                        read_listen_table(setting, *et);
+                    else
+                        wrong_type(key, element,
+                                   key == "listen" ? "a string or an { address, proxy } table" : "a string");
                 }
             } else {
                 wrong_type(key, node, "a string or an array of strings");
@@ -271,19 +303,22 @@ private:
         if (plugins == nullptr) {
             if (node.is_array_of_tables())
                 problem(node.source(), "plugins: write [plugins.NAME] (one table per instance), not [[plugins]]");
-            else wrong_type("plugins", node, "[plugins.NAME] tables");
+            else
+                wrong_type("plugins", node, "[plugins.NAME] tables");
             return;
         }
         for (auto&& [key, value] : *plugins) {
             std::string name(key.str());
             if (!is_plugin_instance_name(name)) {
-                problem(key.source(), "plugin instance name " + quoted(name) +
-                                          " must be letters, digits, '_' and '-' only");
+                problem(key.source(),
+                        "plugin instance name " + quoted(name) + " must be letters, digits, '_' and '-' only");
                 continue;
             }
             declared_plugins_.push_back(name);
-            if (const toml::table* table = value.as_table()) read_plugin(name, *table);
-            else wrong_type("plugins." + name, value, "a table ([plugins." + name + "])");
+            if (const toml::table* table = value.as_table())
+                read_plugin(name, *table);
+            else
+                wrong_type("plugins." + name, value, "a table ([plugins." + name + "])");
         }
     }
 
@@ -300,8 +335,10 @@ private:
         plugin.origin = where(table.source());
         if (const toml::node* file = table.get("file")) {
             if (auto s = file->as_string()) {
-                if (s->get().empty()) problem(file->source(), "file: empty; give the path of the shared object");
-                else plugin.file = s->get();
+                if (s->get().empty())
+                    problem(file->source(), "file: empty; give the path of the shared object");
+                else
+                    plugin.file = s->get();
             } else {
                 wrong_type("file", *file, "a string");
             }
@@ -317,8 +354,10 @@ private:
             }
         }
         if (const toml::node* config = table.get("config")) {
-            if (const toml::table* values = config->as_table()) read_plugin_config(*values, plugin.settings);
-            else wrong_type("config", *config, "a table");
+            if (const toml::table* values = config->as_table())
+                read_plugin_config(*values, plugin.settings);
+            else
+                wrong_type("config", *config, "a table");
         }
         if (problems_.size() == before_count) out_.server.plugins.push_back(std::move(plugin));
     }
@@ -385,13 +424,17 @@ private:
     void read_routes(const toml::node& node) {
         const toml::array* routes = node.as_array();
         if (routes == nullptr) {
-            if (node.is_table()) problem(node.source(), "route: write [[route]] (one table per route), not [route]");
-            else wrong_type("route", node, "[[route]] tables");
+            if (node.is_table())
+                problem(node.source(), "route: write [[route]] (one table per route), not [route]");
+            else
+                wrong_type("route", node, "[[route]] tables");
             return;
         }
         for (const auto& element : *routes) {
-            if (auto table = element.as_table()) read_route(*table);
-            else wrong_type("route", element, "a table");
+            if (auto table = element.as_table())
+                read_route(*table);
+            else
+                wrong_type("route", element, "a table");
         }
     }
 
@@ -411,7 +454,8 @@ private:
                 if (std::find(a.options.begin(), a.options.end(), name) != a.options.end()) known = true;
             }
             if (!known)
-                problem(key.source(), "unknown key " + quoted(name) + " in [[route]] (known: " + route_keys_list() + ")");
+                problem(key.source(),
+                        "unknown key " + quoted(name) + " in [[route]] (known: " + route_keys_list() + ")");
         }
 
         RouteConfig route;
@@ -428,8 +472,10 @@ private:
             route.prefix = prefix != nullptr;
             if (auto s = match.as_string()) {
                 std::string error;
-                if (check_route_path(s->get(), error)) route.path = s->get();
-                else problem(match.source(), std::string(match_key) + ": " + error);
+                if (check_route_path(s->get(), error))
+                    route.path = s->get();
+                else
+                    problem(match.source(), std::string(match_key) + ": " + error);
             } else {
                 wrong_type(match_key, match, "a string");
             }
@@ -471,7 +517,8 @@ private:
                 names.push_back(s->get());
             } else if (auto a = methods->as_array()) {
                 for (const auto& element : *a) {
-                    if (auto es = element.as_string()) names.push_back(es->get());
+                    if (auto es = element.as_string())
+                        names.push_back(es->get());
                     else {
                         wrong_type("methods", element, "a string");
                         typed = false;
@@ -496,10 +543,10 @@ private:
     }
 
     bool plugin_declared(std::string_view name) const {
-        if (std::find(declared_plugins_.begin(), declared_plugins_.end(), name) != declared_plugins_.end())
-            return true;
+        if (std::find(declared_plugins_.begin(), declared_plugins_.end(), name) != declared_plugins_.end()) return true;
         const auto& plugins = out_.server.plugins;
-        return std::any_of(plugins.begin(), plugins.end(), [&](const PluginInstanceConfig& p) { return p.name == name; });
+        return std::any_of(plugins.begin(), plugins.end(),
+                           [&](const PluginInstanceConfig& p) { return p.name == name; });
     }
 
     friend bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route);
@@ -519,8 +566,10 @@ bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route)
     const std::size_t before = reader.problems_.size();
     route.kind = RouteKind::respond;
     const toml::node& body = *table.get("respond");
-    if (auto s = body.as_string()) route.body = s->get();
-    else reader.wrong_type("respond", body, "a string");
+    if (auto s = body.as_string())
+        route.body = s->get();
+    else
+        reader.wrong_type("respond", body, "a string");
 
     if (const toml::node* status = table.get("status")) {
         if (auto i = status->as_integer()) {
@@ -540,7 +589,8 @@ bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route)
 
     if (const toml::node* type = table.get("content_type")) {
         if (auto s = type->as_string()) {
-            if (is_header_value(s->get())) route.content_type = s->get();
+            if (is_header_value(s->get()))
+                route.content_type = s->get();
             else
                 reader.problem(type->source(), "content_type: " + quoted(s->get()) +
                                                    " is not a valid header value (visible ASCII and inner spaces)");
@@ -573,17 +623,24 @@ bool build_plugin(Reader& reader, const toml::table& table, RouteConfig& route) 
 bool build_type(Reader& reader, const toml::table& table, RouteConfig& route) {
     const toml::node& type = *table.get("type");
     auto s = type.as_string();
-    if (s && s->get() == "metrics") route.kind = RouteKind::metrics;
-    else if (s && s->get() == "health") route.kind = RouteKind::health;
-    else if (s) reader.problem(type.source(), "type: unknown route type " + quoted(s->get()) + " (use \"metrics\" or \"health\")");
-    else reader.wrong_type("type", type, "\"metrics\" or \"health\"");
+    if (s && s->get() == "metrics")
+        route.kind = RouteKind::metrics;
+    else if (s && s->get() == "health")
+        route.kind = RouteKind::health;
+    else if (s)
+        reader.problem(type.source(),
+                       "type: unknown route type " + quoted(s->get()) + " (use \"metrics\" or \"health\")");
+    else
+        reader.wrong_type("type", type, "\"metrics\" or \"health\"");
     return s && (route.kind == RouteKind::metrics || route.kind == RouteKind::health);
 }
 
 void read_static_options(Reader& reader, const toml::table& table, StaticConfig& out) {
     auto boolean = [&](std::string_view key, const toml::node& node, bool& field) {
-        if (auto b = node.as_boolean()) field = b->get();
-        else reader.wrong_type(key, node, "true or false");
+        if (auto b = node.as_boolean())
+            field = b->get();
+        else
+            reader.wrong_type(key, node, "true or false");
     };
     auto level = [&](std::string_view key, const toml::node& node, int lo, int hi, int& field) {
         auto i = node.as_integer();
@@ -628,8 +685,10 @@ void read_static_options(Reader& reader, const toml::table& table, StaticConfig&
             reader.problem(key.source(), "unknown key " + quoted(name) + " in static (known: " + known + ")");
         } else if (name == "root") {
             if (auto s = node.as_string()) {
-                if (check_static_root(s->get(), error)) out.root = s->get();
-                else reader.problem(node.source(), "root: " + error);
+                if (check_static_root(s->get(), error))
+                    out.root = s->get();
+                else
+                    reader.problem(node.source(), "root: " + error);
             } else {
                 reader.wrong_type("root", node, "a string");
             }
@@ -659,15 +718,20 @@ void read_static_options(Reader& reader, const toml::table& table, StaticConfig&
             level(name, node, 1, 22, out.zstd_level);
         } else if (name == "compress_max_size") {
             std::string text;
-            if (auto s = node.as_string()) text = s->get();
-            else if (auto i = node.as_integer(); i && i->get() >= 0) text = std::to_string(i->get());
-            else reader.wrong_type(name, node, "a size such as \"1MiB\" or a number of bytes");
+            if (auto s = node.as_string())
+                text = s->get();
+            else if (auto i = node.as_integer(); i && i->get() >= 0)
+                text = std::to_string(i->get());
+            else
+                reader.wrong_type(name, node, "a size such as \"1MiB\" or a number of bytes");
             if (!text.empty() && !parse_size(text, out.compress_max_size, error))
                 reader.problem(node.source(), "compress_max_size: " + error);
         } else if (name == "compress_cache") {
             if (auto s = node.as_string()) {
-                if (check_static_root(s->get(), error)) out.compress_cache = s->get();
-                else reader.problem(node.source(), "compress_cache: " + error);
+                if (check_static_root(s->get(), error))
+                    out.compress_cache = s->get();
+                else
+                    reader.problem(node.source(), "compress_cache: " + error);
             } else {
                 reader.wrong_type(name, node, "a directory");
             }
@@ -699,16 +763,21 @@ void read_static_options(Reader& reader, const toml::table& table, StaticConfig&
                 if (e.empty() || e.find('.') != std::string_view::npos || e.find('/') != std::string_view::npos) {
                     reader.problem(ext.source(), "mime: " + quoted(ext.str()) + " is not a file extension");
                 } else if (auto t = type.as_string()) {
-                    if (is_header_value(t->get())) out.mime.emplace_back(std::string(e), t->get());
-                    else reader.problem(type.source(), "mime: " + quoted(t->get()) + " is not a valid header value");
+                    if (is_header_value(t->get()))
+                        out.mime.emplace_back(std::string(e), t->get());
+                    else
+                        reader.problem(type.source(), "mime: " + quoted(t->get()) + " is not a valid header value");
                 } else {
                     reader.wrong_type("mime." + std::string(e), type, "a string");
                 }
             }
         } else if (name == "cache_control") {
             if (auto s = node.as_string()) {
-                if (is_header_value(s->get())) out.cache_control = s->get();
-                else reader.problem(node.source(), "cache_control: " + quoted(s->get()) + " is not a valid header value");
+                if (is_header_value(s->get()))
+                    out.cache_control = s->get();
+                else
+                    reader.problem(node.source(),
+                                   "cache_control: " + quoted(s->get()) + " is not a valid header value");
             } else {
                 reader.wrong_type(name, node, "a string such as \"max-age=60\"");
             }
@@ -724,8 +793,10 @@ bool build_static(Reader& reader, const toml::table& table, RouteConfig& route) 
         reader.problem(path->source(), "static: a static route serves a folder; give \"prefix\", not \"path\"");
     std::string error;
     if (auto s = node.as_string()) {
-        if (check_static_root(s->get(), error)) route.static_files.root = s->get();
-        else reader.problem(node.source(), "static: " + error);
+        if (check_static_root(s->get(), error))
+            route.static_files.root = s->get();
+        else
+            reader.problem(node.source(), "static: " + error);
     } else if (const toml::table* options = node.as_table()) {
         read_static_options(reader, *options, route.static_files);
         if (!options->get("root")) reader.problem(node.source(), "static: needs root, the directory to serve");

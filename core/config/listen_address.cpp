@@ -103,12 +103,10 @@ bool parse_listen_address(std::string_view text, ListenAddress& out, std::string
         bracketed = true;
     } else {
         std::size_t colon = text.rfind(':');
-        if (colon == std::string_view::npos)
-            return fail("expected host:port, [v6]:port or unix:/path");
+        if (colon == std::string_view::npos) return fail("expected host:port, [v6]:port or unix:/path");
         host = text.substr(0, colon);
         port = text.substr(colon + 1);
-        if (host.find(':') != std::string_view::npos)
-            return fail("write IPv6 addresses in brackets, as in [::1]:8080");
+        if (host.find(':') != std::string_view::npos) return fail("write IPv6 addresses in brackets, as in [::1]:8080");
     }
 
     if (port.empty()) return fail("missing port");
@@ -121,8 +119,10 @@ bool parse_listen_address(std::string_view text, ListenAddress& out, std::string
             return fail("\"" + host_text + "\" is not a numeric IPv6 address");
         result.kind = ListenAddress::Kind::tcp6;
     } else {
-        if (host_text.empty()) host_text = "0.0.0.0";
-        else if (host_text == "localhost") host_text = "127.0.0.1";
+        if (host_text.empty())
+            host_text = "0.0.0.0";
+        else if (host_text == "localhost")
+            host_text = "127.0.0.1";
         if (!canonical_host<AF_INET, in_addr>(host_text, result.host))
             return fail("host must be a numeric IPv4 address, [IPv6] or localhost, not \"" + host_text + "\"");
         result.kind = ListenAddress::Kind::tcp4;

@@ -47,8 +47,10 @@ Digits read_number(std::string_view text, std::size_t& pos, std::uint64_t& value
     bool overflow = false;
     while (pos < text.size() && is_digit(text[pos])) {
         auto digit = static_cast<std::uint64_t>(text[pos] - '0');
-        if (value > (max - digit) / 10) overflow = true;
-        else value = value * 10 + digit;
+        if (value > (max - digit) / 10)
+            overflow = true;
+        else
+            value = value * 10 + digit;
         ++pos;
     }
     if (pos == start) return Digits::none;
@@ -111,8 +113,7 @@ bool parse_duration(std::string_view text, Duration& out, std::string& error) {
         for (std::size_t i = 0; i < duration_units.size(); ++i) {
             if (duration_units[i].name == unit) index = i;
         }
-        if (index == duration_units.size())
-            return fail("unknown unit " + quoted(unit) + " (use h, m, s or ms)");
+        if (index == duration_units.size()) return fail("unknown unit " + quoted(unit) + " (use h, m, s or ms)");
         if (index < next_unit) return fail("units must go from largest to smallest, each at most once");
         next_unit = index + 1;
         std::uint64_t per = duration_units[index].millis;
@@ -150,11 +151,16 @@ bool parse_size(std::string_view text, std::uint64_t& out, std::string& error) {
     }
 
     unsigned shift = 0;
-    if (unit.empty() || unit == "B") shift = 0;
-    else if (unit == "k" || unit == "K" || unit == "KiB") shift = 10;
-    else if (unit == "m" || unit == "M" || unit == "MiB") shift = 20;
-    else if (unit == "g" || unit == "G" || unit == "GiB") shift = 30;
-    else if (unit == "t" || unit == "T" || unit == "TiB") shift = 40;
+    if (unit.empty() || unit == "B")
+        shift = 0;
+    else if (unit == "k" || unit == "K" || unit == "KiB")
+        shift = 10;
+    else if (unit == "m" || unit == "M" || unit == "MiB")
+        shift = 20;
+    else if (unit == "g" || unit == "G" || unit == "GiB")
+        shift = 30;
+    else if (unit == "t" || unit == "T" || unit == "TiB")
+        shift = 40;
     else if (unit.size() == 2 && (unit[1] == 'B' || unit[1] == 'b') &&
              std::string_view("kKmMgGtT").find(unit[0]) != std::string_view::npos) {
         std::string iec{static_cast<char>(unit[0] & ~0x20), 'i', 'B'};

@@ -11,8 +11,21 @@ constexpr bool is_tchar(char ch) noexcept {
     auto c = static_cast<unsigned char>(ch);
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
     switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
         return true;
     default:
         return false;
@@ -34,6 +47,12 @@ constexpr int hex_value(char c) noexcept {
 }
 
 /** OWS: optional whitespace, SP or HTAB. */
+/** RFC 3986 unreserved and sub-delims characters: a reg-name's, and a path segment's but ':' and '@'. */
+constexpr bool is_unreserved_or_sub_delim(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+
 constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
 
 /** `s` without leading and trailing OWS. */

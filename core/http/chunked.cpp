@@ -56,14 +56,19 @@ ChunkedDecoder::Result ChunkedDecoder::decode(char* buf, std::size_t& len) noexc
             if (++line_ > kMaxLine) return bad(400);
             break;
         case State::size_ws:
-            if (c == ';') state_ = State::ext;
-            else if (c == '\r') state_ = State::size_lf;
-            else if (c != ' ' && c != '\t') return bad(400);
+            if (c == ';')
+                state_ = State::ext;
+            else if (c == '\r')
+                state_ = State::size_lf;
+            else if (c != ' ' && c != '\t')
+                return bad(400);
             if (++line_ > kMaxLine) return bad(400);
             break;
         case State::ext:
-            if (c == '\r') state_ = State::size_lf;
-            else if (!is_field_char(c)) return bad(400);
+            if (c == '\r')
+                state_ = State::size_lf;
+            else if (!is_field_char(c))
+                return bad(400);
             if (++line_ > kMaxLine) return bad(400);
             break;
         case State::size_lf:
@@ -84,17 +89,24 @@ ChunkedDecoder::Result ChunkedDecoder::decode(char* buf, std::size_t& len) noexc
             state_ = State::size_start;
             break;
         case State::trailer_start:
-            if (c == '\r') state_ = State::final_lf;
-            else if (is_tchar(c)) state_ = State::trailer_name;
-            else return bad(400);  // obs-fold, bare LF, junk
+            if (c == '\r')
+                state_ = State::final_lf;
+            else if (is_tchar(c))
+                state_ = State::trailer_name;
+            else
+                return bad(400);  // obs-fold, bare LF, junk
             break;
         case State::trailer_name:
-            if (c == ':') state_ = State::trailer_value;
-            else if (!is_tchar(c)) return bad(400);
+            if (c == ':')
+                state_ = State::trailer_value;
+            else if (!is_tchar(c))
+                return bad(400);
             break;
         case State::trailer_value:
-            if (c == '\r') state_ = State::trailer_lf;
-            else if (!is_field_char(c)) return bad(400);
+            if (c == '\r')
+                state_ = State::trailer_lf;
+            else if (!is_field_char(c))
+                return bad(400);
             break;
         case State::trailer_lf:
             if (c != '\n') return bad(400);

@@ -38,15 +38,27 @@ public:
 
 private:
     enum class State : std::uint8_t {
-        size_start, size, size_ws, ext, size_lf, data, data_cr, data_lf,
-        trailer_start, trailer_name, trailer_value, trailer_lf, final_lf, done,
+        size_start,
+        size,
+        size_ws,
+        ext,
+        size_lf,
+        data,
+        data_cr,
+        data_lf,
+        trailer_start,
+        trailer_name,
+        trailer_value,
+        trailer_lf,
+        final_lf,
+        done,
     };
     State state_ = State::size_start;
     std::uint64_t max_body_ = 0;
     std::uint64_t out_ = 0;
-    std::uint64_t chunk_ = 0;  // size being read, then bytes of data left
-    std::size_t line_ = 0;     // bytes of the current size line
-    std::size_t trailers_ = 0; // bytes of the trailer section
+    std::uint64_t chunk_ = 0;   // size being read, then bytes of data left
+    std::size_t line_ = 0;      // bytes of the current size line
+    std::size_t trailers_ = 0;  // bytes of the trailer section
 };
 
 }  // namespace brisk::http

@@ -16,18 +16,6 @@
 namespace brisk::http {
 namespace {
 
-// reg-name bytes of RFC 3986 3.2.2: unreserved and sub-delims ('%' is checked apart).
-constexpr bool is_reg_name(unsigned char c) noexcept {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    switch (c) {
-    case '-': case '.': case '_': case '~': case '!': case '$': case '&': case '\'':
-    case '(': case ')': case '*': case '+': case ',': case ';': case '=':
-        return true;
-    default:
-        return false;
-    }
-}
-
 struct Tables {
     bool token[256];
     bool value[256];  // field-vchar, SP, HTAB (RFC 9110 5.5)
@@ -37,7 +25,7 @@ struct Tables {
             auto u = static_cast<unsigned char>(c);
             token[c] = is_tchar(static_cast<char>(u));
             value[c] = is_field_char(static_cast<char>(u));
-            host[c] = is_reg_name(u);
+            host[c] = is_unreserved_or_sub_delim(static_cast<char>(u));  // reg-name; '%' is checked apart
         }
     }
 };
@@ -79,8 +67,7 @@ const char* simd_scan(const char* p, const char* end, BadMask bad_mask) noexcept
 const char* skip_value(const char* p, const char* end) noexcept {
 #ifdef __SSE2__
     p = simd_scan(p, end, [](__m128i x) {
-        const __m128i ctl = _mm_and_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
-                                          _mm_cmpgt_epi8(x, _mm_set1_epi8(-1)));
+        const __m128i ctl = _mm_and_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)), _mm_cmpgt_epi8(x, _mm_set1_epi8(-1)));
         return _mm_andnot_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\t')),
                                 _mm_or_si128(ctl, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f))));
     });
@@ -95,9 +82,9 @@ const char* skip_target(const char* p, const char* end) noexcept {
 #ifdef __SSE2__
     // Signed compare: bytes >= 0x80 are negative and so below 0x21 too.
     p = simd_scan(p, end, [](__m128i x) {
-        return _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x21)),
-                            _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)),
-                                         _mm_cmpeq_epi8(x, _mm_set1_epi8('#'))));
+        return _mm_or_si128(
+            _mm_cmplt_epi8(x, _mm_set1_epi8(0x21)),
+            _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)), _mm_cmpeq_epi8(x, _mm_set1_epi8('#'))));
     });
 #endif
     while (p < end) {
@@ -117,23 +104,50 @@ std::size_t skip_empty_lines(const char* buf, std::size_t len) noexcept {
 bool parse_method(std::string_view m, Method& out) noexcept {
     switch (m.size()) {
     case 3:
-        if (m == "GET") { out = Method::get; return true; }
-        if (m == "PUT") { out = Method::put; return true; }
+        if (m == "GET") {
+            out = Method::get;
+            return true;
+        }
+        if (m == "PUT") {
+            out = Method::put;
+            return true;
+        }
         return false;
     case 4:
-        if (m == "HEAD") { out = Method::head; return true; }
-        if (m == "POST") { out = Method::post; return true; }
+        if (m == "HEAD") {
+            out = Method::head;
+            return true;
+        }
+        if (m == "POST") {
+            out = Method::post;
+            return true;
+        }
         return false;
     case 5:
-        if (m == "PATCH") { out = Method::patch; return true; }
-        if (m == "TRACE") { out = Method::trace; return true; }
+        if (m == "PATCH") {
+            out = Method::patch;
+            return true;
+        }
+        if (m == "TRACE") {
+            out = Method::trace;
+            return true;
+        }
         return false;
     case 6:
-        if (m == "DELETE") { out = Method::delete_; return true; }
+        if (m == "DELETE") {
+            out = Method::delete_;
+            return true;
+        }
         return false;
     case 7:
-        if (m == "OPTIONS") { out = Method::options; return true; }
-        if (m == "CONNECT") { out = Method::connect; return true; }
+        if (m == "OPTIONS") {
+            out = Method::options;
+            return true;
+        }
+        if (m == "CONNECT") {
+            out = Method::connect;
+            return true;
+        }
         return false;
     default:
         return false;
@@ -220,8 +234,10 @@ void note_transfer_encoding(std::string_view v, Framing& f) {
     for_each_element(v, [&](std::string_view coding) {
         ++n;
         if (f.te_chunked_final) f.te_bad = true;  // something after chunked
-        if (iequals(coding, "chunked")) f.te_chunked_final = true;
-        else f.te_unknown = true;
+        if (iequals(coding, "chunked"))
+            f.te_chunked_final = true;
+        else
+            f.te_unknown = true;
     });
     if (n == 0) f.te_bad = true;
 }
@@ -233,8 +249,10 @@ bool parse_length(std::string_view v, std::uint64_t& out) noexcept {
     std::uint64_t n = 0;
     for (char c : v) {
         if (c < '0' || c > '9') return false;
-        if (n < 100000000000000000ull) n = n * 10 + static_cast<unsigned>(c - '0');
-        else n = UINT64_MAX;
+        if (n < 100000000000000000ull)
+            n = n * 10 + static_cast<unsigned>(c - '0');
+        else
+            n = UINT64_MAX;
     }
     out = n;
     return true;
@@ -300,8 +318,8 @@ HeadResult check_partial_head(const char* buf, std::size_t len, std::size_t max_
         if (!is_token(buf[i]) && !(buf[i] == '\r' && i + 1 == len)) return fail(400);
     // A line ending in a bare LF can never complete: refuse it now.
     const char* first_lf = nullptr;
-    for (const char* p = buf; (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(buf + len - p))));
-         ++p) {
+    for (const char* p = buf;
+         (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(buf + len - p)))); ++p) {
         if (p == buf || p[-1] != '\r') return fail(400);
         if (!first_lf) first_lf = p;
     }
@@ -392,15 +410,19 @@ HeadResult parse_head(const char* buf, std::size_t head_len, std::size_t max_hea
             break;
         case 6:
             if (name_is(field_name, "expect")) {
-                if (iequals(value, "100-continue")) f.expect = value;
-                else f.expect_other = true;
+                if (iequals(value, "100-continue"))
+                    f.expect = value;
+                else
+                    f.expect_other = true;
             }
             break;
         case 10:
             if (name_is(field_name, "connection")) {
                 for_each_element(value, [&](std::string_view tok) {
-                    if (iequals(tok, "close")) f.conn_close = true;
-                    else if (iequals(tok, "keep-alive")) f.conn_keep_alive = true;
+                    if (iequals(tok, "close"))
+                        f.conn_close = true;
+                    else if (iequals(tok, "keep-alive"))
+                        f.conn_keep_alive = true;
                 });
             }
             break;

@@ -27,16 +27,16 @@ struct Request {
     Method method = Method::get;
     std::uint8_t version_minor = 1;  // HTTP/1.<minor>; 1.x with x > 1 reads as 1.1
     BodyKind body_kind = BodyKind::none;
-    bool keep_alive = true;       // after Connection: and the version's default
-    bool expect_continue = false; // Expect: 100-continue on HTTP/1.1
+    bool keep_alive = true;        // after Connection: and the version's default
+    bool expect_continue = false;  // Expect: 100-continue on HTTP/1.1
     bool has_host = false;
     std::uint16_t header_count = 0;
 
     std::string_view method_text;
-    std::string_view target;  // as sent
-    std::string_view path;    // without the query; for absolute-form, the path part
-    std::string_view query;   // after '?', without it; empty if none
-    std::string_view host;    // Host field, or the authority of an absolute-form target
+    std::string_view target;           // as sent
+    std::string_view path;             // without the query; for absolute-form, the path part
+    std::string_view query;            // after '?', without it; empty if none
+    std::string_view host;             // Host field, or the authority of an absolute-form target
     std::uint64_t content_length = 0;  // valid when body_kind == length
     /** The decoded body once it is complete (Content-Length or chunked). */
     std::string_view body;
@@ -48,9 +48,7 @@ struct Request {
 };
 
 /** Lower-cases ASCII letters only. */
-constexpr char ascii_lower(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c;
-}
+constexpr char ascii_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c | 0x20) : c; }
 
 /** Case-insensitive ASCII comparison. */
 constexpr bool iequals(std::string_view a, std::string_view b) noexcept {

@@ -215,14 +215,16 @@ bool adopt_listener(const ListenAddress& address, const std::vector<int>& inheri
         if (getsockname(fd, reinterpret_cast<sockaddr*>(&have), &len) != 0 || !is_listening_stream(fd)) continue;
         if (address.kind != ListenAddress::Kind::unix_path && address.port == 0) {
             // ":0" takes whatever port the inherited socket has.
-            if (have.ss_family == AF_INET) reinterpret_cast<sockaddr_in&>(want).sin_port = reinterpret_cast<sockaddr_in&>(have).sin_port;
-            if (have.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6&>(want).sin6_port = reinterpret_cast<sockaddr_in6&>(have).sin6_port;
+            if (have.ss_family == AF_INET)
+                reinterpret_cast<sockaddr_in&>(want).sin_port = reinterpret_cast<sockaddr_in&>(have).sin_port;
+            if (have.ss_family == AF_INET6)
+                reinterpret_cast<sockaddr_in6&>(want).sin6_port = reinterpret_cast<sockaddr_in6&>(have).sin6_port;
         }
         if (!same_address(want, have)) continue;
         out = Listener{address, {}, {duplicate(fd, address)}};
         out.inherited = true;
-        out.bound = address.kind == ListenAddress::Kind::unix_path ? "unix:" + address.path
-                                                                    : tcp_name(address, bound_port(fd));
+        out.bound =
+            address.kind == ListenAddress::Kind::unix_path ? "unix:" + address.path : tcp_name(address, bound_port(fd));
         return true;
     }
     return false;
@@ -264,8 +266,7 @@ Listener inherited_listener(int fd) {
 void close_listener(Listener& l, bool unlink_path) {
     if (!l.loops_own_fds) close_all(l.fds);
     l.fds.clear();
-    if (unlink_path && !l.inherited && l.address.kind == ListenAddress::Kind::unix_path)
-        unlink(l.address.path.c_str());
+    if (unlink_path && !l.inherited && l.address.kind == ListenAddress::Kind::unix_path) unlink(l.address.path.c_str());
 }
 
 }  // namespace brisk::net

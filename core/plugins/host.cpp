@@ -16,7 +16,6 @@
 #include "plugins/loader.hpp"
 #include "server/connection.hpp"
 
-
 // The opaque types of the ABI, defined in the global namespace where the C
 // header declares them.
 struct brisk_ctx {
@@ -44,7 +43,8 @@ bool decode_form(brisk_ctx* ctx, std::string_view in, brisk_str* out) {
         char c = in[i];
         if (c == '+') {
             c = ' ';
-        } else if (c == '%' && i + 2 < in.size() && http::hex_value(in[i + 1]) >= 0 && http::hex_value(in[i + 2]) >= 0) {
+        } else if (c == '%' && i + 2 < in.size() && http::hex_value(in[i + 1]) >= 0 &&
+                   http::hex_value(in[i + 2]) >= 0) {
             c = static_cast<char>(http::hex_value(in[i + 1]) * 16 + http::hex_value(in[i + 2]));
             i += 2;
         }
@@ -103,7 +103,8 @@ int32_t host_cookie(brisk_ctx* ctx, brisk_str name, brisk_str* out) {
             if (eq == std::string_view::npos || pair.substr(0, eq) != view(name)) continue;
             std::string_view value = pair.substr(eq + 1);
             while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-            if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+            if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+                value = value.substr(1, value.size() - 2);
             *out = str(value);
             return 0;
         }

@@ -19,7 +19,7 @@
 namespace brisk {
 namespace {
 
-constexpr int kTickMs = 100;            // the writer looks at the rings this often
+constexpr int kTickMs = 100;               // the writer looks at the rings this often
 constexpr std::int64_t kReportMs = 60000;  // at most one warning a minute
 constexpr std::int64_t kFinalMs = 2000;    // what is left at stop may take this long
 constexpr std::size_t kPipeChunk = 4096;   // one write that cannot block on a pipe that polled writable
@@ -86,7 +86,7 @@ AccessLog::AccessLog(const Config& config, unsigned loops)
         if (fd_ < 0) throw Error(error);
         own_fd_ = true;
     }
-    struct stat st{};
+    struct stat st {};
     regular_ = fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
     wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_fd_ < 0) throw Error(std::string("access log: eventfd: ") + std::strerror(errno));
@@ -226,7 +226,7 @@ void AccessLog::do_reopen() {
     }
     ::close(fd_);
     fd_ = fd;
-    struct stat st{};
+    struct stat st {};
     regular_ = fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
 }
 
@@ -242,9 +242,7 @@ void AccessLog::report_drops(bool force) {
 
 // --- AccessLogger
 
-AccessLogger::AccessLogger(AccessLog& log, unsigned loop) : log_(log), ring_(log.ring(loop)) {
-    line_.reserve(1024);
-}
+AccessLogger::AccessLogger(AccessLog& log, unsigned loop) : log_(log), ring_(log.ring(loop)) { line_.reserve(1024); }
 
 void AccessLogger::write(const alog::Record& record) noexcept {
     line_.clear();

@@ -35,7 +35,9 @@ public:
     /** Consumer: the waiting bytes as at most two pieces; returns how many bytes. */
     std::size_t peek(const char*& a, std::size_t& a_len, const char*& b, std::size_t& b_len) const noexcept;
     /** Consumer: `n` bytes are written. */
-    void consume(std::size_t n) noexcept { tail_.store(tail_.load(std::memory_order_relaxed) + n, std::memory_order_release); }
+    void consume(std::size_t n) noexcept {
+        tail_.store(tail_.load(std::memory_order_relaxed) + n, std::memory_order_release);
+    }
 
     /** Lines the producer could not fit. */
     std::atomic<std::uint64_t> dropped{0};

@@ -170,8 +170,8 @@ private:
         out += "brisk_request_duration_seconds_count " + std::to_string(cumulative) + "\n";
 
         metric(out, "brisk_connections_open", "gauge", "Open client connections.", open);
-        metric(out, "brisk_connections_busy", "gauge", "Connections with a request in progress or an answer being sent.",
-               busy < open ? busy : open);
+        metric(out, "brisk_connections_busy", "gauge",
+               "Connections with a request in progress or an answer being sent.", busy < open ? busy : open);
         metric(out, "brisk_connections_idle", "gauge", "Connections waiting for a request (keep-alive) or closing.",
                open > busy ? open - busy : 0);
         metric(out, "brisk_connections_accepted_total", "counter", "Connections accepted.", accepted);
@@ -188,8 +188,7 @@ private:
         metric(out, "brisk_blocking_queue_rejections_total", "counter",
                "Requests answered 503 because the blocking pool's queue was full.", rej_blocking);
         metric(out, "brisk_request_bytes_total", "counter",
-               "Bytes of the requests answered (head and body as received; what arrived of a refused one).",
-               bytes_in);
+               "Bytes of the requests answered (head and body as received; what arrived of a refused one).", bytes_in);
         metric(out, "brisk_response_bytes_total", "counter",
                "Bytes of the answers written (head and body), refusals at accept included.", bytes_out);
         metric(out, "brisk_access_log_dropped_lines_total", "counter",

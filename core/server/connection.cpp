@@ -126,8 +126,10 @@ void Loop::on_input(Conn& c) {
 void Loop::finish(Conn& c, Worker& w, bool progressed) {
     if (!w.out.empty() && !flush(c, w)) return;
     if (c.close_after) {
-        if (!c.peer_closed && (c.force_linger || c.readable || w.has_input())) linger(c);
-        else close_conn(c);
+        if (!c.peer_closed && (c.force_linger || c.readable || w.has_input()))
+            linger(c);
+        else
+            close_conn(c);
         return;
     }
     if (c.peer_closed || !watch(c)) {
@@ -238,8 +240,8 @@ bool Loop::flush(Conn& c, Worker& w) {
                 for (std::size_t i = out.head; i < segs.size() && cnt < 64; ++i) {
                     const OutSegment& s = segs[i];
                     if (s.kind == OutSegment::Kind::file) break;
-                    char* base = s.kind == OutSegment::Kind::bytes ? out.buf.data() + s.pos
-                                                                   : reinterpret_cast<char*>(s.pos);
+                    char* base =
+                        s.kind == OutSegment::Kind::bytes ? out.buf.data() + s.pos : reinterpret_cast<char*>(s.pos);
                     std::uint64_t skip = i == out.head ? out.head_done : 0;
                     iov[cnt++] = iovec{base + skip, static_cast<std::size_t>(s.len - skip)};
                 }
@@ -528,8 +530,10 @@ void Loop::write_response(Conn&, Worker& w, const http::Response& resp, bool kee
             p = put(p, "\r\n");
         }
     }
-    if (!keep_alive) p = put(p, "Connection: close\r\n");
-    else if (w.req.version_minor == 0) p = put(p, "Connection: keep-alive\r\n");
+    if (!keep_alive)
+        p = put(p, "Connection: close\r\n");
+    else if (w.req.version_minor == 0)
+        p = put(p, "Connection: keep-alive\r\n");
     p = put(p, "\r\n");
     if (send_body) p = put(p, resp.body);
     out.len = static_cast<std::size_t>(p - out.buf.data());
@@ -560,8 +564,10 @@ bool Loop::write_reply(Conn& c, Worker& w, bool keep_alive) {
             p = put(p, "Transfer-Encoding: chunked\r\n");
         }
     }
-    if (!keep_alive) p = put(p, "Connection: close\r\n");
-    else if (w.req.version_minor == 0) p = put(p, "Connection: keep-alive\r\n");
+    if (!keep_alive)
+        p = put(p, "Connection: close\r\n");
+    else if (w.req.version_minor == 0)
+        p = put(p, "Connection: keep-alive\r\n");
     p = put(p, "\r\n");
     out.len = static_cast<std::size_t>(p - out.buf.data());
     if (!send_body) return keep_alive;  // Reply::reset() releases the pieces

@@ -13,10 +13,10 @@ namespace brisk {
 struct Worker;
 
 enum class ConnState : std::uint8_t {
-    idle,       // keep-alive, waiting for the next request; no worker
-    reading,    // a request has started; worker bound
-    writing,    // output pending, waiting for the socket to drain
-    lingering,  // answered and half-closed; discarding input until EOF
+    idle,          // keep-alive, waiting for the next request; no worker
+    reading,       // a request has started; worker bound
+    writing,       // output pending, waiting for the socket to drain
+    lingering,     // answered and half-closed; discarding input until EOF
     proxy_header,  // on a PROXY protocol listener, before its header is complete; worker bound
 };
 
@@ -33,16 +33,16 @@ struct Conn {
     ConnState state = ConnState::idle;
     TimerKind timer = TimerKind::none;
     // Flags, one bit each: only the loop thread touches them.
-    bool registered : 1 = false;   // added to the poller
-    bool readable : 1 = false;     // edge-triggered: input may be waiting
-    bool peer_fin : 1 = false;     // the poller saw the client's FIN (EPOLLRDHUP)
-    bool peer_closed : 1 = false;  // read returned 0
-    bool close_after : 1 = false;  // close once the pending output is written
-    bool force_linger : 1 = false; // after an error: drain what the client still sends
-    bool ip_counted : 1 = false;   // holds a --max-conns-per-ip slot
-    bool blocked : 1 = false;      // a handler runs on the blocking pool with this worker
-    std::uint8_t ip_len = 0;   // 4 or 16; 0 for unix sockets
-    std::uint16_t port = 0;    // the client's
+    bool registered : 1 = false;    // added to the poller
+    bool readable : 1 = false;      // edge-triggered: input may be waiting
+    bool peer_fin : 1 = false;      // the poller saw the client's FIN (EPOLLRDHUP)
+    bool peer_closed : 1 = false;   // read returned 0
+    bool close_after : 1 = false;   // close once the pending output is written
+    bool force_linger : 1 = false;  // after an error: drain what the client still sends
+    bool ip_counted : 1 = false;    // holds a --max-conns-per-ip slot
+    bool blocked : 1 = false;       // a handler runs on the blocking pool with this worker
+    std::uint8_t ip_len = 0;        // 4 or 16; 0 for unix sockets
+    std::uint16_t port = 0;         // the client's
     std::uint32_t requests = 0;
     std::uint32_t serial = 0;  // with the loop index, the connection id
     std::uint8_t ip[16] = {};  // the client's address
@@ -58,15 +58,21 @@ public:
     void push(Conn& c) noexcept {
         c.prev = tail_;
         c.next = nullptr;
-        if (tail_) tail_->next = &c;
-        else head_ = &c;
+        if (tail_)
+            tail_->next = &c;
+        else
+            head_ = &c;
         tail_ = &c;
     }
     void erase(Conn& c) noexcept {
-        if (c.prev) c.prev->next = c.next;
-        else head_ = c.next;
-        if (c.next) c.next->prev = c.prev;
-        else tail_ = c.prev;
+        if (c.prev)
+            c.prev->next = c.next;
+        else
+            head_ = c.next;
+        if (c.next)
+            c.next->prev = c.prev;
+        else
+            tail_ = c.prev;
         c.prev = c.next = nullptr;
     }
     Conn* front() const noexcept { return head_; }

@@ -176,8 +176,7 @@ void put_ipv4(std::string& out, const std::uint8_t* ip) {
     out.append(buf, static_cast<std::size_t>(p - buf - 1));
 }
 
-constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 char* put2(char* p, int v) noexcept {
     *p++ = static_cast<char>('0' + v / 10 % 10);
@@ -213,9 +212,12 @@ std::string_view request_line(const http::Request& req) noexcept {
 
 bool compile(std::string_view spec, Format& out, std::string& error) {
     Format f;
-    if (spec == "common") spec = kCommon;
-    else if (spec == "combined") spec = kCombined;
-    else if (spec == "json") spec = kJson;
+    if (spec == "common")
+        spec = kCommon;
+    else if (spec == "combined")
+        spec = kCombined;
+    else if (spec == "json")
+        spec = kJson;
     if (spec.starts_with(kJsonPrefix)) {
         f.json = true;
         spec.remove_prefix(kJsonPrefix.size());
@@ -228,8 +230,10 @@ bool compile(std::string_view spec, Format& out, std::string& error) {
     }
     auto literal = [&](std::string_view text) {
         if (text.empty()) return;
-        if (!f.pieces.empty() && f.pieces.back().var == Var::literal) f.pieces.back().text += text;
-        else f.pieces.push_back(Piece{Var::literal, std::string(text)});
+        if (!f.pieces.empty() && f.pieces.back().var == Var::literal)
+            f.pieces.back().text += text;
+        else
+            f.pieces.push_back(Piece{Var::literal, std::string(text)});
     };
     for (std::size_t i = 0; i < spec.size();) {
         char c = spec[i];
@@ -336,8 +340,10 @@ void Renderer::render(const Format& format, const Record& r, std::string& out) {
     const http::Request* req = r.req;
     const bool json = format.json;
     auto text = [&](std::string_view v) {
-        if (json) put_json(out, v);
-        else put_text(out, v);
+        if (json)
+            put_json(out, v);
+        else
+            put_text(out, v);
     };
     for (const Piece& piece : format.pieces) {
         switch (piece.var) {
@@ -349,8 +355,10 @@ void Renderer::render(const Format& format, const Record& r, std::string& out) {
                 put_ipv4(out, r.ip);  // inet_ntop() formats with sprintf: ten times the cost
             } else if (r.ip_len == 16) {
                 char addr[INET6_ADDRSTRLEN];
-                if (inet_ntop(AF_INET6, r.ip, addr, sizeof addr)) out += addr;
-                else text({});
+                if (inet_ntop(AF_INET6, r.ip, addr, sizeof addr))
+                    out += addr;
+                else
+                    text({});
             } else {
                 out += "unix:";
             }
@@ -361,8 +369,10 @@ void Renderer::render(const Format& format, const Record& r, std::string& out) {
         case Var::time_local:
         case Var::time_iso8601:
             if (r.now_s != cached_s_) refresh(r.now_s);
-            if (piece.var == Var::time_local) out.append(local_, local_len_);
-            else out.append(iso_, iso_len_);
+            if (piece.var == Var::time_local)
+                out.append(local_, local_len_);
+            else
+                out.append(iso_, iso_len_);
             break;
         case Var::msec: {
             timespec ts{};

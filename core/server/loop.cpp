@@ -298,8 +298,10 @@ void Loop::on_event(Conn& c, std::uint32_t events) {
     case ConnState::lingering:
     case ConnState::proxy_header:  // grouped so that the common states cost no extra test
         if (!c.readable) return;
-        if (c.state == ConnState::lingering) discard_input(c);
-        else on_proxy_input(c);
+        if (c.state == ConnState::lingering)
+            discard_input(c);
+        else
+            on_proxy_input(c);
         return;
     case ConnState::writing:
         if (!(events & (EPOLLOUT | EPOLLHUP))) return;
@@ -350,8 +352,7 @@ void Loop::begin_drain() {
     // reset when the socket closes: they are taken (and answered) first.
     for (ListenFd& l : listeners_) {
         if (l.paused) continue;
-        for (int round = 0; round < kMaxDrainAcceptRounds && accept_from(l.fd, l.proxy); ++round) {
-        }
+        for (int round = 0; round < kMaxDrainAcceptRounds && accept_from(l.fd, l.proxy); ++round) {}
     }
     draining_ = true;
     // Stop accepting: an own socket is closed, so new connections are

@@ -64,8 +64,10 @@ void Loop::observe_error(Conn& c, Worker& w, std::uint16_t status, bool parsed, 
     rec.status = status;
     rec.body_bytes = body_len;
     rec.bytes = w.out.len - out_before;
-    if (parsed) rec.req = &w.req;
-    else rec.raw_line = first_line(w);
+    if (parsed)
+        rec.req = &w.req;
+    else
+        rec.raw_line = first_line(w);
     rec.request_length = w.end - w.start;
     observe(c, &w, rec, 0);
 }

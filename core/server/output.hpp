@@ -18,8 +18,8 @@ namespace brisk {
 struct OutSegment {
     enum class Kind : std::uint8_t { bytes, ref, file };
     Kind kind = Kind::bytes;
-    int fd = -1;             // file
-    std::uint64_t pos = 0;   // bytes: offset in the buffer; ref: the address; file: the file offset
+    int fd = -1;            // file
+    std::uint64_t pos = 0;  // bytes: offset in the buffer; ref: the address; file: the file offset
     std::uint64_t len = 0;
     void (*release)(void*) = nullptr;  // ref
     void* arg = nullptr;
@@ -68,7 +68,7 @@ public:
         close_range();
         return segs_;
     }
-    std::size_t head = 0;       // first segment not fully sent
+    std::size_t head = 0;         // first segment not fully sent
     std::uint64_t head_done = 0;  // bytes of it already sent
 
     /** Forgets everything, releasing references and closing files not sent. */
@@ -81,8 +81,10 @@ public:
 
     /** Gives a segment back: releases a reference, closes a file. */
     static void drop(OutSegment& s) noexcept {
-        if (s.kind != OutSegment::Kind::bytes && s.release) s.release(s.arg);
-        else if (s.kind == OutSegment::Kind::file && s.fd >= 0) ::close(s.fd);
+        if (s.kind != OutSegment::Kind::bytes && s.release)
+            s.release(s.arg);
+        else if (s.kind == OutSegment::Kind::file && s.fd >= 0)
+            ::close(s.fd);
         s.kind = OutSegment::Kind::bytes;  // dropped once only
     }
 

@@ -44,8 +44,10 @@ void Arena::reset() noexcept {
 
 void Reply::reset_slow() noexcept {
     for (Piece& p : pieces) {
-        if (p.kind != Piece::Kind::copy && p.release) p.release(p.arg);
-        else if (p.kind == Piece::Kind::file && p.fd >= 0) ::close(p.fd);
+        if (p.kind != Piece::Kind::copy && p.release)
+            p.release(p.arg);
+        else if (p.kind == Piece::Kind::file && p.fd >= 0)
+            ::close(p.fd);
     }
     pieces.clear();
     kind = Kind::none;

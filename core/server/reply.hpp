@@ -52,15 +52,15 @@ struct Reply {
     };
 
     Kind kind = Kind::none;
-    http::Response simple;         // Kind::simple
-    std::uint16_t status = 200;    // built and stream
-    Buffer headers;                // "Name: value\r\n" lines
+    http::Response simple;       // Kind::simple
+    std::uint16_t status = 200;  // built and stream
+    Buffer headers;              // "Name: value\r\n" lines
     std::size_t headers_len = 0;
-    Buffer body;                   // copied body bytes
+    Buffer body;  // copied body bytes
     std::size_t body_len = 0;
     std::vector<Piece> pieces;
     Arena arena;
-    void* slot = nullptr;          // a plugin's per-request state
+    void* slot = nullptr;  // a plugin's per-request state
 
     std::uint64_t body_size() const noexcept {
         std::uint64_t n = 0;

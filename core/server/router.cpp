@@ -14,7 +14,9 @@ namespace {
 class FixedResponse final : public Handler {
 public:
     FixedResponse(const RouteConfig& r, const Config& cfg)
-        : headers_("Content-Type: " + r.content_type + "\r\n"), body_(r.body), prerendered_(http::status_line(r.status)) {
+        : headers_("Content-Type: " + r.content_type + "\r\n"),
+          body_(r.body),
+          prerendered_(http::status_line(r.status)) {
         if (!cfg.no_server_header) prerendered_ += "Server: " + cfg.server_name + "\r\n";
         prerendered_ += headers_;
         if (http::status_has_body(r.status)) prerendered_ += "Content-Length: " + std::to_string(body_.size()) + "\r\n";
@@ -36,9 +38,9 @@ private:
 
 std::uint32_t method_mask(const std::vector<std::string>& methods) {
     static constexpr std::pair<std::string_view, http::Method> kNames[] = {
-        {"GET", http::Method::get},         {"HEAD", http::Method::head},   {"POST", http::Method::post},
-        {"PUT", http::Method::put},         {"DELETE", http::Method::delete_}, {"OPTIONS", http::Method::options},
-        {"TRACE", http::Method::trace},     {"PATCH", http::Method::patch},
+        {"GET", http::Method::get},     {"HEAD", http::Method::head},      {"POST", http::Method::post},
+        {"PUT", http::Method::put},     {"DELETE", http::Method::delete_}, {"OPTIONS", http::Method::options},
+        {"TRACE", http::Method::trace}, {"PATCH", http::Method::patch},
     };
     std::uint32_t mask = 0;
     for (const std::string& m : methods)
@@ -110,8 +112,9 @@ Handler* Router::match(const http::Request& req, std::size_t& cursor) const noex
             if (exact_.size() <= 8) {  // a short table: a scan beats the binary search
                 while (i < exact_.size() && !same(exact_[i].path, path)) ++i;
             } else {
-                auto it = std::lower_bound(exact_.begin(), exact_.end(), path,
-                                           [](const Entry& e, std::string_view p) { return std::string_view(e.path) < p; });
+                auto it = std::lower_bound(exact_.begin(), exact_.end(), path, [](const Entry& e, std::string_view p) {
+                    return std::string_view(e.path) < p;
+                });
                 i = static_cast<std::size_t>(it - exact_.begin());
             }
         }

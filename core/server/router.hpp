@@ -70,7 +70,7 @@ private:
         std::uint32_t methods;  // bit per http::Method; 0 = all
         std::string host;       // lower-case, no port; empty = all
         Handler* handler;
-        std::uint32_t slot;     // route_names() index
+        std::uint32_t slot;  // route_names() index
     };
     void name_routes(const Config& config);
     void add(const RouteConfig& r, const Config& config, Handler* plugin, std::uint32_t slot);

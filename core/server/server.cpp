@@ -25,10 +25,11 @@ struct Server::Impl {
     explicit Impl(Config c)
         : config(std::move(c)),
           plugins(config),
-          router(config, [this](const std::string& name) -> Handler* { return plugins.find(name); }, &shared) {
+          router(
+              config, [this](const std::string& name) -> Handler* { return plugins.find(name); }, &shared) {
         for (Handler* h : router.handlers())
-            if (h->blocking() && !blocking) blocking = std::make_unique<BlockingPool>(config.blocking_threads,
-                                                                                     config.blocking_queue);
+            if (h->blocking() && !blocking)
+                blocking = std::make_unique<BlockingPool>(config.blocking_threads, config.blocking_queue);
     }
 
     Config config;

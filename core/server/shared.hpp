@@ -39,8 +39,7 @@ inline std::int64_t mono_us() noexcept {
 
 /** Upper bounds of the request duration histogram, in microseconds. */
 inline constexpr std::array<std::uint64_t, 16> kLatencyBucketsUs{
-    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000,
-    10000000};
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 
 /** Status classes counted: 1xx to 5xx. */
 inline constexpr std::size_t kStatusClasses = 5;
@@ -63,15 +62,15 @@ struct LoopStats {
     }
 
     const std::size_t slots;
-    std::unique_ptr<Counter[]> requests;        // [route * 5 + status class]
-    std::unique_ptr<Counter[]> handler_errors;  // [route]: handlers that failed (500)
+    std::unique_ptr<Counter[]> requests;                          // [route * 5 + status class]
+    std::unique_ptr<Counter[]> handler_errors;                    // [route]: handlers that failed (500)
     std::array<Counter, kLatencyBucketsUs.size() + 1> latency{};  // per bucket, not cumulative; last: +Inf
     Counter latency_sum_us{0};
     Counter bytes_in{0};   // of the requests answered
     Counter bytes_out{0};  // of the answers
     Counter accepted{0};
-    Counter rejected_concurrency{0};   // 503 at accept
-    Counter rejected_per_ip{0};        // 429 at accept
+    Counter rejected_concurrency{0};     // 503 at accept
+    Counter rejected_per_ip{0};          // 429 at accept
     Counter rejected_blocking_queue{0};  // 503: the blocking pool's queue was full
     // Gauges, published by the loop at each wake-up and before each handler runs.
     Counter open{0};

@@ -40,8 +40,8 @@ struct Worker {
 
     // Answer side: what the handler builds, then the bytes and segments to send.
     Reply reply;
-    std::size_t route_cursor = 0;  // where the router goes on after a decline
-    std::string_view raw;          // the request being answered, as it is in `in`
+    std::size_t route_cursor = 0;    // where the router goes on after a decline
+    std::string_view raw;            // the request being answered, as it is in `in`
     std::int64_t first_byte_us = 0;  // when its first byte was seen; kept only while observing
     OutBuffer out;
 

@@ -12,29 +12,41 @@ constexpr auto trim = http::trim_ows;
 
 std::string_view encoding_name(Encoding e) noexcept {
     switch (e) {
-    case Encoding::br: return "br";
-    case Encoding::zstd: return "zstd";
-    case Encoding::gzip: return "gzip";
-    case Encoding::identity: break;
+    case Encoding::br:
+        return "br";
+    case Encoding::zstd:
+        return "zstd";
+    case Encoding::gzip:
+        return "gzip";
+    case Encoding::identity:
+        break;
     }
     return "identity";
 }
 
 std::string_view encoding_suffix(Encoding e) noexcept {
     switch (e) {
-    case Encoding::br: return ".br";
-    case Encoding::zstd: return ".zst";
-    case Encoding::gzip: return ".gz";
-    case Encoding::identity: break;
+    case Encoding::br:
+        return ".br";
+    case Encoding::zstd:
+        return ".zst";
+    case Encoding::gzip:
+        return ".gz";
+    case Encoding::identity:
+        break;
     }
     return {};
 }
 
 bool encoding_from_name(std::string_view name, Encoding& out) noexcept {
-    if (name == "br") out = Encoding::br;
-    else if (name == "zst" || name == "zstd") out = Encoding::zstd;
-    else if (name == "gz" || name == "gzip") out = Encoding::gzip;
-    else return false;
+    if (name == "br")
+        out = Encoding::br;
+    else if (name == "zst" || name == "zstd")
+        out = Encoding::zstd;
+    else if (name == "gz" || name == "gzip")
+        out = Encoding::gzip;
+    else
+        return false;
     return true;
 }
 

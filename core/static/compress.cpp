@@ -51,10 +51,17 @@ bool compress(Encoding e, int level, std::string_view in, std::string& out) {
     if (in.size() > (std::size_t{1} << 31)) return false;  // zlib's counters are 32-bit
     bool ok = false;
     switch (e) {
-    case Encoding::gzip: ok = gzip(level, in, out); break;
-    case Encoding::br: ok = brotli(level, in, out); break;
-    case Encoding::zstd: ok = zstd(level, in, out); break;
-    case Encoding::identity: break;
+    case Encoding::gzip:
+        ok = gzip(level, in, out);
+        break;
+    case Encoding::br:
+        ok = brotli(level, in, out);
+        break;
+    case Encoding::zstd:
+        ok = zstd(level, in, out);
+        break;
+    case Encoding::identity:
+        break;
     }
     if (!ok || out.size() >= in.size()) {
         out.clear();

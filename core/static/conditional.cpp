@@ -8,8 +8,7 @@ namespace brisk::files {
 namespace {
 
 constexpr char kDays[7][4] = {"Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};  // from 1970-01-01
-constexpr char kMonths[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+constexpr char kMonths[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 // Days since 1970-01-01 of a proleptic Gregorian date.
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
@@ -173,8 +172,10 @@ FileRequestFields::FileRequestFields(const http::Request& req) noexcept {
             }
             break;
         case 8:
-            if (if_match.empty() && http::iequals(n, "if-match")) if_match = h.value;
-            else if (if_range.empty() && http::iequals(n, "if-range")) if_range = h.value;
+            if (if_match.empty() && http::iequals(n, "if-match"))
+                if_match = h.value;
+            else if (if_range.empty() && http::iequals(n, "if-range"))
+                if_range = h.value;
             break;
         case 13:
             if (if_none_match.empty() && http::iequals(n, "if-none-match")) if_none_match = h.value;

@@ -88,10 +88,14 @@ void FileCache::evict(const Entry* keep) noexcept {
 }
 
 void FileCache::unlink_lru(Entry* e) noexcept {
-    if (e->newer) e->newer->older = e->older;
-    else newest_ = e->older;
-    if (e->older) e->older->newer = e->newer;
-    else oldest_ = e->newer;
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        newest_ = e->older;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        oldest_ = e->newer;
     e->newer = e->older = nullptr;
 }
 

@@ -46,9 +46,9 @@ struct Representation {
     const char* map = nullptr;
     std::size_t map_len = 0;
     std::uint64_t size = 0;
-    std::string etag;        // "\"...\"" or empty when ETags are off
-    std::string head;        // 200/206 header lines after Content-Type
-    std::string head_304;    // 304 header lines
+    std::string etag;      // "\"...\"" or empty when ETags are off
+    std::string head;      // 200/206 header lines after Content-Type
+    std::string head_304;  // 304 header lines
 };
 
 struct Entry {
@@ -64,17 +64,17 @@ struct Entry {
     std::size_t charge = 0;       // bytes held in memory
 
     // ---- the file ----
-    std::string rel;  // path opened, relative to the root ("a/index.html")
-    std::string dir_rel;  // for an index entry: the directory, revalidated too ("." for the root)
-    FileSig sig;      // the file
-    FileSig dir_sig;  // the directory of an index entry
+    std::string rel;                  // path opened, relative to the root ("a/index.html")
+    std::string dir_rel;              // for an index entry: the directory, revalidated too ("." for the root)
+    FileSig sig;                      // the file
+    FileSig dir_sig;                  // the directory of an index entry
     FileSig sibling_sig[kEncodings];  // precompressed siblings, by Encoding
     MimeType mime;
-    std::string content_type;  // "Content-Type: ...\r\n"
-    std::int64_t mtime = 0;    // seconds, as in Last-Modified
-    Representation rep[kEncodings];  // by Encoding; identity is the file itself
-    unsigned available = 0;     // codings that can be sent (bit per Encoding, identity excluded)
-    unsigned precompressed = 0; // those that are siblings on disk
+    std::string content_type;          // "Content-Type: ...\r\n"
+    std::int64_t mtime = 0;            // seconds, as in Last-Modified
+    Representation rep[kEncodings];    // by Encoding; identity is the file itself
+    unsigned available = 0;            // codings that can be sent (bit per Encoding, identity excluded)
+    unsigned precompressed = 0;        // those that are siblings on disk
     bool compress_on_the_fly = false;  // compressible and within the size limit
 
     Entry() = default;

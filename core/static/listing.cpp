@@ -47,12 +47,24 @@ void human_size(std::uint64_t n, std::string& out) {
 void html_escape(std::string_view text, std::string& out) {
     for (char c : text) {
         switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&#39;"; break;
-        default: out += c; break;
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        case '\'':
+            out += "&#39;";
+            break;
+        default:
+            out += c;
+            break;
         }
     }
 }
@@ -76,7 +88,7 @@ bool read_directory(int dirfd, bool dotfiles, std::size_t max, std::vector<Listi
         }
         ListingItem item;
         item.name = name;
-        struct stat st{};
+        struct stat st {};
         if (::fstatat(dirfd, de->d_name, &st, 0) == 0) {
             item.dir = S_ISDIR(st.st_mode);
             item.size = static_cast<std::uint64_t>(st.st_size);
@@ -97,22 +109,25 @@ void render_listing(std::vector<ListingItem>& items, std::size_t more, std::stri
         if (a.dir != b.dir) return a.dir;
         return less_folded(a.name, b.name);
     });
-    out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Index of ";
+    out +=
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Index of ";
     html_escape(url_path, out);
-    out += "</title>\n<style>\n"
-           "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;padding:0 1em;color:#222}\n"
-           "h1{font-size:1.3em;font-weight:600;word-break:break-all}\n"
-           "table{border-collapse:collapse;width:100%}\n"
-           "th,td{text-align:left;padding:.3em .8em;border-bottom:1px solid #eee;white-space:nowrap}\n"
-           "td.n{white-space:normal;word-break:break-all;width:100%}\n"
-           "td.s,th.s{text-align:right}\n"
-           "a{color:#0645ad;text-decoration:none}a:hover{text-decoration:underline}\n"
-           "footer{color:#888;font-size:.85em;margin-top:1em}\n"
-           "</style>\n</head>\n<body>\n<h1>Index of ";
+    out +=
+        "</title>\n<style>\n"
+        "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;padding:0 1em;color:#222}\n"
+        "h1{font-size:1.3em;font-weight:600;word-break:break-all}\n"
+        "table{border-collapse:collapse;width:100%}\n"
+        "th,td{text-align:left;padding:.3em .8em;border-bottom:1px solid #eee;white-space:nowrap}\n"
+        "td.n{white-space:normal;word-break:break-all;width:100%}\n"
+        "td.s,th.s{text-align:right}\n"
+        "a{color:#0645ad;text-decoration:none}a:hover{text-decoration:underline}\n"
+        "footer{color:#888;font-size:.85em;margin-top:1em}\n"
+        "</style>\n</head>\n<body>\n<h1>Index of ";
     html_escape(url_path, out);
-    out += "</h1>\n<table>\n<thead><tr><th>Name</th><th class=\"s\">Size</th><th>Modified (UTC)</th></tr></thead>\n"
-           "<tbody>\n";
+    out +=
+        "</h1>\n<table>\n<thead><tr><th>Name</th><th class=\"s\">Size</th><th>Modified (UTC)</th></tr></thead>\n"
+        "<tbody>\n";
     if (parent) out += "<tr><td class=\"n\"><a href=\"../\">../</a></td><td class=\"s\">-</td><td></td></tr>\n";
     std::string href;
     for (const ListingItem& it : items) {

@@ -186,7 +186,8 @@ bool is_compressible_type(std::string_view type) noexcept {
 MimeTable::MimeTable(const std::vector<std::pair<std::string, std::string>>& extra) {
     for (const auto& [ext, type] : extra) {
         Extra e;
-        for (char c : std::string_view(ext).substr(!ext.empty() && ext[0] == '.' ? 1 : 0)) e.ext += http::ascii_lower(c);
+        for (char c : std::string_view(ext).substr(!ext.empty() && ext[0] == '.' ? 1 : 0))
+            e.ext += http::ascii_lower(c);
         e.type = type;
         if (is_text_type(type) && type.find(';') == std::string::npos) e.type += "; charset=utf-8";
         e.compressible = is_compressible_type(type);
@@ -201,7 +202,8 @@ MimeType MimeTable::lookup(std::string_view name) const noexcept {
     for (auto it = extra_.rbegin(); it != extra_.rend(); ++it)  // the last entry given wins
         if (it->ext == ext) return MimeType{it->type, it->compressible};
     const MimeEntry* end = kTable + std::size(kTable);
-    const MimeEntry* it = std::lower_bound(kTable, end, ext, [](const MimeEntry& e, std::string_view x) { return e.ext < x; });
+    const MimeEntry* it =
+        std::lower_bound(kTable, end, ext, [](const MimeEntry& e, std::string_view x) { return e.ext < x; });
     if (it != end && it->ext == ext) return MimeType{it->type, it->compressible};
     return MimeType{kDefaultMime, false};
 }

@@ -70,8 +70,10 @@ NormalizedPath normalize_path(std::string_view raw, char* out, std::size_t cap) 
         } else {
             if (slash_inside || seg_len > kMaxName) impossible = true;
             if (!last) {
-                if (w >= cap) impossible = true;
-                else out[w++] = '/';
+                if (w >= cap)
+                    impossible = true;
+                else
+                    out[w++] = '/';
             }
             last_was_dir = false;
         }
@@ -93,17 +95,7 @@ void encode_path(std::string_view path, std::string& out) {
     static constexpr char kHex[] = "0123456789ABCDEF";
     for (char c : path) {
         auto u = static_cast<unsigned char>(c);
-        bool keep = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9');
-        if (!keep) {
-            switch (c) {
-            case '-': case '.': case '_': case '~': case '/': case '!': case '$': case '&': case '\'':
-            case '(': case ')': case '*': case '+': case ',': case ';': case '=': case ':': case '@':
-                keep = true;
-                break;
-            default:
-                break;
-            }
-        }
+        bool keep = http::is_unreserved_or_sub_delim(c) || c == '/' || c == ':' || c == '@';
         if (keep) {
             out += c;
         } else {

@@ -53,8 +53,10 @@ RangeSet parse_range(std::string_view value, std::uint64_t size) noexcept {
             if (!parse_number(s, i, first)) return RangeSet{};
             if (i == s.size() || s[i] != '-') return RangeSet{};
             ++i;
-            if (!parse_number(s, i, last)) open = true;
-            else if (last < first) return RangeSet{};  // invalid: the whole field is ignored
+            if (!parse_number(s, i, last))
+                open = true;
+            else if (last < first)
+                return RangeSet{};  // invalid: the whole field is ignored
         }
         while (i < s.size() && is_ows(s[i])) ++i;
         if (i < s.size() && s[i] != ',') return RangeSet{};
@@ -93,8 +95,10 @@ RangeSet parse_range(std::string_view value, std::uint64_t size) noexcept {
         for (std::size_t k = 1; k < set.count; ++k) {
             ByteRange& prev = set.ranges[n - 1];
             const ByteRange& cur = set.ranges[k];
-            if (cur.first <= prev.last + 1) prev.last = std::max(prev.last, cur.last);
-            else set.ranges[n++] = cur;
+            if (cur.first <= prev.last + 1)
+                prev.last = std::max(prev.last, cur.last);
+            else
+                set.ranges[n++] = cur;
         }
         set.count = n;
     }

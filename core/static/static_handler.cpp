@@ -44,10 +44,10 @@ constexpr std::uint64_t kCopyMax = 16 * 1024;    // in-memory bytes up to this a
 // response hold references to the same page-cache pages, and the receiving
 // side (on loopback, the client's CPU) pays for that more than for a copy.
 constexpr std::uint64_t kMapMax = 8 * 1024 * 1024;
-constexpr std::uint64_t kMinCompress = 256;      // smaller files are not worth a coding
-constexpr std::size_t kCacheEntries = 4096;      // per loop and route, at most
-constexpr std::size_t kCacheBytes = 64u << 20;   // per loop and route: file bytes and compressed copies
-constexpr std::size_t kMaxListing = 20000;       // directory entries shown
+constexpr std::uint64_t kMinCompress = 256;     // smaller files are not worth a coding
+constexpr std::size_t kCacheEntries = 4096;     // per loop and route, at most
+constexpr std::size_t kCacheBytes = 64u << 20;  // per loop and route: file bytes and compressed copies
+constexpr std::size_t kMaxListing = 20000;      // directory entries shown
 
 constexpr std::string_view kTextPlain = "Content-Type: text/plain; charset=utf-8\r\n";
 constexpr std::string_view kTextHtml = "Content-Type: text/html; charset=utf-8\r\n";
@@ -104,8 +104,8 @@ void add_uint(Reply& r, std::uint64_t v) {
 // Bytes of a cached entry, sent without a copy; the entry lives until they are.
 void add_ref(Reply& r, Entry& e, const char* p, std::uint64_t n) {
     if (n == 0) return;
-    r.pieces.push_back(Reply::Piece{Reply::Piece::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(p), n,
-                                    &Entry::release, &e});
+    r.pieces.push_back(
+        Reply::Piece{Reply::Piece::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(p), n, &Entry::release, &e});
     e.ref();
 }
 
@@ -127,8 +127,10 @@ void add_length_only(Reply& r, std::uint64_t n) {
 // Bytes [pos, pos + n) of a representation.
 void add_body(Reply& r, Entry& e, const Representation& rep, std::uint64_t pos, std::uint64_t n) {
     if (rep.in_memory) {
-        if (n <= kCopyMax) add_copy(r, std::string_view(rep.data).substr(pos, n));
-        else add_ref(r, e, rep.data.data() + pos, n);
+        if (n <= kCopyMax)
+            add_copy(r, std::string_view(rep.data).substr(pos, n));
+        else
+            add_ref(r, e, rep.data.data() + pos, n);
     } else if (rep.map) {
         add_ref(r, e, rep.map + pos, n);  // never copied here: only the kernel reads a mapping
     } else {
@@ -142,13 +144,27 @@ Outcome plain(Reply& r, std::uint16_t status, std::string_view extra_headers = {
     add_headers(r, extra_headers);
     std::string_view reason;
     switch (status) {
-    case 400: reason = "Bad Request\n"; break;
-    case 403: reason = "Forbidden\n"; break;
-    case 404: reason = "Not Found\n"; break;
-    case 405: reason = "Method Not Allowed\n"; break;
-    case 412: reason = "Precondition Failed\n"; break;
-    case 416: reason = "Range Not Satisfiable\n"; break;
-    default: reason = "Internal Server Error\n"; break;
+    case 400:
+        reason = "Bad Request\n";
+        break;
+    case 403:
+        reason = "Forbidden\n";
+        break;
+    case 404:
+        reason = "Not Found\n";
+        break;
+    case 405:
+        reason = "Method Not Allowed\n";
+        break;
+    case 412:
+        reason = "Precondition Failed\n";
+        break;
+    case 416:
+        reason = "Range Not Satisfiable\n";
+        break;
+    default:
+        reason = "Internal Server Error\n";
+        break;
     }
     add_copy(r, reason);
     return Outcome::done;
@@ -253,8 +269,8 @@ StaticHandler::StaticHandler(const RouteConfig& route, const Config& config)
         base_path_ = n.status == NormalizedPath::Status::ok ? buf.substr(0, n.len) : base_;
         if (!base_path_.empty() && base_path_.back() == '/') base_path_.pop_back();
     }
-    std::string what = "static route " + (route.path.empty() ? std::string("/") : route.path) + ": root \"" +
-                       cfg_.root + "\"";
+    std::string what =
+        "static route " + (route.path.empty() ? std::string("/") : route.path) + ": root \"" + cfg_.root + "\"";
     if (cfg_.root.empty()) throw Error(what + ": no directory given");
     root_fd_ = ::open(cfg_.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd_ < 0) throw Error(what + ": " + std::strerror(errno));
@@ -266,7 +282,7 @@ StaticHandler::StaticHandler(const RouteConfig& route, const Config& config)
     }
     ::close(probe);
     if (!cfg_.compress_cache.empty()) {
-        struct stat st{};
+        struct stat st {};
         int err = 0;
         if (::stat(cfg_.compress_cache.c_str(), &st) != 0 ||
             (S_ISDIR(st.st_mode) && ::access(cfg_.compress_cache.c_str(), W_OK | X_OK) != 0))
@@ -284,11 +300,11 @@ StaticHandler::StaticHandler(const RouteConfig& route, const Config& config)
         std::free(real);
     }
     for (const std::string& name : cfg_.index)
-        if (!name.empty() && name.find('/') == std::string::npos && name != "." && name != "..")
-            index_.push_back(name);
+        if (!name.empty() && name.find('/') == std::string::npos && name != "." && name != "..") index_.push_back(name);
     for (const std::string& name : cfg_.precompressed) {
         Encoding e;
-        if (encoding_from_name(name, e) && std::find(precompressed_.begin(), precompressed_.end(), e) == precompressed_.end())
+        if (encoding_from_name(name, e) &&
+            std::find(precompressed_.begin(), precompressed_.end(), e) == precompressed_.end())
             precompressed_.push_back(e);
     }
     if (!cfg_.cache_control.empty()) {
@@ -369,7 +385,7 @@ int StaticHandler::open_beneath(const char* rel, int flags) const noexcept {
 }
 
 FileSig StaticHandler::stat_sig(const char* rel) const noexcept {
-    struct stat st{};
+    struct stat st {};
     if (::fstatat(root_fd_, rel, &st, 0) != 0) return FileSig{};
     return sig_of(st);
 }
@@ -399,7 +415,7 @@ StaticHandler::Load StaticHandler::load(std::string_view key, bool dir) {
             out.status = status_of_errno(errno);
             return out;
         }
-        struct stat st{};
+        struct stat st {};
         if (::fstat(fd, &st) != 0) {
             out.status = 500;
             ::close(fd);
@@ -426,7 +442,7 @@ StaticHandler::Load StaticHandler::load(std::string_view key, bool dir) {
         out.status = status_of_errno(errno);
         return out;
     }
-    struct stat dst{};
+    struct stat dst {};
     if (::fstat(dfd, &dst) != 0) {
         ::close(dfd);
         return out;
@@ -435,7 +451,7 @@ StaticHandler::Load StaticHandler::load(std::string_view key, bool dir) {
         std::string file = rel + name;
         int fd = open_beneath(file.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY);
         if (fd < 0) continue;
-        struct stat st{};
+        struct stat st {};
         if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
             ::close(fd);
             continue;
@@ -494,7 +510,8 @@ Entry* StaticHandler::build_entry(std::string_view key, std::string rel, int fd,
         if (!cfg_.etag) return std::string();
         char buf[64];
         int n = std::snprintf(buf, sizeof buf, "\"%llx.%lx-%llx", static_cast<unsigned long long>(rst.st_mtim.tv_sec),
-                              static_cast<unsigned long>(rst.st_mtim.tv_nsec), static_cast<unsigned long long>(rst.st_size));
+                              static_cast<unsigned long>(rst.st_mtim.tv_nsec),
+                              static_cast<unsigned long long>(rst.st_size));
         std::string tag(buf, static_cast<std::size_t>(n));
         tag += suffix;
         tag += '"';
@@ -510,7 +527,7 @@ Entry* StaticHandler::build_entry(std::string_view key, std::string rel, int fd,
         std::string sib = rel + std::string(encoding_suffix(enc));
         int sfd = open_beneath(sib.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY);
         if (sfd < 0) continue;
-        struct stat sst{};
+        struct stat sst {};
         if (::fstat(sfd, &sst) != 0 || !S_ISREG(sst.st_mode)) {
             ::close(sfd);
             continue;
@@ -522,8 +539,8 @@ Entry* StaticHandler::build_entry(std::string_view key, std::string rel, int fd,
         rep.etag = etag_of(sst, "-" + std::string(encoding_suffix(enc).substr(1)));  // "-br", "-zst", "-gz"
         e->precompressed |= bit(enc);
     }
-    e->compress_on_the_fly = cfg_.compress && e->mime.compressible && ident.size >= kMinCompress &&
-                             ident.size <= cfg_.compress_max_size;
+    e->compress_on_the_fly =
+        cfg_.compress && e->mime.compressible && ident.size >= kMinCompress && ident.size <= cfg_.compress_max_size;
     e->available = e->precompressed;
     if (e->compress_on_the_fly) e->available |= bit(Encoding::br) | bit(Encoding::zstd) | bit(Encoding::gzip);
     const bool vary = e->available != 0;
@@ -553,10 +570,11 @@ void StaticHandler::make_heads(const Entry& e, Representation& rep, Encoding enc
 // The folder copy of `e` in coding `enc`, if one was stored: `name` is set either way.
 bool StaticHandler::compressed_from_folder(const Entry& e, Encoding enc, std::string& name, Representation& rep) const {
     char key[kMaxPath + 128];
-    int n = std::snprintf(key, sizeof key, "%s\n%s\n%llu:%llu:%lld:%lld\n%d:%d:%d:%d", root_real_.c_str(), e.rel.c_str(),
-                          static_cast<unsigned long long>(e.sig.dev), static_cast<unsigned long long>(e.sig.ino),
-                          static_cast<long long>(e.sig.size), static_cast<long long>(e.sig.mtime_ns),
-                          static_cast<int>(enc), cfg_.gzip_level, cfg_.brotli_level, cfg_.zstd_level);
+    int n =
+        std::snprintf(key, sizeof key, "%s\n%s\n%llu:%llu:%lld:%lld\n%d:%d:%d:%d", root_real_.c_str(), e.rel.c_str(),
+                      static_cast<unsigned long long>(e.sig.dev), static_cast<unsigned long long>(e.sig.ino),
+                      static_cast<long long>(e.sig.size), static_cast<long long>(e.sig.mtime_ns), static_cast<int>(enc),
+                      cfg_.gzip_level, cfg_.brotli_level, cfg_.zstd_level);
     std::size_t len = n < 0 ? 0 : std::min(static_cast<std::size_t>(n), sizeof key - 1);
     std::uint64_t h = FileCache::hash({key, len});
     char file[32];
@@ -564,7 +582,7 @@ bool StaticHandler::compressed_from_folder(const Entry& e, Encoding enc, std::st
     name = cfg_.compress_cache + file;
     int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) return false;
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
         ::close(fd);
         return false;
@@ -635,7 +653,7 @@ bool StaticHandler::ensure_variant(LoopState& ls, Entry& e, Encoding enc) {
             store_in_folder(folder_name, rep.data);
             if (rep.size > kMemoryMax) {  // large copies are sent from the folder's file
                 int fd = ::open(folder_name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                struct stat st{};
+                struct stat st {};
                 if (fd >= 0 && ::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) == rep.size) {
                     rep.fd = fd;
                     rep.in_memory = false;
@@ -746,12 +764,15 @@ Outcome StaticHandler::serve(HandlerCall& call, LoopState& ls, Entry& e) {
                 add_headers(reply, e.content_type);
                 add_headers(reply, rep.head);
                 char line[96];
-                int len = std::snprintf(line, sizeof line, "Content-Range: bytes %llu-%llu/%llu\r\n",
-                                        static_cast<unsigned long long>(r.first), static_cast<unsigned long long>(r.last),
-                                        static_cast<unsigned long long>(rep.size));
+                int len =
+                    std::snprintf(line, sizeof line, "Content-Range: bytes %llu-%llu/%llu\r\n",
+                                  static_cast<unsigned long long>(r.first), static_cast<unsigned long long>(r.last),
+                                  static_cast<unsigned long long>(rep.size));
                 add_headers(reply, {line, static_cast<std::size_t>(len)});
-                if (head) add_length_only(reply, r.length());
-                else add_body(reply, e, rep, r.first, r.length());
+                if (head)
+                    add_length_only(reply, r.length());
+                else
+                    add_body(reply, e, rep, r.first, r.length());
                 return Outcome::done;
             }
             add_headers(reply, "Content-Type: multipart/byteranges; boundary=");
@@ -774,8 +795,10 @@ Outcome StaticHandler::serve(HandlerCall& call, LoopState& ls, Entry& e) {
                 add_copy(reply, "/");
                 add_uint(reply, rep.size);
                 add_copy(reply, "\r\n\r\n");
-                if (head) data += r.length();
-                else add_body(reply, e, rep, r.first, r.length());
+                if (head)
+                    data += r.length();
+                else
+                    add_body(reply, e, rep, r.first, r.length());
             }
             add_copy(reply, "\r\n--");
             add_copy(reply, boundary_);
@@ -793,8 +816,10 @@ Outcome StaticHandler::serve(HandlerCall& call, LoopState& ls, Entry& e) {
     begin(reply, 200);
     add_headers(reply, e.content_type);
     add_headers(reply, rep.head);
-    if (head) add_length_only(reply, rep.size);
-    else add_body(reply, e, rep, 0, rep.size);
+    if (head)
+        add_length_only(reply, rep.size);
+    else
+        add_body(reply, e, rep, 0, rep.size);
     return Outcome::done;
 }
 
@@ -831,8 +856,10 @@ Outcome StaticHandler::listing(HandlerCall& call, LoopState& ls, std::string_vie
     Reply& reply = call.reply;
     begin(reply, 200);
     add_headers(reply, kTextHtml);
-    if (call.req.method == http::Method::head) add_length_only(reply, page.size());
-    else add_copy(reply, page);
+    if (call.req.method == http::Method::head)
+        add_length_only(reply, page.size());
+    else
+        add_copy(reply, page);
     ls.items.clear();
     if (page.capacity() > (1u << 20)) std::string().swap(page);
     return Outcome::done;

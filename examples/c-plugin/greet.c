@@ -73,15 +73,12 @@ static int32_t greet_handle(void* instance, brisk_ctx* ctx, const brisk_request*
     int len;
     size_t cap;
 
-    if (!(request->method.len == 3 && memcmp(request->method.ptr, "GET", 3) == 0))
-        return BRISK_DECLINE;
+    if (!(request->method.len == 3 && memcmp(request->method.ptr, "GET", 3) == 0)) return BRISK_DECLINE;
 
-    if (host->query_arg(ctx, lit("name"), &name) != 0 || name.len == 0)
-        name = lit("world");
+    if (host->query_arg(ctx, lit("name"), &name) != 0 || name.len == 0) name = lit("world");
     if (name.len > NAME_MAX_LEN) {
         static const char too_long[] = "name: at most 64 bytes\n";
-        if (host->set_status(ctx, 400) != 0 ||
-            host->add_header(ctx, lit("Content-Type"), lit("text/plain")) != 0 ||
+        if (host->set_status(ctx, 400) != 0 || host->add_header(ctx, lit("Content-Type"), lit("text/plain")) != 0 ||
             host->body_copy(ctx, too_long, sizeof too_long - 1) != 0)
             return BRISK_ERROR;
         return BRISK_DONE;
@@ -92,12 +89,10 @@ static int32_t greet_handle(void* instance, brisk_ctx* ctx, const brisk_request*
     /* Request memory: freed by brisk when handle() returns (so body_copy, not body_ref). */
     cap = GREETING_MAX + NAME_MAX_LEN + 64;
     body = (char*)host->arena_alloc(ctx, cap);
-    if (body == NULL)
-        return BRISK_ERROR;
+    if (body == NULL) return BRISK_ERROR;
     len = snprintf(body, cap, "%s, %.*s! You are visitor %llu.\n", self->greeting, (int)name.len, name.ptr,
                    (unsigned long long)visitor);
-    if (len < 0 || (size_t)len >= cap)
-        return BRISK_ERROR;
+    if (len < 0 || (size_t)len >= cap) return BRISK_ERROR;
 
     if (host->add_header(ctx, lit("Content-Type"), lit("text/plain; charset=utf-8")) != 0 ||
         host->body_copy(ctx, body, (uint64_t)len) != 0)
@@ -124,12 +119,12 @@ static const brisk_plugin_descriptor descriptor = {
 };
 
 BRISK_PLUGIN_EXPORT const brisk_plugin_descriptor* brisk_plugin_entry_v1(uint32_t host_abi_major,
-                                                                        uint32_t host_abi_minor,
-                                                                        const brisk_host_api* api);
+                                                                         uint32_t host_abi_minor,
+                                                                         const brisk_host_api* api);
 
 BRISK_PLUGIN_EXPORT const brisk_plugin_descriptor* brisk_plugin_entry_v1(uint32_t host_abi_major,
-                                                                        uint32_t host_abi_minor,
-                                                                        const brisk_host_api* api) {
+                                                                         uint32_t host_abi_minor,
+                                                                         const brisk_host_api* api) {
     if (host_abi_major != BRISK_PLUGIN_ABI_MAJOR || host_abi_minor < descriptor.min_host_minor || api == NULL)
         return NULL;
     host = api;

@@ -23,14 +23,12 @@ public:
     brisk::Result handle(brisk::Request& req, brisk::Response& res) const {
         const std::string_view version = req.http_minor() == 0 ? " HTTP/1.0\n" : " HTTP/1.1\n";
         std::size_t size = req.method().size() + 1 + req.target().size() + version.size() + 1 + req.body().size();
-        for (const brisk::Header h : req.headers())
-            size += h.name.size() + 2 + h.value.size() + 1;
+        for (const brisk::Header h : req.headers()) size += h.name.size() + 2 + h.value.size() + 1;
 
         char* const out = req.arena<char>(size);
         char* p = out;
         auto put = [&p](std::string_view s) {
-            if (!s.empty())
-                std::memcpy(p, s.data(), s.size());
+            if (!s.empty()) std::memcpy(p, s.data(), s.size());
             p += s.size();
         };
         put(req.method());

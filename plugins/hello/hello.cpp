@@ -38,21 +38,35 @@ char* json_escape(std::string_view s, char* out) {
         const auto u = static_cast<unsigned char>(c);
         char short_escape = 0;
         switch (c) {
-        case '"': short_escape = '"'; break;
-        case '\\': short_escape = '\\'; break;
-        case '\n': short_escape = 'n'; break;
-        case '\r': short_escape = 'r'; break;
-        case '\t': short_escape = 't'; break;
-        case '\b': short_escape = 'b'; break;
-        case '\f': short_escape = 'f'; break;
-        default: break;
+        case '"':
+            short_escape = '"';
+            break;
+        case '\\':
+            short_escape = '\\';
+            break;
+        case '\n':
+            short_escape = 'n';
+            break;
+        case '\r':
+            short_escape = 'r';
+            break;
+        case '\t':
+            short_escape = 't';
+            break;
+        case '\b':
+            short_escape = 'b';
+            break;
+        case '\f':
+            short_escape = 'f';
+            break;
+        default:
+            break;
         }
         if (short_escape != 0) {
             *out++ = '\\';
             *out++ = short_escape;
         } else if (u < 0x20) {
-            for (char e : {'\\', 'u', '0', '0', hex[u >> 4], hex[u & 0xf]})
-                *out++ = e;
+            for (char e : {'\\', 'u', '0', '0', hex[u >> 4], hex[u & 0xf]}) *out++ = e;
         } else {
             *out++ = c;
         }
@@ -73,8 +87,7 @@ public:
 
     brisk::Result handle(brisk::Request& req, brisk::Response& res) const {
         const std::string_view method = req.method();
-        if (method != "GET" && method != "HEAD")
-            return brisk::Result::decline;
+        if (method != "GET" && method != "HEAD") return brisk::Result::decline;
         const std::string_view path = req.path();
         if (path.ends_with("/plaintext")) {
             res.content_type("text/plain").write(greeting_);

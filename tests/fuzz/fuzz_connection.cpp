@@ -152,8 +152,10 @@ struct Client {
                 if (received.size() < (1u << 20)) received.append(buf, static_cast<std::size_t>(n));
                 continue;
             }
-            if (n == 0) eof = true;
-            else if (errno == ECONNRESET) eof = reset = true;
+            if (n == 0)
+                eof = true;
+            else if (errno == ECONNRESET)
+                eof = reset = true;
             return;
         }
     }
@@ -199,9 +201,11 @@ struct Client {
 // Light checks of the response stream: it is HTTP/1.1 responses or nothing.
 void check_responses(const std::string& out) {
     if (out.empty()) return;
-    FUZZ_CHECK(out.compare(0, 9, "HTTP/1.1 ") == 0 || (out.size() < 9 && std::string_view("HTTP/1.1 ").substr(0, out.size()) == out));
+    FUZZ_CHECK(out.compare(0, 9, "HTTP/1.1 ") == 0 ||
+               (out.size() < 9 && std::string_view("HTTP/1.1 ").substr(0, out.size()) == out));
     if (out.size() >= 12) {
-        for (int i = 9; i < 12; ++i) FUZZ_CHECK(out[static_cast<std::size_t>(i)] >= '0' && out[static_cast<std::size_t>(i)] <= '9');
+        for (int i = 9; i < 12; ++i)
+            FUZZ_CHECK(out[static_cast<std::size_t>(i)] >= '0' && out[static_cast<std::size_t>(i)] <= '9');
     }
 }
 

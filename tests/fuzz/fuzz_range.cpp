@@ -15,10 +15,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // First byte: the representation size — small, empty, or near the top of uint64.
     std::uint64_t rep;
     switch (data[0] >> 6) {
-    case 0: rep = data[0] & 0x3f; break;
-    case 1: rep = static_cast<std::uint64_t>(data[0] & 0x3f) * 1000; break;
-    case 2: rep = UINT64_MAX - (data[0] & 0x3f); break;
-    default: rep = (data[0] & 0x3f) == 0 ? 0 : 1ull << (data[0] & 0x3f); break;
+    case 0:
+        rep = data[0] & 0x3f;
+        break;
+    case 1:
+        rep = static_cast<std::uint64_t>(data[0] & 0x3f) * 1000;
+        break;
+    case 2:
+        rep = UINT64_MAX - (data[0] & 0x3f);
+        break;
+    default:
+        rep = (data[0] & 0x3f) == 0 ? 0 : 1ull << (data[0] & 0x3f);
+        break;
     }
     std::string_view value(reinterpret_cast<const char*>(data + 1), size - 1);
     files::RangeSet set = files::parse_range(value, rep);

@@ -9,7 +9,7 @@
 #error "the expected layout is written for x86-64 Linux (LP64)"
 #endif
 
-#define BRISK_CHECK_SIZE(type, size, align)                             \
+#define BRISK_CHECK_SIZE(type, size, align)                              \
     _Static_assert(sizeof(type) == (size), "sizeof(" #type ") changed"); \
     _Static_assert(_Alignof(type) == (align), "alignof(" #type ") changed");
 BRISK_ABI_SIZES(BRISK_CHECK_SIZE)
@@ -38,8 +38,7 @@ size_t brisk_abi_c_sizes(size_t* out, size_t cap) {
 size_t brisk_abi_c_offsets(size_t* out, size_t cap) {
     size_t n = 0;
 #define BRISK_PUT_OFFSET(type, field, offset) \
-    if (n < cap)                              \
-        out[n++] = offsetof(type, field);
+    if (n < cap) out[n++] = offsetof(type, field);
     BRISK_ABI_OFFSETS(BRISK_PUT_OFFSET)
 #undef BRISK_PUT_OFFSET
     return n;

@@ -11,82 +11,82 @@
 #include <stddef.h>
 
 /* X(type, sizeof, alignof) */
-#define BRISK_ABI_SIZES(X)                 \
-    X(brisk_str, 16, 8)                    \
-    X(brisk_header, 32, 8)                 \
-    X(brisk_request, 224, 8)               \
-    X(brisk_host_api, 280, 8)              \
+#define BRISK_ABI_SIZES(X)    \
+    X(brisk_str, 16, 8)       \
+    X(brisk_header, 32, 8)    \
+    X(brisk_request, 224, 8)  \
+    X(brisk_host_api, 280, 8) \
     X(brisk_plugin_descriptor, 144, 8)
 
 /* X(type, field, offsetof) — every field, in order. */
-#define BRISK_ABI_OFFSETS(X)                           \
-    X(brisk_str, ptr, 0)                               \
-    X(brisk_str, len, 8)                               \
-    X(brisk_header, name, 0)                           \
-    X(brisk_header, value, 16)                         \
-    X(brisk_request, size, 0)                          \
-    X(brisk_request, version, 4)                       \
-    X(brisk_request, method, 8)                        \
-    X(brisk_request, target, 24)                       \
-    X(brisk_request, path, 40)                         \
-    X(brisk_request, query, 56)                        \
-    X(brisk_request, host, 72)                         \
-    X(brisk_request, headers, 88)                      \
-    X(brisk_request, header_count, 96)                 \
-    X(brisk_request, http_minor, 100)                  \
-    X(brisk_request, remote_addr, 104)                 \
-    X(brisk_request, remote_port, 120)                 \
-    X(brisk_request, reserved0, 122)                   \
-    X(brisk_request, loop_index, 124)                  \
-    X(brisk_request, connection_id, 128)               \
-    X(brisk_request, request_number, 136)              \
-    X(brisk_request, body, 144)                        \
-    X(brisk_request, reserved, 160)                    \
-    X(brisk_host_api, size, 0)                         \
-    X(brisk_host_api, abi_major, 4)                    \
-    X(brisk_host_api, abi_minor, 8)                    \
-    X(brisk_host_api, reserved0, 12)                   \
-    X(brisk_host_api, header, 16)                      \
-    X(brisk_host_api, query_arg, 24)                   \
-    X(brisk_host_api, cookie, 32)                      \
-    X(brisk_host_api, arena_alloc, 40)                 \
-    X(brisk_host_api, request_slot, 48)                \
-    X(brisk_host_api, set_status, 56)                  \
-    X(brisk_host_api, add_header, 64)                  \
-    X(brisk_host_api, body_copy, 72)                   \
-    X(brisk_host_api, body_ref, 80)                    \
-    X(brisk_host_api, body_file, 88)                   \
-    X(brisk_host_api, stream_write, 96)                \
-    X(brisk_host_api, log, 104)                        \
-    X(brisk_host_api, config_string, 112)              \
-    X(brisk_host_api, config_int, 120)                 \
-    X(brisk_host_api, config_bool, 128)                \
-    X(brisk_host_api, config_double, 136)              \
-    X(brisk_host_api, config_where, 144)               \
-    X(brisk_host_api, reserved, 152)                   \
-    X(brisk_plugin_descriptor, size, 0)                \
-    X(brisk_plugin_descriptor, abi_major, 4)           \
-    X(brisk_plugin_descriptor, abi_minor, 8)           \
-    X(brisk_plugin_descriptor, min_host_minor, 12)     \
-    X(brisk_plugin_descriptor, name, 16)               \
-    X(brisk_plugin_descriptor, version, 24)            \
-    X(brisk_plugin_descriptor, capabilities, 32)       \
-    X(brisk_plugin_descriptor, create, 40)             \
-    X(brisk_plugin_descriptor, loop_init, 48)          \
-    X(brisk_plugin_descriptor, handle, 56)             \
-    X(brisk_plugin_descriptor, loop_fini, 64)          \
-    X(brisk_plugin_descriptor, destroy, 72)            \
+#define BRISK_ABI_OFFSETS(X)                       \
+    X(brisk_str, ptr, 0)                           \
+    X(brisk_str, len, 8)                           \
+    X(brisk_header, name, 0)                       \
+    X(brisk_header, value, 16)                     \
+    X(brisk_request, size, 0)                      \
+    X(brisk_request, version, 4)                   \
+    X(brisk_request, method, 8)                    \
+    X(brisk_request, target, 24)                   \
+    X(brisk_request, path, 40)                     \
+    X(brisk_request, query, 56)                    \
+    X(brisk_request, host, 72)                     \
+    X(brisk_request, headers, 88)                  \
+    X(brisk_request, header_count, 96)             \
+    X(brisk_request, http_minor, 100)              \
+    X(brisk_request, remote_addr, 104)             \
+    X(brisk_request, remote_port, 120)             \
+    X(brisk_request, reserved0, 122)               \
+    X(brisk_request, loop_index, 124)              \
+    X(brisk_request, connection_id, 128)           \
+    X(brisk_request, request_number, 136)          \
+    X(brisk_request, body, 144)                    \
+    X(brisk_request, reserved, 160)                \
+    X(brisk_host_api, size, 0)                     \
+    X(brisk_host_api, abi_major, 4)                \
+    X(brisk_host_api, abi_minor, 8)                \
+    X(brisk_host_api, reserved0, 12)               \
+    X(brisk_host_api, header, 16)                  \
+    X(brisk_host_api, query_arg, 24)               \
+    X(brisk_host_api, cookie, 32)                  \
+    X(brisk_host_api, arena_alloc, 40)             \
+    X(brisk_host_api, request_slot, 48)            \
+    X(brisk_host_api, set_status, 56)              \
+    X(brisk_host_api, add_header, 64)              \
+    X(brisk_host_api, body_copy, 72)               \
+    X(brisk_host_api, body_ref, 80)                \
+    X(brisk_host_api, body_file, 88)               \
+    X(brisk_host_api, stream_write, 96)            \
+    X(brisk_host_api, log, 104)                    \
+    X(brisk_host_api, config_string, 112)          \
+    X(brisk_host_api, config_int, 120)             \
+    X(brisk_host_api, config_bool, 128)            \
+    X(brisk_host_api, config_double, 136)          \
+    X(brisk_host_api, config_where, 144)           \
+    X(brisk_host_api, reserved, 152)               \
+    X(brisk_plugin_descriptor, size, 0)            \
+    X(brisk_plugin_descriptor, abi_major, 4)       \
+    X(brisk_plugin_descriptor, abi_minor, 8)       \
+    X(brisk_plugin_descriptor, min_host_minor, 12) \
+    X(brisk_plugin_descriptor, name, 16)           \
+    X(brisk_plugin_descriptor, version, 24)        \
+    X(brisk_plugin_descriptor, capabilities, 32)   \
+    X(brisk_plugin_descriptor, create, 40)         \
+    X(brisk_plugin_descriptor, loop_init, 48)      \
+    X(brisk_plugin_descriptor, handle, 56)         \
+    X(brisk_plugin_descriptor, loop_fini, 64)      \
+    X(brisk_plugin_descriptor, destroy, 72)        \
     X(brisk_plugin_descriptor, reserved, 80)
 
 /* X(name, value) — constants whose values are part of the ABI. */
-#define BRISK_ABI_CONSTANTS(X)   \
-    X(BRISK_DONE, 0)             \
-    X(BRISK_DECLINE, 1)          \
-    X(BRISK_ERROR, -1)           \
-    X(BRISK_CAP_BLOCKING, 1)     \
-    X(BRISK_LOG_DEBUG, 1)        \
-    X(BRISK_LOG_INFO, 2)         \
-    X(BRISK_LOG_WARN, 3)         \
+#define BRISK_ABI_CONSTANTS(X) \
+    X(BRISK_DONE, 0)           \
+    X(BRISK_DECLINE, 1)        \
+    X(BRISK_ERROR, -1)         \
+    X(BRISK_CAP_BLOCKING, 1)   \
+    X(BRISK_LOG_DEBUG, 1)      \
+    X(BRISK_LOG_INFO, 2)       \
+    X(BRISK_LOG_WARN, 3)       \
     X(BRISK_LOG_ERROR, 4)
 
 #ifdef __cplusplus

@@ -13,7 +13,7 @@
 #error "the expected layout is written for x86-64 Linux (LP64)"
 #endif
 
-#define BRISK_CHECK_SIZE(type, size, align)                            \
+#define BRISK_CHECK_SIZE(type, size, align)                             \
     static_assert(sizeof(type) == (size), "sizeof(" #type ") changed"); \
     static_assert(alignof(type) == (align), "alignof(" #type ") changed");
 BRISK_ABI_SIZES(BRISK_CHECK_SIZE)
@@ -26,7 +26,7 @@ BRISK_ABI_OFFSETS(BRISK_CHECK_OFFSET)
 BRISK_ABI_CONSTANTS(BRISK_CHECK_CONSTANT)
 
 // Plain C data on both sides: no C++ type can have slipped in.
-#define BRISK_CHECK_PLAIN(type, size, align)                                               \
+#define BRISK_CHECK_PLAIN(type, size, align)                                             \
     static_assert(std::is_standard_layout_v<type> && std::is_trivially_copyable_v<type>, \
                   #type " must stay plain C data");
 BRISK_ABI_SIZES(BRISK_CHECK_PLAIN)

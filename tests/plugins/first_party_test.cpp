@@ -94,23 +94,21 @@ TEST_CASE("echo: method, target, fields and body, exactly", "[plugins][echo]") {
     REQUIRE(echo);
 
     const std::string body("binary\0body\r\n", 13);
-    const auto res = echo.handle(FakeRequest("POST", "/echo/x?a=1&b=%20",
-                                             {{"Host", "example.com"},
-                                              {"Content-Type", "application/octet-stream"},
-                                              {"X-Dup", "1"},
-                                              {"x-dup", ""}},
-                                             body));
+    const auto res = echo.handle(FakeRequest(
+        "POST", "/echo/x?a=1&b=%20",
+        {{"Host", "example.com"}, {"Content-Type", "application/octet-stream"}, {"X-Dup", "1"}, {"x-dup", ""}}, body));
     CHECK(res.result == BRISK_DONE);
     CHECK(res.misuse.empty());
     CHECK(res.status == 200);
     CHECK(res.header("Content-Type") == std::optional<std::string>("text/plain"));
-    CHECK(res.body == "POST /echo/x?a=1&b=%20 HTTP/1.1\n"
-                      "Host: example.com\n"
-                      "Content-Type: application/octet-stream\n"
-                      "X-Dup: 1\n"
-                      "x-dup: \n"
-                      "\n" +
-                          body);
+    CHECK(res.body ==
+          "POST /echo/x?a=1&b=%20 HTTP/1.1\n"
+          "Host: example.com\n"
+          "Content-Type: application/octet-stream\n"
+          "X-Dup: 1\n"
+          "x-dup: \n"
+          "\n" +
+              body);
 }
 
 TEST_CASE("echo: HTTP/1.0, no fields, no body; every method", "[plugins][echo]") {

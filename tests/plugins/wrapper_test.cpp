@@ -34,34 +34,26 @@ std::atomic<int> g_destroyed{0};
 /** Throws from whatever the request asks for; otherwise answers "ok". */
 struct Thrower {
     explicit Thrower(brisk::PluginConfig& cfg) {
-        if (cfg.boolean("throw_in_create").value_or(false))
-            throw std::runtime_error("create failed on purpose");
-        if (cfg.boolean("throw_int_in_create").value_or(false))
-            throw 42;
+        if (cfg.boolean("throw_in_create").value_or(false)) throw std::runtime_error("create failed on purpose");
+        if (cfg.boolean("throw_int_in_create").value_or(false)) throw 42;
     }
     ~Thrower() { ++g_destroyed; }
 
     brisk::Result handle(brisk::Request& req, brisk::Response& res) const {
-        if (req.path() == "/throw")
-            throw std::runtime_error("handle failed on purpose");
-        if (req.path() == "/throw-int")
-            throw 7;
-        if (req.path() == "/bad-header")
-            res.header("Content-Length", "1");  // the host's field: refused, throws
-        if (req.path() == "/oom")
-            (void)req.arena<char>(std::size_t{1} << 40);
+        if (req.path() == "/throw") throw std::runtime_error("handle failed on purpose");
+        if (req.path() == "/throw-int") throw 7;
+        if (req.path() == "/bad-header") res.header("Content-Length", "1");  // the host's field: refused, throws
+        if (req.path() == "/oom") (void)req.arena<char>(std::size_t{1} << 40);
         res.write("ok");
         return brisk::Result::done;
     }
 
     int loop_init(std::uint32_t loop) const {
-        if (loop == 1)
-            throw std::runtime_error("loop_init failed on purpose");
+        if (loop == 1) throw std::runtime_error("loop_init failed on purpose");
         return loop == 2 ? 5 : 0;
     }
     void loop_fini(std::uint32_t loop) const {
-        if (loop == 1)
-            throw std::logic_error("loop_fini failed on purpose");
+        if (loop == 1) throw std::logic_error("loop_fini failed on purpose");
     }
 };
 
@@ -102,8 +94,7 @@ struct ConfigReader {
         seen.has_missing = cfg.has("nope");
         seen.where_s = cfg.where("s");
         seen.where_table = cfg.where();
-        if (auto limit = cfg.integer("limit"); limit && *limit < 0)
-            cfg.fail("limit", "must not be negative");
+        if (auto limit = cfg.integer("limit"); limit && *limit < 0) cfg.fail("limit", "must not be negative");
     }
     brisk::Result handle(brisk::Request&, brisk::Response&) const { return brisk::Result::done; }
 };
@@ -176,12 +167,10 @@ struct Bodies {
         } else if (p == "/file") {
             char path[] = "/tmp/brisk-plugin-test-XXXXXX";
             const int fd = ::mkstemp(path);
-            if (fd < 0)
-                return brisk::Result::error;
+            if (fd < 0) return brisk::Result::error;
             ::unlink(path);
             const std::string_view text = "0123456789";
-            if (::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-                return brisk::Result::error;
+            if (::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) return brisk::Result::error;
             res.write("[").send_file(fd, 2, 5).write("]");
         }
         return brisk::Result::done;
@@ -235,8 +224,7 @@ TEST_CASE("plugin.hpp: optional hooks are left NULL when the class has none", "[
     CHECK(d.loop_init == nullptr);
     CHECK(d.loop_fini == nullptr);
     CHECK(d.capabilities == 0);
-    for (void* r : d.reserved)
-        CHECK(r == nullptr);
+    for (void* r : d.reserved) CHECK(r == nullptr);
 
     FakeHost host;
     REQUIRE(host.check(&d) != nullptr);
@@ -299,8 +287,7 @@ TEST_CASE("plugin.hpp: an exception in handle() becomes BRISK_ERROR and is logge
     CHECK(other.log[0] == "ERROR handle: exception: unknown exception");
 }
 
-TEST_CASE("plugin.hpp: a refused response call throws ResponseError, which becomes BRISK_ERROR",
-          "[plugins][wrapper]") {
+TEST_CASE("plugin.hpp: a refused response call throws ResponseError, which becomes BRISK_ERROR", "[plugins][wrapper]") {
     FakeHost host;
     auto thrower = host.create(host.load(&brisk_plugin_entry_v1));
     REQUIRE(thrower);
@@ -347,8 +334,7 @@ TEST_CASE("plugin.hpp: loop_init and loop_fini are called, exceptions become fai
     CHECK(b.handle(FakeRequest("GET", "/")).result == BRISK_DECLINE);
 }
 
-TEST_CASE("plugin.hpp: PluginConfig reads typed values, their places, and fails with the place",
-          "[plugins][wrapper]") {
+TEST_CASE("plugin.hpp: PluginConfig reads typed values, their places, and fails with the place", "[plugins][wrapper]") {
     static constexpr brisk_plugin_descriptor d = brisk::make_descriptor<ConfigReader>("config", "1");
     FakeHost host;
     auto reader = host.create(

@@ -16,8 +16,8 @@ public:
     explicit Guarded(std::string_view bytes) {
         page_ = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
         pages_ = (bytes.size() + page_ - 1) / page_ + 1;
-        map_ = static_cast<char*>(mmap(nullptr, pages_ * page_, PROT_READ | PROT_WRITE,
-                                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+        map_ = static_cast<char*>(
+            mmap(nullptr, pages_ * page_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
         if (map_ == MAP_FAILED) throw std::runtime_error("mmap");
         char* guard = map_ + (pages_ - 1) * page_;
         if (mprotect(guard, page_, PROT_NONE) != 0) throw std::runtime_error("mprotect");

@@ -78,23 +78,23 @@ enum class RouteKind : std::uint8_t {
 
 /** Options of a static-files route; the defaults are what --root and --static get. */
 struct StaticConfig {
-    std::string root;                                   // directory served
-    std::vector<std::string> index = {"index.html"};    // index file names, in order
-    bool listing = false;                               // HTML listing of directories without an index
-    bool ranges = true;                                 // Range requests
-    bool etag = true;                                   // strong ETag + If-None-Match / If-Match
-    bool compress = true;                               // on-the-fly compression of compressible types
+    std::string root;                                 // directory served
+    std::vector<std::string> index = {"index.html"};  // index file names, in order
+    bool listing = false;                             // HTML listing of directories without an index
+    bool ranges = true;                               // Range requests
+    bool etag = true;                                 // strong ETag + If-None-Match / If-Match
+    bool compress = true;                             // on-the-fly compression of compressible types
     int gzip_level = 6;
     int brotli_level = 5;
     int zstd_level = 3;
-    std::uint64_t compress_max_size = 1u << 20;         // larger files are not compressed on the fly
-    std::string compress_cache;                         // folder for compressed copies; empty: memory
+    std::uint64_t compress_max_size = 1u << 20;                    // larger files are not compressed on the fly
+    std::string compress_cache;                                    // folder for compressed copies; empty: memory
     std::vector<std::string> precompressed = {"br", "zst", "gz"};  // sibling encodings looked for
-    Duration cache_duration = std::chrono::seconds(10); // open-file cache: revalidate after this
-    bool dotfiles = false;                              // serve names starting with '.'
-    bool follow_symlinks = false;                       // allow symlinks pointing outside the root
-    std::vector<std::pair<std::string, std::string>> mime;  // extra "ext" -> "type" entries
-    std::string cache_control;                          // Cache-Control value; empty: none
+    Duration cache_duration = std::chrono::seconds(10);            // open-file cache: revalidate after this
+    bool dotfiles = false;                                         // serve names starting with '.'
+    bool follow_symlinks = false;                                  // allow symlinks pointing outside the root
+    std::vector<std::pair<std::string, std::string>> mime;         // extra "ext" -> "type" entries
+    std::string cache_control;                                     // Cache-Control value; empty: none
 };
 
 /** One value of a plugin instance's `config` table, already type-checked by cli/. */

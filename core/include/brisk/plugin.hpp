@@ -127,32 +127,27 @@ public:
 
     std::optional<std::string> string(std::string_view key) const {
         brisk_str out{};
-        if (api_->config_string(config_, str(key), &out) != 0)
-            return std::nullopt;
+        if (api_->config_string(config_, str(key), &out) != 0) return std::nullopt;
         return std::string(view(out));
     }
 
     std::optional<std::int64_t> integer(std::string_view key) const {
         std::int64_t out = 0;
-        if (api_->config_int(config_, str(key), &out) != 0)
-            return std::nullopt;
+        if (api_->config_int(config_, str(key), &out) != 0) return std::nullopt;
         return out;
     }
 
     std::optional<bool> boolean(std::string_view key) const {
         std::int32_t out = 0;
-        if (api_->config_bool(config_, str(key), &out) != 0)
-            return std::nullopt;
+        if (api_->config_bool(config_, str(key), &out) != 0) return std::nullopt;
         return out != 0;
     }
 
     /** A float, or an integer converted to double (`ratio = 1` reads as 1.0). */
     std::optional<double> number(std::string_view key) const {
         double out = 0;
-        if (api_->config_double(config_, str(key), &out) == 0)
-            return out;
-        if (auto i = integer(key))
-            return static_cast<double>(*i);
+        if (api_->config_double(config_, str(key), &out) == 0) return out;
+        if (auto i = integer(key)) return static_cast<double>(*i);
         return std::nullopt;
     }
 
@@ -201,8 +196,7 @@ public:
     /** `n` bytes of request memory, 16-byte aligned, freed when handle() returns. Throws std::bad_alloc. */
     void* arena_bytes(std::size_t n) const {
         void* p = api().arena_alloc(ctx_, static_cast<std::uint64_t>(n));
-        if (p == nullptr)
-            throw std::bad_alloc();
+        if (p == nullptr) throw std::bad_alloc();
         return p;
     }
 
@@ -215,18 +209,15 @@ public:
     T* arena(std::size_t count = 1) const {
         static_assert(std::is_trivially_destructible_v<T>, "the arena runs no destructors");
         static_assert(alignof(T) <= 16, "the arena aligns to 16 bytes");
-        if (count > std::numeric_limits<std::size_t>::max() / sizeof(T))
-            throw std::bad_alloc();
+        if (count > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_alloc();
         T* first = static_cast<T*>(arena_bytes(count * sizeof(T)));
-        for (std::size_t i = 0; i < count; ++i)
-            ::new (static_cast<void*>(first + i)) T;
+        for (std::size_t i = 0; i < count; ++i) ::new (static_cast<void*>(first + i)) T;
         return first;
     }
 
     /** A copy of `s` in the request arena (valid until handle() returns). */
     std::string_view arena_copy(std::string_view s) const {
-        if (s.empty())
-            return {};
+        if (s.empty()) return {};
         char* p = arena<char>(s.size());
         std::memcpy(p, s.data(), s.size());
         return std::string_view(p, s.size());
@@ -328,24 +319,21 @@ public:
     /** The `nth` (0-based) field named `name`, case-insensitive. */
     std::optional<std::string_view> header(std::string_view name, std::uint32_t nth = 0) const {
         brisk_str out{};
-        if (api().header(ctx_, str(name), nth, &out) != 0)
-            return std::nullopt;
+        if (api().header(ctx_, str(name), nth, &out) != 0) return std::nullopt;
         return view(out);
     }
 
     /** The first query argument `name`, percent-decoded. */
     std::optional<std::string_view> query_arg(std::string_view name) const {
         brisk_str out{};
-        if (api().query_arg(ctx_, str(name), &out) != 0)
-            return std::nullopt;
+        if (api().query_arg(ctx_, str(name), &out) != 0) return std::nullopt;
         return view(out);
     }
 
     /** The cookie `name` from the Cookie fields. */
     std::optional<std::string_view> cookie(std::string_view name) const {
         brisk_str out{};
-        if (api().cookie(ctx_, str(name), &out) != 0)
-            return std::nullopt;
+        if (api().cookie(ctx_, str(name), &out) != 0) return std::nullopt;
         return view(out);
     }
 
@@ -395,8 +383,7 @@ public:
      * written or the connection is gone). No release for static data.
      */
     Response& write_ref(std::string_view bytes, void (*release)(void*) = nullptr, void* arg = nullptr) {
-        check(api().body_ref(ctx_, bytes.data(), static_cast<std::uint64_t>(bytes.size()), release, arg),
-              "write_ref");
+        check(api().body_ref(ctx_, bytes.data(), static_cast<std::uint64_t>(bytes.size()), release, arg), "write_ref");
         return *this;
     }
 
@@ -406,14 +393,13 @@ public:
      * and destroyed when brisk has sent the bytes.
      */
     template <class Owner>
-        requires(!std::is_lvalue_reference_v<Owner> && std::is_class_v<std::remove_cvref_t<Owner>> &&
-                 !std::is_same_v<std::remove_cvref_t<Owner>, std::string_view>)
-    Response& write_ref(Owner&& owner) {
+    requires(!std::is_lvalue_reference_v<Owner> && std::is_class_v<std::remove_cvref_t<Owner>> &&
+             !std::is_same_v<std::remove_cvref_t<Owner>, std::string_view>) Response& write_ref(Owner&& owner) {
         using Held = std::remove_cvref_t<Owner>;
         Held* held = new Held(std::move(owner));
         const std::string_view bytes = bytes_of(*held);
-        const std::int32_t rc = api().body_ref(ctx_, bytes.data(), static_cast<std::uint64_t>(bytes.size()),
-                                                &release_owner<Held>, held);
+        const std::int32_t rc =
+            api().body_ref(ctx_, bytes.data(), static_cast<std::uint64_t>(bytes.size()), &release_owner<Held>, held);
         if (rc != 0) {
             delete held;
             check(rc, "write_ref");
@@ -463,9 +449,10 @@ private:
 /** What a plugin class must offer: handle(Request&, Response&) returning Result (or void, meaning done). */
 template <class T>
 concept PluginHandler = requires(T& t, Request& req, Response& res) {
-    { t.handle(req, res) };
-} && (std::same_as<decltype(std::declval<T&>().handle(std::declval<Request&>(), std::declval<Response&>())), Result> ||
-      std::is_void_v<decltype(std::declval<T&>().handle(std::declval<Request&>(), std::declval<Response&>()))>);
+    {t.handle(req, res)};
+}
+&&(std::same_as<decltype(std::declval<T&>().handle(std::declval<Request&>(), std::declval<Response&>())), Result> ||
+   std::is_void_v<decltype(std::declval<T&>().handle(std::declval<Request&>(), std::declval<Response&>()))>);
 
 template <class T>
 concept PluginConstructible = std::constructible_from<T, PluginConfig&> || std::default_initializable<T>;
@@ -474,8 +461,7 @@ namespace detail {
 
 /** Copies `text` into a fixed buffer, truncated, NUL-terminated; never allocates. */
 inline void copy_truncated(char* out, std::size_t cap, std::string_view text) noexcept {
-    if (out == nullptr || cap == 0)
-        return;
+    if (out == nullptr || cap == 0) return;
     const std::size_t n = text.size() < cap - 1 ? text.size() : cap - 1;
     std::memcpy(out, text.data(), n);
     out[n] = '\0';
@@ -483,8 +469,7 @@ inline void copy_truncated(char* out, std::size_t cap, std::string_view text) no
 
 /** Logs "<where>: <what>" at error level, without allocating. */
 inline void log_exception(brisk_ctx* ctx, std::string_view where, std::string_view what) noexcept {
-    if (host_api == nullptr || host_api->log == nullptr)
-        return;
+    if (host_api == nullptr || host_api->log == nullptr) return;
     char line[512];
     std::size_t n = 0;
     for (std::string_view part : {where, std::string_view(": exception: "), what}) {
@@ -500,9 +485,9 @@ template <class T>
 struct Trampolines {
     static void* create(const brisk_host_api* api, const brisk_config* config, char* error,
                         std::uint64_t error_len) noexcept {
-        const std::size_t cap =
-            error_len > std::numeric_limits<std::size_t>::max() ? std::numeric_limits<std::size_t>::max()
-                                                                 : static_cast<std::size_t>(error_len);
+        const std::size_t cap = error_len > std::numeric_limits<std::size_t>::max()
+                                    ? std::numeric_limits<std::size_t>::max()
+                                    : static_cast<std::size_t>(error_len);
         if (api == nullptr) {
             copy_truncated(error, cap, "no host function table");
             return nullptr;
@@ -597,11 +582,15 @@ inline const brisk_plugin_descriptor* accept_host(const brisk_plugin_descriptor*
 
 /** True when T has loop_init(std::uint32_t) (returning void, bool or an integer). */
 template <class T>
-concept HasLoopInit = requires(T& t, std::uint32_t loop) { t.loop_init(loop); };
+concept HasLoopInit = requires(T& t, std::uint32_t loop) {
+    t.loop_init(loop);
+};
 
 /** True when T has loop_fini(std::uint32_t). */
 template <class T>
-concept HasLoopFini = requires(T& t, std::uint32_t loop) { t.loop_fini(loop); };
+concept HasLoopFini = requires(T& t, std::uint32_t loop) {
+    t.loop_fini(loop);
+};
 
 /**
  * The descriptor of plugin class T. BRISK_PLUGIN keeps one in static storage;
@@ -611,8 +600,7 @@ concept HasLoopFini = requires(T& t, std::uint32_t loop) { t.loop_fini(loop); };
 template <class T>
 constexpr brisk_plugin_descriptor make_descriptor(const char* name, const char* version,
                                                   std::uint64_t capabilities = 0) noexcept {
-    static_assert(PluginHandler<T>,
-                  "a plugin class needs `brisk::Result handle(brisk::Request&, brisk::Response&)`");
+    static_assert(PluginHandler<T>, "a plugin class needs `brisk::Result handle(brisk::Request&, brisk::Response&)`");
     static_assert(PluginConstructible<T>,
                   "a plugin class needs a constructor taking `brisk::PluginConfig&`, or a default one");
     brisk_plugin_descriptor d{};
@@ -626,10 +614,8 @@ constexpr brisk_plugin_descriptor make_descriptor(const char* name, const char* 
     d.create = &detail::Trampolines<T>::create;
     d.handle = &detail::Trampolines<T>::handle;
     d.destroy = &detail::Trampolines<T>::destroy;
-    if constexpr (HasLoopInit<T>)
-        d.loop_init = &detail::Trampolines<T>::loop_init;
-    if constexpr (HasLoopFini<T>)
-        d.loop_fini = &detail::Trampolines<T>::loop_fini;
+    if constexpr (HasLoopInit<T>) d.loop_init = &detail::Trampolines<T>::loop_init;
+    if constexpr (HasLoopFini<T>) d.loop_fini = &detail::Trampolines<T>::loop_fini;
     return d;
 }
 
@@ -640,17 +626,18 @@ constexpr brisk_plugin_descriptor make_descriptor(const char* name, const char* 
  * Defines the plugin's entry point for class TYPE, named NAME (a string
  * literal), at version VERSION. Use once per shared object, at namespace scope.
  */
-#define BRISK_PLUGIN_WITH_CAPABILITIES(TYPE, NAME, VERSION, CAPABILITIES)                                          \
-    extern "C" BRISK_PLUGIN_EXPORT const brisk_plugin_descriptor* brisk_plugin_entry_v1(                           \
+#define BRISK_PLUGIN_WITH_CAPABILITIES(TYPE, NAME, VERSION, CAPABILITIES)                                           \
+    extern "C" BRISK_PLUGIN_EXPORT const brisk_plugin_descriptor* brisk_plugin_entry_v1(                            \
         std::uint32_t brisk_host_abi_major, std::uint32_t brisk_host_abi_minor, const brisk_host_api* brisk_host) { \
-        static constexpr brisk_plugin_descriptor brisk_descriptor =                                                  \
-            ::brisk::make_descriptor<TYPE>(NAME, VERSION, CAPABILITIES);                                             \
+        static constexpr brisk_plugin_descriptor brisk_descriptor =                                                 \
+            ::brisk::make_descriptor<TYPE>(NAME, VERSION, CAPABILITIES);                                            \
         return ::brisk::detail::accept_host(&brisk_descriptor, brisk_host_abi_major, brisk_host_abi_minor,          \
-                                            brisk_host);                                                             \
+                                            brisk_host);                                                            \
     }
 
 /** A plugin whose handle() never blocks: it runs on the loop threads. */
 #define BRISK_PLUGIN(TYPE, NAME, VERSION) BRISK_PLUGIN_WITH_CAPABILITIES(TYPE, NAME, VERSION, 0)
 
 /** A plugin whose handle() may block (disk, network, locks): it runs on brisk's blocking thread pool. */
-#define BRISK_PLUGIN_BLOCKING(TYPE, NAME, VERSION) BRISK_PLUGIN_WITH_CAPABILITIES(TYPE, NAME, VERSION, BRISK_CAP_BLOCKING)
+#define BRISK_PLUGIN_BLOCKING(TYPE, NAME, VERSION) \
+    BRISK_PLUGIN_WITH_CAPABILITIES(TYPE, NAME, VERSION, BRISK_CAP_BLOCKING)

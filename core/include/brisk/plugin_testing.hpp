@@ -60,29 +60,22 @@ inline brisk_str str(std::string_view s) noexcept { return brisk_str{s.data(), s
 inline char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 inline bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size())
-        return false;
+    if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i]))
-            return false;
+        if (lower(a[i]) != lower(b[i])) return false;
     return true;
 }
 
 inline std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
     return s;
 }
 
 inline int hex_digit(char c) noexcept {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
@@ -104,13 +97,11 @@ inline std::string percent_decode(std::string_view s) {
 }
 
 inline bool is_token(std::string_view s) noexcept {
-    if (s.empty())
-        return false;
+    if (s.empty()) return false;
     for (char c : s) {
         const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-        if (!ok)
-            return false;
+        if (!ok) return false;
     }
     return true;
 }
@@ -118,8 +109,7 @@ inline bool is_token(std::string_view s) noexcept {
 inline bool is_field_value(std::string_view s) noexcept {
     for (char c : s) {
         const auto u = static_cast<unsigned char>(c);
-        if ((u < 0x20 && u != '\t') || u == 0x7f)
-            return false;
+        if ((u < 0x20 && u != '\t') || u == 0x7f) return false;
     }
     return true;
 }
@@ -142,7 +132,10 @@ struct FakeRequest {
     FakeRequest() = default;
     FakeRequest(std::string method_, std::string target_,
                 std::vector<std::pair<std::string, std::string>> headers_ = {}, std::string body_ = {})
-        : method(std::move(method_)), target(std::move(target_)), headers(std::move(headers_)), body(std::move(body_)) {}
+        : method(std::move(method_)),
+          target(std::move(target_)),
+          headers(std::move(headers_)),
+          body(std::move(body_)) {}
 
     FakeRequest& header(std::string name, std::string value) & {
         headers.emplace_back(std::move(name), std::move(value));
@@ -187,23 +180,19 @@ struct FakeResponse {
     bool started() const noexcept { return !body_calls.empty(); }
 
     /** The status brisk would send: 500 for BRISK_ERROR before any body call. */
-    std::uint32_t sent_status() const noexcept {
-        return result == BRISK_ERROR && body_calls.empty() ? 500u : status;
-    }
+    std::uint32_t sent_status() const noexcept { return result == BRISK_ERROR && body_calls.empty() ? 500u : status; }
 
     /** The first field named `name` (case-insensitive). */
     std::optional<std::string> header(std::string_view name) const {
         for (const auto& [n, v] : headers)
-            if (detail::iequals(n, name))
-                return v;
+            if (detail::iequals(n, name)) return v;
         return std::nullopt;
     }
 
     std::size_t header_count(std::string_view name) const {
         std::size_t n = 0;
         for (const auto& field : headers)
-            if (detail::iequals(field.first, name))
-                ++n;
+            if (detail::iequals(field.first, name)) ++n;
         return n;
     }
 };
@@ -217,11 +206,15 @@ class FakeConfig {
 public:
     explicit FakeConfig(std::string file = "test.toml") : file_(std::move(file)) {}
 
-    FakeConfig& string(std::string key, std::string value) & { return add(std::move(key), string_value(std::move(value)), kString); }
+    FakeConfig& string(std::string key, std::string value) & {
+        return add(std::move(key), string_value(std::move(value)), kString);
+    }
     FakeConfig& integer(std::string key, std::int64_t value) & { return add(std::move(key), int_value(value), kInt); }
     FakeConfig& boolean(std::string key, bool value) & { return add(std::move(key), bool_value(value), kBool); }
     FakeConfig& number(std::string key, double value) & { return add(std::move(key), double_value(value), kDouble); }
-    FakeConfig&& string(std::string key, std::string value) && { return std::move(string(std::move(key), std::move(value))); }
+    FakeConfig&& string(std::string key, std::string value) && {
+        return std::move(string(std::move(key), std::move(value)));
+    }
     FakeConfig&& integer(std::string key, std::int64_t value) && { return std::move(integer(std::move(key), value)); }
     FakeConfig&& boolean(std::string key, bool value) && { return std::move(boolean(std::move(key), value)); }
     FakeConfig&& number(std::string key, double value) && { return std::move(number(std::move(key), value)); }
@@ -229,8 +222,7 @@ public:
     /** Sets the place reported for `key` ("brisk.toml:7:1"). */
     FakeConfig& at(std::string key, std::string where) & {
         for (auto& e : entries_)
-            if (e.key == key)
-                e.where = std::move(where);
+            if (e.key == key) e.where = std::move(where);
         return *this;
     }
     FakeConfig&& at(std::string key, std::string where) && { return std::move(at(std::move(key), std::move(where))); }
@@ -288,8 +280,7 @@ private:
 
     const Entry* find(std::string_view key, Type type) const noexcept {
         for (const auto& e : entries_)
-            if (e.key == key)
-                return e.type == type ? &e : nullptr;
+            if (e.key == key) return e.type == type ? &e : nullptr;
         return nullptr;
     }
 
@@ -304,14 +295,15 @@ class FakeHost;
 class FakeInstance {
 public:
     FakeInstance(FakeInstance&& other) noexcept
-        : host_(other.host_), d_(other.d_), instance_(std::exchange(other.instance_, nullptr)),
+        : host_(other.host_),
+          d_(other.d_),
+          instance_(std::exchange(other.instance_, nullptr)),
           error_(std::move(other.error_)) {}
     FakeInstance& operator=(FakeInstance&&) = delete;
     FakeInstance(const FakeInstance&) = delete;
     FakeInstance& operator=(const FakeInstance&) = delete;
     ~FakeInstance() {
-        if (instance_ != nullptr && d_->destroy != nullptr)
-            d_->destroy(instance_);
+        if (instance_ != nullptr && d_->destroy != nullptr) d_->destroy(instance_);
     }
 
     /** True when create() succeeded. */
@@ -323,14 +315,12 @@ public:
 
     /** Calls loop_init (0 when the plugin has none; -1 when there is no instance). */
     std::int32_t loop_init(std::uint32_t loop) const {
-        if (instance_ == nullptr)
-            return -1;
+        if (instance_ == nullptr) return -1;
         return d_->loop_init ? d_->loop_init(instance_, loop) : 0;
     }
     /** Calls loop_fini, if the plugin has one. */
     void loop_fini(std::uint32_t loop) const {
-        if (instance_ != nullptr && d_->loop_fini)
-            d_->loop_fini(instance_, loop);
+        if (instance_ != nullptr && d_->loop_fini) d_->loop_fini(instance_, loop);
     }
 
     /** Runs one request through handle() and returns what brisk would send. */
@@ -385,8 +375,7 @@ public:
     FakeHost(const FakeHost&) = delete;
     FakeHost& operator=(const FakeHost&) = delete;
     ~FakeHost() {
-        if (current() == this)
-            current() = previous_;
+        if (current() == this) current() = previous_;
     }
 
     /** The function table handed to plugins. Tests may change it before load(). */
@@ -395,11 +384,9 @@ public:
     /** Calls a linked entry point and checks its descriptor; nullptr + error() on refusal. */
     const brisk_plugin_descriptor* load(brisk_plugin_entry_v1_fn entry) {
         error_.clear();
-        if (entry == nullptr)
-            return fail("no entry point");
+        if (entry == nullptr) return fail("no entry point");
         const brisk_plugin_descriptor* d = entry(BRISK_PLUGIN_ABI_MAJOR, abi_minor, &api_);
-        if (d == nullptr)
-            return fail("the plugin refused to load (entry point returned NULL)");
+        if (d == nullptr) return fail("the plugin refused to load (entry point returned NULL)");
         return check(d);
     }
 
@@ -423,8 +410,7 @@ public:
     /** Checks a descriptor like brisk does; nullptr + error() if brisk would refuse it. */
     const brisk_plugin_descriptor* check(const brisk_plugin_descriptor* d) {
         error_.clear();
-        if (d->size < offsetof(brisk_plugin_descriptor, reserved))
-            return fail("descriptor too small");
+        if (d->size < offsetof(brisk_plugin_descriptor, reserved)) return fail("descriptor too small");
         if (d->abi_major != BRISK_PLUGIN_ABI_MAJOR)
             return fail("plugin ABI major " + std::to_string(d->abi_major) + ", host " +
                         std::to_string(BRISK_PLUGIN_ABI_MAJOR));
@@ -433,11 +419,9 @@ public:
                         std::to_string(abi_minor));
         if (d->name == nullptr || d->name[0] == '\0' || d->version == nullptr)
             return fail("descriptor without name or version");
-        if (d->create == nullptr || d->handle == nullptr)
-            return fail("descriptor without create or handle");
+        if (d->create == nullptr || d->handle == nullptr) return fail("descriptor without create or handle");
         for (void* r : d->reserved)
-            if (r != nullptr)
-                return fail("descriptor reserved slots are not zero");
+            if (r != nullptr) return fail("descriptor reserved slots are not zero");
         return d;
     }
 
@@ -507,18 +491,22 @@ private:
 
     static const char* level_name(std::int32_t level) noexcept {
         switch (level) {
-        case BRISK_LOG_DEBUG: return "DEBUG";
-        case BRISK_LOG_INFO: return "INFO";
-        case BRISK_LOG_WARN: return "WARN";
-        case BRISK_LOG_ERROR: return "ERROR";
-        default: return "LEVEL?";
+        case BRISK_LOG_DEBUG:
+            return "DEBUG";
+        case BRISK_LOG_INFO:
+            return "INFO";
+        case BRISK_LOG_WARN:
+            return "WARN";
+        case BRISK_LOG_ERROR:
+            return "ERROR";
+        default:
+            return "LEVEL?";
         }
     }
 
     /** The call behind `ctx` if it may be used now; else records why and returns nullptr. */
     static Call* live(brisk_ctx* ctx, const char* fn) {
-        if (ctx == nullptr)
-            return nullptr;
+        if (ctx == nullptr) return nullptr;
         Call* c = reinterpret_cast<Call*>(ctx);
         if (!c->open) {
             std::lock_guard<std::mutex> lock(c->host->mutex_);
@@ -542,8 +530,7 @@ private:
 
     static std::int32_t fn_header(brisk_ctx* ctx, brisk_str name, std::uint32_t nth, brisk_str* out) {
         Call* c = live(ctx, "header");
-        if (c == nullptr || out == nullptr)
-            return -1;
+        if (c == nullptr || out == nullptr) return -1;
         for (std::uint32_t i = 0; i < c->req->header_count; ++i)
             if (detail::iequals(detail::view(c->req->headers[i].name), detail::view(name)) && nth-- == 0) {
                 *out = c->req->headers[i].value;
@@ -554,8 +541,7 @@ private:
 
     static std::int32_t fn_query_arg(brisk_ctx* ctx, brisk_str name, brisk_str* out) {
         Call* c = live(ctx, "query_arg");
-        if (c == nullptr || out == nullptr)
-            return -1;
+        if (c == nullptr || out == nullptr) return -1;
         std::string_view q = detail::view(c->req->query);
         while (!q.empty()) {
             const std::size_t amp = q.find('&');
@@ -563,8 +549,7 @@ private:
             q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
             const std::size_t eq = pair.find('=');
             const std::string_view key = pair.substr(0, eq);
-            if (detail::percent_decode(key) != detail::view(name))
-                continue;
+            if (detail::percent_decode(key) != detail::view(name)) continue;
             const std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
             const std::string& decoded = c->owned.emplace_back(detail::percent_decode(value));
             *out = detail::str(decoded);
@@ -575,19 +560,16 @@ private:
 
     static std::int32_t fn_cookie(brisk_ctx* ctx, brisk_str name, brisk_str* out) {
         Call* c = live(ctx, "cookie");
-        if (c == nullptr || out == nullptr)
-            return -1;
+        if (c == nullptr || out == nullptr) return -1;
         for (std::uint32_t i = 0; i < c->req->header_count; ++i) {
-            if (!detail::iequals(detail::view(c->req->headers[i].name), "cookie"))
-                continue;
+            if (!detail::iequals(detail::view(c->req->headers[i].name), "cookie")) continue;
             std::string_view rest = detail::view(c->req->headers[i].value);
             while (!rest.empty()) {
                 const std::size_t semi = rest.find(';');
                 const std::string_view pair = detail::trim(rest.substr(0, semi));
                 rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
                 const std::size_t eq = pair.find('=');
-                if (eq == std::string_view::npos || detail::trim(pair.substr(0, eq)) != detail::view(name))
-                    continue;
+                if (eq == std::string_view::npos || detail::trim(pair.substr(0, eq)) != detail::view(name)) continue;
                 std::string_view value = detail::trim(pair.substr(eq + 1));
                 if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
                     value = value.substr(1, value.size() - 2);
@@ -600,14 +582,11 @@ private:
 
     static void* fn_arena_alloc(brisk_ctx* ctx, std::uint64_t size) {
         Call* c = live(ctx, "arena_alloc");
-        if (c == nullptr)
-            return nullptr;
-        if (size > c->host->arena_limit - c->arena_used)
-            return nullptr;
+        if (c == nullptr) return nullptr;
+        if (size > c->host->arena_limit - c->arena_used) return nullptr;
         const std::size_t n = size == 0 ? 1 : static_cast<std::size_t>(size);
-        void* p = ::operator new(n, std::align_val_t{16}, std::nothrow);
-        if (p == nullptr)
-            return nullptr;
+        void* p = ::operator new (n, std::align_val_t{16}, std::nothrow);
+        if (p == nullptr) return nullptr;
         std::memset(p, 0xa5, n);
         c->arena.emplace_back(p, n);
         c->arena_used += size;
@@ -623,20 +602,16 @@ private:
 
     static std::int32_t fn_set_status(brisk_ctx* ctx, std::uint32_t status) {
         Call* c = live(ctx, "set_status");
-        if (c == nullptr)
-            return -1;
-        if (status < 200 || status > 599)
-            return refuse(c, "set_status(" + std::to_string(status) + "): not 200-599");
-        if (c->body != Call::Body::none)
-            return refuse(c, "set_status after a body call");
+        if (c == nullptr) return -1;
+        if (status < 200 || status > 599) return refuse(c, "set_status(" + std::to_string(status) + "): not 200-599");
+        if (c->body != Call::Body::none) return refuse(c, "set_status after a body call");
         c->res->status = status;
         return 0;
     }
 
     static std::int32_t fn_add_header(brisk_ctx* ctx, brisk_str name, brisk_str value) {
         Call* c = live(ctx, "add_header");
-        if (c == nullptr)
-            return -1;
+        if (c == nullptr) return -1;
         const std::string_view n = detail::view(name);
         const std::string_view v = detail::view(value);
         if (c->body == Call::Body::stream)
@@ -644,8 +619,7 @@ private:
         if (!detail::is_token(n) || !detail::is_field_value(v))
             return refuse(c, "add_header(" + std::string(n) + "): invalid name or value");
         for (std::string_view own : {"Date", "Server", "Content-Length", "Transfer-Encoding", "Connection"})
-            if (detail::iequals(n, own))
-                return refuse(c, "add_header(" + std::string(n) + "): the host's field");
+            if (detail::iequals(n, own)) return refuse(c, "add_header(" + std::string(n) + "): the host's field");
         c->res->headers.emplace_back(std::string(n), std::string(v));
         return 0;
     }
@@ -661,12 +635,9 @@ private:
 
     static std::int32_t fn_body_copy(brisk_ctx* ctx, const void* data, std::uint64_t len) {
         Call* c = live(ctx, "body_copy");
-        if (c == nullptr)
-            return -1;
-        if (data == nullptr && len != 0)
-            return refuse(c, "body_copy(NULL, " + std::to_string(len) + ")");
-        if (!start_fixed(c, "body_copy"))
-            return -1;
+        if (c == nullptr) return -1;
+        if (data == nullptr && len != 0) return refuse(c, "body_copy(NULL, " + std::to_string(len) + ")");
+        if (!start_fixed(c, "body_copy")) return -1;
         c->res->body.append(static_cast<const char*>(data), static_cast<std::size_t>(len));
         c->res->body_calls.emplace_back("copy");
         return 0;
@@ -675,12 +646,9 @@ private:
     static std::int32_t fn_body_ref(brisk_ctx* ctx, const void* data, std::uint64_t len, void (*release)(void*),
                                     void* arg) {
         Call* c = live(ctx, "body_ref");
-        if (c == nullptr)
-            return -1;
-        if (data == nullptr && len != 0)
-            return refuse(c, "body_ref(NULL, " + std::to_string(len) + ")");
-        if (!start_fixed(c, "body_ref"))
-            return -1;
+        if (c == nullptr) return -1;
+        if (data == nullptr && len != 0) return refuse(c, "body_ref(NULL, " + std::to_string(len) + ")");
+        if (!start_fixed(c, "body_ref")) return -1;
         c->deferred.emplace_back(c->res->body.size(), Call::Ref{data, len, release, arg, -1, 0});
         c->res->body_calls.emplace_back("ref");
         return 0;
@@ -688,8 +656,7 @@ private:
 
     static std::int32_t fn_body_file(brisk_ctx* ctx, std::int32_t fd, std::uint64_t offset, std::uint64_t len) {
         Call* c = live(ctx, "body_file");
-        if (c == nullptr)
-            return -1;
+        if (c == nullptr) return -1;
         if (fd < 0 || ::fcntl(fd, F_GETFD) == -1)
             return refuse(c, "body_file(" + std::to_string(fd) + "): not an open descriptor");
         if (!start_fixed(c, "body_file")) {
@@ -703,16 +670,12 @@ private:
 
     static std::int32_t fn_stream_write(brisk_ctx* ctx, const void* data, std::uint64_t len) {
         Call* c = live(ctx, "stream_write");
-        if (c == nullptr)
-            return -1;
-        if (data == nullptr && len != 0)
-            return refuse(c, "stream_write(NULL, " + std::to_string(len) + ")");
-        if (c->body == Call::Body::fixed)
-            return refuse(c, "stream_write after another body call");
+        if (c == nullptr) return -1;
+        if (data == nullptr && len != 0) return refuse(c, "stream_write(NULL, " + std::to_string(len) + ")");
+        if (c->body == Call::Body::fixed) return refuse(c, "stream_write after another body call");
         c->body = Call::Body::stream;
         c->res->streamed = true;
-        if (len == 0)
-            return 0;
+        if (len == 0) return 0;
         std::string chunk(static_cast<const char*>(data), static_cast<std::size_t>(len));
         c->res->body += chunk;
         c->res->chunks.push_back(std::move(chunk));
@@ -726,11 +689,9 @@ private:
         if (ctx != nullptr) {
             Call* c = reinterpret_cast<Call*>(ctx);
             host = c->host;
-            if (c->open && c->thread == std::this_thread::get_id())
-                c->res->log.push_back(line);
+            if (c->open && c->thread == std::this_thread::get_id()) c->res->log.push_back(line);
         }
-        if (host == nullptr)
-            return;
+        if (host == nullptr) return;
         std::lock_guard<std::mutex> lock(host->mutex_);
         host->log_.push_back(std::move(line));
     }
@@ -738,50 +699,43 @@ private:
     // ---- config -------------------------------------------------------------
 
     static const FakeConfig::Entry* find_entry(const brisk_config* cfg, brisk_str key, FakeConfig::Type type) {
-        if (cfg == nullptr)
-            return nullptr;
+        if (cfg == nullptr) return nullptr;
         return reinterpret_cast<const FakeConfig*>(cfg)->find(detail::view(key), type);
     }
 
     static std::int32_t fn_config_string(const brisk_config* cfg, brisk_str key, brisk_str* out) {
         const FakeConfig::Entry* e = find_entry(cfg, key, FakeConfig::kString);
-        if (e == nullptr || out == nullptr)
-            return -1;
+        if (e == nullptr || out == nullptr) return -1;
         *out = detail::str(e->value.s);
         return 0;
     }
 
     static std::int32_t fn_config_int(const brisk_config* cfg, brisk_str key, std::int64_t* out) {
         const FakeConfig::Entry* e = find_entry(cfg, key, FakeConfig::kInt);
-        if (e == nullptr || out == nullptr)
-            return -1;
+        if (e == nullptr || out == nullptr) return -1;
         *out = e->value.i;
         return 0;
     }
 
     static std::int32_t fn_config_bool(const brisk_config* cfg, brisk_str key, std::int32_t* out) {
         const FakeConfig::Entry* e = find_entry(cfg, key, FakeConfig::kBool);
-        if (e == nullptr || out == nullptr)
-            return -1;
+        if (e == nullptr || out == nullptr) return -1;
         *out = e->value.b ? 1 : 0;
         return 0;
     }
 
     static std::int32_t fn_config_double(const brisk_config* cfg, brisk_str key, double* out) {
         const FakeConfig::Entry* e = find_entry(cfg, key, FakeConfig::kDouble);
-        if (e == nullptr || out == nullptr)
-            return -1;
+        if (e == nullptr || out == nullptr) return -1;
         *out = e->value.d;
         return 0;
     }
 
     static brisk_str fn_config_where(const brisk_config* cfg, brisk_str key) {
-        if (cfg == nullptr)
-            return brisk_str{nullptr, 0};
+        if (cfg == nullptr) return brisk_str{nullptr, 0};
         const FakeConfig* config = reinterpret_cast<const FakeConfig*>(cfg);
         for (const auto& e : config->entries_)
-            if (e.key == detail::view(key))
-                return detail::str(e.where);
+            if (e.key == detail::view(key)) return detail::str(e.where);
         return detail::str(config->table_where_);
     }
 
@@ -813,8 +767,7 @@ private:
 
         std::vector<brisk_header> headers;
         headers.reserve(fields.size());
-        for (const auto& [n, v] : fields)
-            headers.push_back(brisk_header{at(n), at(v)});
+        for (const auto& [n, v] : fields) headers.push_back(brisk_header{at(n), at(v)});
 
         brisk_request req{};
         req.size = sizeof(brisk_request);
@@ -878,10 +831,9 @@ private:
                 bytes.resize(static_cast<std::size_t>(ref.len));
                 std::size_t got = 0;
                 while (got < bytes.size()) {
-                    const ssize_t r = ::pread(ref.fd, bytes.data() + got, bytes.size() - got,
-                                              static_cast<off_t>(ref.offset + got));
-                    if (r <= 0)
-                        break;
+                    const ssize_t r =
+                        ::pread(ref.fd, bytes.data() + got, bytes.size() - got, static_cast<off_t>(ref.offset + got));
+                    if (r <= 0) break;
                     got += static_cast<std::size_t>(r);
                 }
                 if (got < bytes.size()) {
@@ -901,8 +853,7 @@ private:
                 ++res.releases;
             }
 
-        for (auto& [p, n] : call->arena)
-            ::operator delete(p, std::align_val_t{16});
+        for (auto& [p, n] : call->arena) ::operator delete (p, std::align_val_t{16});
         call->arena.clear();
         call->owned.clear();
         call->deferred.clear();

@@ -33,12 +33,12 @@ struct brisk_config {
 static int failures;
 static char last_log[1024];
 
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
             fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            ++failures;                                                      \
-        }                                                                    \
+            ++failures;                                                              \
+        }                                                                            \
     } while (0)
 
 static brisk_str str_of(const char* s) {
@@ -48,9 +48,7 @@ static brisk_str str_of(const char* s) {
     return out;
 }
 
-static int str_is(brisk_str s, const char* text) {
-    return s.len == strlen(text) && memcmp(s.ptr, text, s.len) == 0;
-}
+static int str_is(brisk_str s, const char* text) { return s.len == strlen(text) && memcmp(s.ptr, text, s.len) == 0; }
 
 static void append(char* buf, size_t cap, size_t* len, const void* data, uint64_t n) {
     if (*len + n < cap) {
@@ -93,9 +91,7 @@ static void* stub_arena_alloc(brisk_ctx* ctx, uint64_t size) {
     return NULL;
 }
 
-static void** stub_request_slot(brisk_ctx* ctx) {
-    return &ctx->slot;
-}
+static void** stub_request_slot(brisk_ctx* ctx) { return &ctx->slot; }
 
 static int32_t stub_set_status(brisk_ctx* ctx, uint32_t status) {
     if (ctx->body_started || status < 100 || status > 599) return -1;

@@ -53,7 +53,6 @@ int main(int argc, char** argv) {
         }
     }
 
-    if (failures == 0)
-        std::printf("check_plugins: ok\n");
+    if (failures == 0) std::printf("check_plugins: ok\n");
     return failures == 0 ? 0 : 1;
 }

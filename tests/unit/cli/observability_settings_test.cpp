@@ -122,9 +122,10 @@ type = "metrics"
     CHECK(o.server.routes[2].prefix);
 
     Options bad;
-    errors = load("access_log_format = \"$nope\"\n[[route]]\npath = \"/x\"\ntype = \"stats\"\n"
-                  "[[route]]\npath = \"/y\"\ntype = 1\n[[route]]\npath = \"/z\"\ntype = \"health\"\nrespond = \"x\"\n",
-                  bad);
+    errors = load(
+        "access_log_format = \"$nope\"\n[[route]]\npath = \"/x\"\ntype = \"stats\"\n"
+        "[[route]]\npath = \"/y\"\ntype = 1\n[[route]]\npath = \"/z\"\ntype = \"health\"\nrespond = \"x\"\n",
+        bad);
     REQUIRE(errors.size() == 4);
     CHECK(errors[0].find("t.toml:1:21: access_log_format: unknown variable $nope") == 0);
     CHECK(errors[1].find("type: unknown route type \"stats\" (use \"metrics\" or \"health\")") != std::string::npos);

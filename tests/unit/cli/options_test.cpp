@@ -308,8 +308,9 @@ methods = ["POST", "GET"]
 )");
     auto dup = run({"--config", same.path});
     CHECK(dup.status == brisk::cli::exit_invalid);
-    CHECK(dup.err == "brisk: " + same.path + ":9:1: duplicate route for prefix \"/api/\" with methods POST,GET (first at " +
-                         same.path + ":4:1)\n");
+    CHECK(dup.err == "brisk: " + same.path +
+                         ":9:1: duplicate route for prefix \"/api/\" with methods POST,GET (first at " + same.path +
+                         ":4:1)\n");
 }
 
 TEST_CASE("--check-config lists plugin problems from the file and the flags", "[flags][plugin]") {
@@ -333,8 +334,8 @@ plugin = "c"
     CHECK(errs[0] == "brisk: " + file.path + ":1:1: [plugins.a] needs \"file\", the path of the shared object");
     CHECK_THAT(errs[1], Catch::StartsWith("brisk: " + file.path + ":2:10: sha256: expected 64 hex digits"));
     CHECK(errs[2] == "brisk: " + file.path + ":6:20: config.hosts: arrays are not supported in plugin config yet");
-    CHECK(errs[3] == "brisk: " + file.path +
-                         ":10:10: plugin: unknown plugin instance \"c\" (define it with [plugins.c])");
+    CHECK(errs[3] ==
+          "brisk: " + file.path + ":10:10: plugin: unknown plugin instance \"c\" (define it with [plugins.c])");
     CHECK(errs[4] == "brisk: --plugin: path \"nope\" must start with '/'");
     CHECK_THAT(errs[5], Catch::StartsWith("brisk: --plugin: no shared object after '='"));
     CHECK(errs[6] == "brisk: --blocking-threads: must be from 1 to 1024, not 0");

@@ -182,9 +182,7 @@ TEST_CASE("finalize reports duplicate routes and addresses", "[settings]") {
     CHECK(errors[1] == "f:5:1: duplicate route for prefix \"/a\" (first at f:1:1)");
 }
 
-TEST_CASE("usable cores is at least one", "[settings]") {
-    CHECK(brisk::cli::usable_cores() >= 1);
-}
+TEST_CASE("usable cores is at least one", "[settings]") { CHECK(brisk::cli::usable_cores() >= 1); }
 
 namespace {
 
@@ -362,8 +360,9 @@ TEST_CASE("finalize rejects routes that match the same requests", "[settings][pl
     std::vector<std::string> errors;
     brisk::cli::finalize(o, errors);
     REQUIRE(errors.size() == 2);
-    CHECK(errors[0] == "f:5:1: duplicate route for prefix \"/api/\" with methods POST,GET and host \"Example.com\" "
-                       "(first at f:1:1)");
+    CHECK(errors[0] ==
+          "f:5:1: duplicate route for prefix \"/api/\" with methods POST,GET and host \"Example.com\" "
+          "(first at f:1:1)");
     CHECK(errors[1] == "f:13:1: duplicate route for prefix \"/x/\" with host \"example.com\" (first at f:9:1)");
 }
 

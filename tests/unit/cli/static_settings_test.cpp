@@ -90,8 +90,9 @@ TEST_CASE("--static PREFIX=DIR is repeatable and checked", "[cli][static]") {
     CHECK(routes[2].path == "/docs");
     CHECK(routes[2].static_files.root == "/usr/share/doc");
 
-    CHECK(run({"--static", "/assets/"}).err == "brisk: --static: expected PREFIX=DIR, as in /assets/=./public, not "
-                                               "\"/assets/\"\n");
+    CHECK(run({"--static", "/assets/"}).err ==
+          "brisk: --static: expected PREFIX=DIR, as in /assets/=./public, not "
+          "\"/assets/\"\n");
     CHECK(run({"--static", "assets=/x"}).err == "brisk: --static: path \"assets\" must start with '/'\n");
     CHECK(run({"--static", "/a/="}).err == "brisk: --static: no directory given\n");
     CHECK(run({"--root", ""}).err == "brisk: --root: no directory given\n");
@@ -182,7 +183,8 @@ TEST_CASE("[[route]] static: every problem is reported where it is", "[cli][stat
     const std::string head = "[[route]]\nprefix = \"/\"\n";
     CHECK(toml_error("[[route]]\npath = \"/a\"\nstatic = \".\"\n") ==
           "t.toml:2:8: static: a static route serves a folder; give \"prefix\", not \"path\"");
-    CHECK(toml_error(head + "static = { listing = true }\n") == "t.toml:3:10: static: needs root, the directory to serve");
+    CHECK(toml_error(head + "static = { listing = true }\n") ==
+          "t.toml:3:10: static: needs root, the directory to serve");
     CHECK(toml_error(head + "static = 5\n") ==
           "t.toml:3:10: static: expected a directory, or a table such as { root = \"DIR\" }, not an integer");
     CHECK(toml_error(head + "static = \"\"\n") == "t.toml:3:10: static: no directory given");

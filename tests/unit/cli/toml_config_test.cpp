@@ -134,13 +134,15 @@ TEST_CASE("unknown keys are errors with line and column", "[toml]") {
 
 TEST_CASE("wrong types are errors at the value", "[toml]") {
     CHECK(load_error("loops = \"4\"\n") == "t.toml:1:9: loops: expected a whole number, not a string");
-    CHECK(load_error("disable_keepalive = 1\n") == "t.toml:1:21: disable_keepalive: expected true or false, not an integer");
+    CHECK(load_error("disable_keepalive = 1\n") ==
+          "t.toml:1:21: disable_keepalive: expected true or false, not an integer");
     CHECK(load_error("server_name = 5\n") == "t.toml:1:15: server_name: expected a string, not an integer");
     CHECK(load_error("max_header_size = 1.5\n") ==
           "t.toml:1:19: max_header_size: expected a size such as \"4MiB\" or a number of bytes, not a float");
     CHECK(load_error("read_timeout = true\n") ==
           "t.toml:1:16: read_timeout: expected a duration string such as \"10s\", not a boolean");
-    CHECK(load_error("listen = [\"127.0.0.1:1\", 2]\n") == "t.toml:1:26: listen: expected a string or an { address, proxy } table, not an integer");
+    CHECK(load_error("listen = [\"127.0.0.1:1\", 2]\n") ==
+          "t.toml:1:26: listen: expected a string or an { address, proxy } table, not an integer");
     CHECK(load_error("listen = {a = 1}\n") ==
           "t.toml:1:10: listen: expected a string or an array of strings, not a table");
     CHECK(load_error("route = 1\n") == "t.toml:1:9: route: expected [[route]] tables, not an integer");
@@ -152,7 +154,8 @@ TEST_CASE("bad values are errors at the value, with the setting's message", "[to
           "t.toml:2:16: read_timeout: bad duration \"10x\": unknown unit \"x\" (use h, m, s or ms)");
     CHECK_THAT(load_error("write_timeout = 10\n"),
                Catch::StartsWith("t.toml:1:17: write_timeout: a duration needs a unit") && Catch::Contains("\"10s\""));
-    CHECK_THAT(load_error("max_request_body_size = \"4MB\"\n"), Catch::StartsWith("t.toml:1:25: max_request_body_size: bad size"));
+    CHECK_THAT(load_error("max_request_body_size = \"4MB\"\n"),
+               Catch::StartsWith("t.toml:1:25: max_request_body_size: bad size"));
     CHECK_THAT(load_error("max_request_body_size = -1\n"), Catch::Contains("negative"));
     CHECK_THAT(load_error("max_header_size = \"100\"\n"), Catch::Contains("must be from 256 to 1MiB"));
     CHECK_THAT(load_error("max_header_size = \"2MiB\"\n"), Catch::Contains("must be from 256 to 1MiB"));
@@ -212,7 +215,8 @@ TEST_CASE("routes: validation", "[toml][route]") {
     CHECK(load_error("[[route]]\nrespond = \"x\"\n") == "t.toml:1:1: route needs \"path\" (exact) or \"prefix\"");
     CHECK(load_error("[[route]]\npath = \"/a\"\nprefix = \"/b\"\nrespond = \"x\"\n") ==
           "t.toml:1:1: route has both \"path\" and \"prefix\"; give one");
-    CHECK(load_error("[[route]]\npath = \"/a\"\n") == "t.toml:1:1: route needs an action: respond, plugin, static, type");
+    CHECK(load_error("[[route]]\npath = \"/a\"\n") ==
+          "t.toml:1:1: route needs an action: respond, plugin, static, type");
     CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\ncolour = \"red\"\n"),
                Catch::StartsWith("t.toml:4:1: unknown key \"colour\" in [[route]] (known: path, prefix, respond"));
     CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\nstatus = 99\n"),
@@ -461,13 +465,15 @@ TEST_CASE("plugin routes: validation", "[toml][plugin][route]") {
     CHECK(o.server.routes[0].kind == brisk::RouteKind::respond);
     CHECK(o.server.routes[0].methods == std::vector<std::string>{"POST"});
     CHECK(o.server.routes[0].host == "a.example");
-    CHECK_THAT(load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\ncolour = 1\n"),
-               Catch::EndsWith("(known: path, prefix, respond, status, content_type, plugin, static, type, methods, host)"));
+    CHECK_THAT(
+        load_error("[[route]]\npath = \"/a\"\nrespond = \"x\"\ncolour = 1\n"),
+        Catch::EndsWith("(known: path, prefix, respond, status, content_type, plugin, static, type, methods, host)"));
 }
 
 TEST_CASE("[[listen]] tables with address and proxy", "[toml]") {
-    Options o = load_ok("[[listen]]\naddress = \"127.0.0.1:9000\"\nproxy = true\n\n"
-                        "[[listen]]\naddress = \"[::1]:9001\"\n");
+    Options o = load_ok(
+        "[[listen]]\naddress = \"127.0.0.1:9000\"\nproxy = true\n\n"
+        "[[listen]]\naddress = \"[::1]:9001\"\n");
     REQUIRE(o.server.listen.size() == 2);
     CHECK(o.server.listen[0].port == 9000);
     CHECK(o.server.listen[0].proxy);

@@ -49,8 +49,7 @@ TEST_CASE("CIDR ranges parse and match", "[cidr]") {
 }
 
 TEST_CASE("bad CIDR ranges have clear messages", "[cidr]") {
-    CHECK(error_of("") ==
-          "bad trusted proxy \"\": expected an address, a range or unix, as in 10.0.0.0/8 or fd00::/8");
+    CHECK(error_of("") == "bad trusted proxy \"\": expected an address, a range or unix, as in 10.0.0.0/8 or fd00::/8");
     CHECK(error_of("proxy.example") ==
           "bad trusted proxy \"proxy.example\": \"proxy.example\" is not a numeric IPv4 or IPv6 address (or unix)");
     CHECK(error_of("10.0.0.0/33") ==
@@ -77,5 +76,6 @@ TEST_CASE("unix trusts the peers of unix sockets, and only them", "[cidr]") {
     Cidr any;
     REQUIRE(brisk::parse_cidr("0.0.0.0/0", any, error));
     CHECK_FALSE(brisk::cidr_contains(any, nullptr, 0));
-    CHECK(error_of("unix/8") == "bad trusted proxy \"unix/8\": \"unix\" is not a numeric IPv4 or IPv6 address (or unix)");
+    CHECK(error_of("unix/8") ==
+          "bad trusted proxy \"unix/8\": \"unix\" is not a numeric IPv4 or IPv6 address (or unix)");
 }

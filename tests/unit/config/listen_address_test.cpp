@@ -115,8 +115,7 @@ TEST_CASE("unix sockets", "[listen]") {
 }
 
 TEST_CASE("hostnames and junk are refused", "[listen]") {
-    CHECK(parse_error("foo") ==
-          "bad listen address \"foo\": expected host:port, [v6]:port or unix:/path");
+    CHECK(parse_error("foo") == "bad listen address \"foo\": expected host:port, [v6]:port or unix:/path");
     CHECK(parse_error("") == "bad listen address \"\": expected host:port, [v6]:port or unix:/path");
     CHECK(parse_error("8080") == "bad listen address \"8080\": expected host:port, [v6]:port or unix:/path");
     CHECK_THAT(parse_error("example.com:80"), Catch::Contains("numeric IPv4"));

@@ -58,9 +58,7 @@ TEST_CASE("durations in every unit", "[units][duration]") {
     CHECK(duration_ok("0ms") == 0ms);
 }
 
-TEST_CASE("zero without a unit means no limit", "[units][duration]") {
-    CHECK(duration_ok("0") == Duration::zero());
-}
+TEST_CASE("zero without a unit means no limit", "[units][duration]") { CHECK(duration_ok("0") == Duration::zero()); }
 
 TEST_CASE("durations combine units from largest to smallest", "[units][duration]") {
     CHECK(duration_ok("1m30s") == 90s);
@@ -118,7 +116,8 @@ TEST_CASE("durations format so they parse back", "[units][duration]") {
     CHECK(brisk::format_duration(90min) == "90m");
     CHECK(brisk::format_duration(1h + 1ms) == "1h1ms");
     CHECK(brisk::format_duration(brisk::max_duration) == "8760h");
-    for (Duration d : {0ms, 1ms, 999ms, 1000ms, 61001ms, Duration(450s), Duration(4min), Duration(1h + 59min + 59s + 999ms), brisk::max_duration}) {
+    for (Duration d : {0ms, 1ms, 999ms, 1000ms, 61001ms, Duration(450s), Duration(4min),
+                       Duration(1h + 59min + 59s + 999ms), brisk::max_duration}) {
         INFO(d.count() << "ms");
         CHECK(duration_ok(brisk::format_duration(d)) == d);
     }
@@ -184,8 +183,8 @@ TEST_CASE("sizes format with the largest exact unit", "[units][size]") {
     CHECK(brisk::format_size(1u << 30) == "1GiB");
     CHECK(brisk::format_size(std::uint64_t{3} << 40) == "3TiB");
     CHECK(brisk::format_size((1u << 20) + 1024) == "1025KiB");
-    for (std::uint64_t n : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1536}, std::uint64_t{4} << 20,
-                            UINT64_MAX, UINT64_MAX - 1023}) {
+    for (std::uint64_t n : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1536}, std::uint64_t{4} << 20, UINT64_MAX,
+                            UINT64_MAX - 1023}) {
         INFO(n);
         CHECK(size_ok(brisk::format_size(n)) == n);
     }

@@ -38,8 +38,9 @@ std::uint16_t status_of(const std::string& text, std::size_t max_head = kMax) {
 }  // namespace
 
 TEST_CASE("a simple GET parses into views", "[parser]") {
-    std::string text = "GET /plaintext?a=1&b HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: t\r\n"
-                       "X-Empty:\r\nX-Spaces:  padded value \t\r\n\r\n";
+    std::string text =
+        "GET /plaintext?a=1&b HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: t\r\n"
+        "X-Empty:\r\nX-Spaces:  padded value \t\r\n\r\n";
     Guarded g(text);
     Request req;
     std::size_t end = brisk::http::find_head_end(g.data(), g.size(), 0);
@@ -97,8 +98,7 @@ TEST_CASE("leading empty lines are skipped", "[parser]") {
 
 TEST_CASE("request-target forms", "[parser]") {
     Request req;
-    REQUIRE(run("GET http://Example.org:81/a/b?q HTTP/1.1\r\nHost: other\r\n\r\n", req).kind ==
-            HeadResult::complete);
+    REQUIRE(run("GET http://Example.org:81/a/b?q HTTP/1.1\r\nHost: other\r\n\r\n", req).kind == HeadResult::complete);
     CHECK(status_of("GET http://Example.org:81/a/b?q HTTP/1.1\r\nHost: other\r\n\r\n") == 0);
     CHECK(status_of("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n") == 0);
     CHECK(status_of("GET * HTTP/1.1\r\nHost: h\r\n\r\n") == 400);
@@ -144,7 +144,8 @@ TEST_CASE("field syntax errors are 400", "[parser]") {
     CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n folded\r\n\r\n") == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n") == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n"s) == 400);
-    CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nX: a\x01" "b\r\n\r\n") == 400);
+    CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nX: a\x01"
+                    "b\r\n\r\n") == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nX: a\x7f\r\n\r\n") == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nX(y): 1\r\n\r\n") == 400);
     CHECK(status_of("GET / HTTP/1.1\r\nHost: h\r\nX: tab\tand obs-text \xff ok\r\n\r\n") == 0);
@@ -169,8 +170,7 @@ TEST_CASE("Content-Length and Transfer-Encoding framing", "[parser]") {
     REQUIRE(run("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 42\r\n\r\n", req).kind == HeadResult::complete);
     CHECK(req.body_kind == BodyKind::length);
     CHECK(req.content_length == 42);
-    REQUIRE(run("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n", req).kind ==
-            HeadResult::complete);
+    REQUIRE(run("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n", req).kind == HeadResult::complete);
     CHECK(req.body_kind == BodyKind::chunked);
 
     CHECK(status_of("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n") == 400);

@@ -119,8 +119,7 @@ TEST_CASE("addresses, missing values and requests that did not parse", "[log_for
     r.raw_line = "GARBAGE \"x\"\x01";
     r.route = {};
     r.status = 400;
-    CHECK(render("$request|$method|$path|$host|$route|$http_user_agent", r) ==
-          R"(GARBAGE \x22x\x22\x01|-|-|-|-|-)");
+    CHECK(render("$request|$method|$path|$host|$route|$http_user_agent", r) == R"(GARBAGE \x22x\x22\x01|-|-|-|-|-)");
     const std::uint8_t edge[3][4] = {{0, 0, 0, 0}, {255, 255, 255, 255}, {10, 100, 9, 200}};
     const char* edge_text[3] = {"0.0.0.0", "255.255.255.255", "10.100.9.200"};
     for (int i = 0; i < 3; ++i) {
@@ -146,7 +145,8 @@ TEST_CASE("text values escape quotes, backslashes, control and non-ASCII bytes",
 
 TEST_CASE("json: valid JSON whatever the request holds", "[log_format]") {
     UtcZone utc;
-    Parsed p("GET /caf%C3%A9?q=\"x\" HTTP/1.1\r\nHost: x\r\nUser-Agent: \xc3\xa9t\xc3\xa9 \xff\xfe \"q\" \\ \t.\r\n\r\n");
+    Parsed p(
+        "GET /caf%C3%A9?q=\"x\" HTTP/1.1\r\nHost: x\r\nUser-Agent: \xc3\xa9t\xc3\xa9 \xff\xfe \"q\" \\ \t.\r\n\r\n");
     Record r = record(&p.req);
     std::string line = render("json", r);
     CHECK(line.front() == '{');
@@ -163,7 +163,8 @@ TEST_CASE("json: valid JSON whatever the request holds", "[log_format]") {
 TEST_CASE("json escapes overlong, surrogate and truncated UTF-8", "[log_format]") {
     Parsed p("GET / HTTP/1.1\r\nHost: x\r\nX-A: \xc0\xaf \xed\xa0\x80 \xe2\x82 \xf0\x9f\x98\x80\r\n\r\n");
     Record r = record(&p.req);
-    CHECK(render(R"(escape=json $http_x_a)", r) == "\\u00C0\\u00AF \\u00ED\\u00A0\\u0080 \\u00E2\\u0082 \xf0\x9f\x98\x80");
+    CHECK(render(R"(escape=json $http_x_a)", r) ==
+          "\\u00C0\\u00AF \\u00ED\\u00A0\\u0080 \\u00E2\\u0082 \xf0\x9f\x98\x80");
 }
 
 TEST_CASE("templates are refused with a clear reason", "[log_format]") {

@@ -92,9 +92,8 @@ TEST_CASE("methods and host narrow a route; the cursor walks past a decline", "[
     plugin.plugin = "decliner";
     cfg.routes = {post, host, plugin, route("/", "fallback", true)};
     Decliner decliner;
-    brisk::Router router(cfg, [&](const std::string& name) -> brisk::Handler* {
-        return name == "decliner" ? &decliner : nullptr;
-    });
+    brisk::Router router(
+        cfg, [&](const std::string& name) -> brisk::Handler* { return name == "decliner" ? &decliner : nullptr; });
 
     brisk::http::Request req;
     req.path = "/api";

@@ -117,9 +117,9 @@ unsigned long steady_state_allocations(brisk::Config cfg) {
     REQUIRE(g_allocations.load() > 0);  // the counting malloc is the one in use
 
     const char* request = "GET /plaintext HTTP/1.1\r\nHost: localhost\r\nUser-Agent: t\r\n\r\n";
-    const std::size_t response_size =
-        std::strlen("HTTP/1.1 200 OK\r\nServer: brisk\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                    "Content-Length: 13\r\n\r\nHello, World!");
+    const std::size_t response_size = std::strlen(
+        "HTTP/1.1 200 OK\r\nServer: brisk\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Length: 13\r\n\r\nHello, World!");
     Client a(port), b(port);
     REQUIRE(a.ok());
     REQUIRE(b.ok());

@@ -6,7 +6,8 @@ using namespace brisk::files;
 
 namespace {
 
-Encoding pick(std::string_view field, unsigned available = bit(Encoding::br) | bit(Encoding::zstd) | bit(Encoding::gzip),
+Encoding pick(std::string_view field,
+              unsigned available = bit(Encoding::br) | bit(Encoding::zstd) | bit(Encoding::gzip),
               unsigned preferred = 0) {
     return choose_encoding(parse_accept_encoding(field), available, preferred);
 }
@@ -79,7 +80,7 @@ TEST_CASE("choosing a coding", "[static][accept]") {
     CHECK(pick("gzip, br", bit(Encoding::gzip)) == Encoding::gzip);  // only what is available
     CHECK(pick("br", bit(Encoding::gzip)) == Encoding::identity);
     CHECK(pick("gzip;q=0.9, identity") == Encoding::identity);  // identity's higher q wins
-    CHECK(pick("gzip, identity") == Encoding::gzip);              // a tie goes to the coding
+    CHECK(pick("gzip, identity") == Encoding::gzip);            // a tie goes to the coding
     // A precompressed sibling wins a tie over on-the-fly codings.
     CHECK(pick("gzip, br", bit(Encoding::gzip) | bit(Encoding::br), bit(Encoding::gzip)) == Encoding::gzip);
     CHECK(pick("gzip;q=0.5, br", bit(Encoding::gzip) | bit(Encoding::br), bit(Encoding::gzip)) == Encoding::br);

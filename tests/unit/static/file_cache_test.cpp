@@ -60,12 +60,12 @@ TEST_CASE("an entry borrowed by a response outlives its eviction", "[static][cac
     Entry* a = make("/a");
     a->rep[0].data = "bytes";
     c.insert(a);
-    a->ref();  // a reply piece
+    a->ref();              // a reply piece
     c.insert(make("/b"));  // evicts a
     CHECK(c.find("/a") == nullptr);
     CHECK(a->refs == 1);
     CHECK(a->rep[0].data == "bytes");  // still valid
-    Entry::release(a);                // the piece is sent: freed (ASan checks)
+    Entry::release(a);                 // the piece is sent: freed (ASan checks)
 }
 
 TEST_CASE("many keys hash apart", "[static][cache]") {

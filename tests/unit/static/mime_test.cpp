@@ -52,8 +52,11 @@ TEST_CASE("compressible types", "[static][mime]") {
 }
 
 TEST_CASE("extra entries win and get a charset when they are text", "[static][mime]") {
-    MimeTable m({{"md", "text/x-markdown"}, {".WASM", "application/x-wasm"}, {"foo", "application/foo+json"},
-                 {"bar", "text/plain; charset=latin1"}, {"bin", "application/x-custom"}});
+    MimeTable m({{"md", "text/x-markdown"},
+                 {".WASM", "application/x-wasm"},
+                 {"foo", "application/foo+json"},
+                 {"bar", "text/plain; charset=latin1"},
+                 {"bin", "application/x-custom"}});
     CHECK(m.lookup("a.md").type == "text/x-markdown; charset=utf-8");
     CHECK(m.lookup("a.md").compressible);
     CHECK(m.lookup("a.wasm").type == "application/x-wasm");

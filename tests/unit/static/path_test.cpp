@@ -70,7 +70,9 @@ TEST_CASE("percent-decoding happens once", "[static][path]") {
     CHECK(ok("/%252e%252e/%252e%252e/etc") == "/%2e%2e/%2e%2e/etc");
     CHECK(ok("/%25") == "/%");
     // Overlong UTF-8 for '.' and '/' are bytes of a name, not dots or slashes.
-    CHECK(ok("/%c0%ae%c0%ae/%c0%afetc") == "/\xc0\xae\xc0\xae/\xc0\xaf" "etc");
+    CHECK(ok("/%c0%ae%c0%ae/%c0%afetc") ==
+          "/\xc0\xae\xc0\xae/\xc0\xaf"
+          "etc");
     CHECK(ok("/caf%C3%A9") == "/caf\xc3\xa9");
 }
 

@@ -50,9 +50,9 @@ TEST_CASE("unsatisfiable ranges", "[static][range]") {
 }
 
 TEST_CASE("syntax errors and other units make the field ignored", "[static][range]") {
-    for (std::string_view v : {"", "bytes", "bytes=", "bytes=abc", "bytes=5-1", "bytes=1-2-3", "bytes=--5",
-                               "items=0-1", "bytes 0-1", "bytes=0-1;x", "bytes=0-1,x", "bytes=+1-2", "bytes=1 -2",
-                               "bytes=-", "bytes=,"}) {
+    for (std::string_view v :
+         {"", "bytes", "bytes=", "bytes=abc", "bytes=5-1", "bytes=1-2-3", "bytes=--5", "items=0-1", "bytes 0-1",
+          "bytes=0-1;x", "bytes=0-1,x", "bytes=+1-2", "bytes=1 -2", "bytes=-", "bytes=,"}) {
         INFO(v);
         CHECK(parse_range(v, 1000).kind == Kind::ignore);
     }
@@ -76,7 +76,8 @@ TEST_CASE("multiple ranges keep their order unless they overlap", "[static][rang
 
 TEST_CASE("more than kMaxRanges ranges are ignored", "[static][range]") {
     std::string v = "bytes=";
-    for (std::size_t i = 0; i < brisk::files::kMaxRanges; ++i) v += std::to_string(i * 10) + "-" + std::to_string(i * 10) + ",";
+    for (std::size_t i = 0; i < brisk::files::kMaxRanges; ++i)
+        v += std::to_string(i * 10) + "-" + std::to_string(i * 10) + ",";
     CHECK(parse_range(v, 10000).kind == Kind::satisfiable);
     CHECK(parse_range(v, 10000).count == brisk::files::kMaxRanges);
     v += "9000-9001";

@@ -48,8 +48,8 @@ struct Answer {
     std::uint16_t status = 0;
     std::string headers;
     std::string body;
-    std::uint64_t length = 0;  // what Content-Length would say
-    bool borrowed_fd = false;  // a file piece borrowing a cached descriptor
+    std::uint64_t length = 0;      // what Content-Length would say
+    bool borrowed_fd = false;      // a file piece borrowing a cached descriptor
     bool borrowed_memory = false;  // a ref piece borrowing cached bytes or a mapping
     bool declined = false;
 
@@ -241,8 +241,8 @@ TEST_CASE("traversal never leaves the root", "[static][handler]") {
     Site site(sc);
     for (std::string_view t : {"/../secret-sibling.txt", "/%2e%2e/secret-sibling.txt", "/sub/../../secret-sibling.txt",
                                "/..%2fsecret-sibling.txt", "/%2e%2e%2fsecret-sibling.txt", "/..\\secret-sibling.txt",
-                               "/%252e%252e/secret-sibling.txt", "/%c0%ae%c0%ae/secret-sibling.txt",
-                               "/link-out.txt", "/dir-out/secret.txt", "/rel-out.txt"}) {
+                               "/%252e%252e/secret-sibling.txt", "/%c0%ae%c0%ae/secret-sibling.txt", "/link-out.txt",
+                               "/dir-out/secret.txt", "/rel-out.txt"}) {
         INFO(t);
         Answer a = site.get(t);
         CHECK(a.status == 404);
@@ -378,7 +378,8 @@ TEST_CASE("ranges", "[static][handler]") {
     std::string ct = m.header("Content-Type");
     REQUIRE(ct.rfind("multipart/byteranges; boundary=", 0) == 0);
     std::string boundary = ct.substr(std::strlen("multipart/byteranges; boundary="));
-    std::string want = "--" + boundary + "\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes 0-4/1000\r\n\r\n" +
+    std::string want = "--" + boundary +
+                       "\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes 0-4/1000\r\n\r\n" +
                        data.substr(0, 5) + "\r\n--" + boundary +
                        "\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes 100-104/1000\r\n\r\n" +
                        data.substr(100, 5) + "\r\n--" + boundary + "--\r\n";
