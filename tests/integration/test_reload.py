@@ -296,8 +296,13 @@ class ShutdownTimeoutTest(BriskTestCase):
         self.assertEqual(c.read_until_eof(timeout=5), b"")
 
     def test_sigterm_under_load_drops_no_accepted_request(self):
+        """Every connection whose handshake completed before SIGTERM was sent
+        (on loopback, connect() returns once it is in the listen queue) gets
+        its answer. One that connects while the listening sockets close may
+        be refused or reset, as with any server: it was never accepted."""
         srv = self.start("--loops", "2")
-        sent, failures = [0], []
+        sent, failures, raced = [0], [], [0]
+        signalled = [None]
 
         def client():
             deadline = time.monotonic() + 30
@@ -309,33 +314,41 @@ class ShutdownTimeoutTest(BriskTestCase):
                 except OSError:
                     s.close()
                     return  # no longer accepting: the stop has begun
+                connected = time.monotonic()
                 try:
                     s.sendall(get())
                     data = b""
-                    while b"Hello, World!" not in data:
+                    while HELLO not in data:
                         chunk = s.recv(65536)
                         if not chunk:
                             break
                         data += chunk
-                    sent[0] += 1
-                    if not data.startswith(b"HTTP/1.1 200") or HELLO not in data:
-                        failures.append(data[:100])
+                    ok = data.startswith(b"HTTP/1.1 200") and HELLO in data
+                    problem = data[:100]
                 except OSError as e:
-                    sent[0] += 1
-                    failures.append(repr(e))
+                    ok, problem = False, repr(e)
                 finally:
                     s.close()
+                sent[0] += 1
+                if ok:
+                    continue
+                if signalled[0] is not None and connected >= signalled[0]:
+                    raced[0] += 1
+                else:
+                    failures.append(problem)
 
         threads = [threading.Thread(target=client) for _ in range(3)]
         for t in threads:
             t.start()
         time.sleep(0.5)
+        signalled[0] = time.monotonic()
         srv.send_signal(signal.SIGTERM)
         for t in threads:
             t.join(timeout=40)
         self.assertEqual(srv.wait_exit(timeout=10), 0, srv.stderr())
         self.assertGreater(sent[0], 10)
-        self.assertEqual(failures, [], "%d of %d accepted requests failed" % (len(failures), sent[0]))
+        self.assertEqual(failures, [], "%d of %d accepted requests failed (%d more raced the close)"
+                         % (len(failures), sent[0], raced[0]))
 
 
 class SystemdTest(BriskTestCase):
