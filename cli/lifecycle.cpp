@@ -353,9 +353,7 @@ private:
             ::close(pipe_fds[0]);
             const sigset_t chld = signal_set({SIGCHLD});
             pthread_sigmask(SIG_UNBLOCK, &chld, nullptr);
-            Options worker = options_;
-            worker.processes = 0;
-            std::exit(Serving(argc_, argv_, std::move(worker), sockets_[k], pipe_fds[1]).run());
+            std::exit(Serving(argc_, argv_, options_, sockets_[k], pipe_fds[1]).run());
         }
         ::close(pipe_fds[1]);
         workers_[k].pid = pid;

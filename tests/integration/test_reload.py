@@ -479,6 +479,7 @@ class PreforkTest(BriskTestCase):
             f.write(route_config("two"))
         srv.send_signal(signal.SIGHUP)
         self.assertTrue(wait_for(lambda: srv.stderr().count("reloaded: generation 1") == 2), srv.stderr())
+        self.assertNotIn("only with a restart", srv.stderr())
         for _ in range(10):
             self.assertEqual(one_request(srv.addr, srv.family, "/v"), (200, b"two"))
 
