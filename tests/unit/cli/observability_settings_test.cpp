@@ -9,38 +9,18 @@
 #include <string>
 #include <vector>
 
+#include "cli_run.hpp"
 #include "options.hpp"
 #include "settings.hpp"
 #include "toml_config.hpp"
 
 using brisk::RouteKind;
 using brisk::cli::Options;
+using brisk::cli::testing::Run;
+using brisk::cli::testing::run;
+using brisk::cli::testing::toml_errors;
 
 namespace {
-
-struct Run {
-    std::optional<int> status;
-    Options options;
-    std::string err;
-};
-
-Run run(std::initializer_list<std::string> args) {
-    std::vector<std::string> storage{"brisk"};
-    storage.insert(storage.end(), args.begin(), args.end());
-    std::vector<const char*> argv;
-    for (const auto& a : storage) argv.push_back(a.c_str());
-    Run r;
-    std::ostringstream out, err;
-    r.status = brisk::cli::parse_command_line(static_cast<int>(argv.size()), argv.data(), r.options, out, err);
-    r.err = err.str();
-    return r;
-}
-
-std::vector<std::string> load(const std::string& text, Options& out) {
-    std::vector<std::string> errors;
-    brisk::cli::apply_toml(text, "t.toml", out, errors);
-    return errors;
-}
 
 const brisk::RouteConfig* find_route(const Options& o, RouteKind kind) {
     auto it = std::find_if(o.server.routes.begin(), o.server.routes.end(),
@@ -94,7 +74,7 @@ TEST_CASE("metrics and health routes alone leave the default directory route", "
 
 TEST_CASE("TOML keys and route types", "[toml][observability]") {
     Options o;
-    auto errors = load(R"(
+    auto errors = toml_errors(R"(
 access_log = "/var/log/a.log"
 access_log_format = 'escape=json {"s":$status}'
 access_log_buffer = "2MiB"
@@ -108,7 +88,7 @@ type = "health"
 prefix = "/stats/"
 type = "metrics"
 )",
-                       o);
+                              o);
     for (const auto& e : errors) UNSCOPED_INFO(e);
     REQUIRE(errors.empty());
     CHECK(o.server.access_log == "/var/log/a.log");
@@ -122,7 +102,7 @@ type = "metrics"
     CHECK(o.server.routes[2].prefix);
 
     Options bad;
-    errors = load(
+    errors = toml_errors(
         "access_log_format = \"$nope\"\n[[route]]\npath = \"/x\"\ntype = \"stats\"\n"
         "[[route]]\npath = \"/y\"\ntype = 1\n[[route]]\npath = \"/z\"\ntype = \"health\"\nrespond = \"x\"\n",
         bad);

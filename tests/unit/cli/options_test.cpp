@@ -14,10 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "cli_run.hpp"
 #include "settings.hpp"
 
 using namespace std::chrono_literals;
 using brisk::cli::Options;
+using brisk::cli::testing::Run;
+using brisk::cli::testing::run;
 
 namespace {
 
@@ -35,26 +38,6 @@ struct TempFile {
     std::string path;
     static inline int counter = 0;
 };
-
-struct Run {
-    std::optional<int> status;
-    Options options;
-    std::string out;
-    std::string err;
-};
-
-Run run(std::initializer_list<std::string> args) {
-    std::vector<std::string> storage{"brisk"};
-    storage.insert(storage.end(), args.begin(), args.end());
-    std::vector<const char*> argv;
-    for (const auto& a : storage) argv.push_back(a.c_str());
-    Run r;
-    std::ostringstream out, err;
-    r.status = brisk::cli::parse_command_line(static_cast<int>(argv.size()), argv.data(), r.options, out, err);
-    r.out = out.str();
-    r.err = err.str();
-    return r;
-}
 
 std::vector<std::string> lines(const std::string& text) {
     std::vector<std::string> result;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_run.hpp"
 #include "options.hpp"
 #include "settings.hpp"
 #include "toml_config.hpp"
@@ -17,32 +18,11 @@
 using namespace std::chrono_literals;
 using brisk::RouteKind;
 using brisk::cli::Options;
+using brisk::cli::testing::Run;
+using brisk::cli::testing::run;
+using brisk::cli::testing::toml_errors;
 
 namespace {
-
-struct Run {
-    std::optional<int> status;
-    Options options;
-    std::string err;
-};
-
-Run run(std::initializer_list<std::string> args) {
-    std::vector<std::string> storage{"brisk"};
-    storage.insert(storage.end(), args.begin(), args.end());
-    std::vector<const char*> argv;
-    for (const auto& a : storage) argv.push_back(a.c_str());
-    Run r;
-    std::ostringstream out, err;
-    r.status = brisk::cli::parse_command_line(static_cast<int>(argv.size()), argv.data(), r.options, out, err);
-    r.err = err.str();
-    return r;
-}
-
-std::vector<std::string> toml_errors(const std::string& text, Options& o) {
-    std::vector<std::string> errors;
-    brisk::cli::apply_toml(text, "t.toml", o, errors);
-    return errors;
-}
 
 Options toml_ok(const std::string& text) {
     Options o;
