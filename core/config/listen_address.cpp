@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "brisk/config.hpp"
+#include "http/chars.hpp"
 
 namespace brisk {
 namespace {
@@ -18,18 +19,6 @@ constexpr std::string_view proxy_option = ",proxy";
 
 // sun_path holds the path and its terminating NUL.
 constexpr std::size_t max_unix_path = sizeof(sockaddr_un{}.sun_path) - 1;
-
-bool parse_port(std::string_view text, std::uint16_t& port) {
-    if (text.empty() || text.size() > 5) return false;
-    unsigned value = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return false;
-        value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (value > 65535) return false;
-    port = static_cast<std::uint16_t>(value);
-    return true;
-}
 
 /** Canonical text of a numeric address, so "0:0::1" and "::1" compare equal. */
 template <int Family, typename Addr>
@@ -110,7 +99,7 @@ bool parse_listen_address(std::string_view text, ListenAddress& out, std::string
     }
 
     if (port.empty()) return fail("missing port");
-    if (!parse_port(port, result.port)) return fail("port must be a number from 0 to 65535");
+    if (!http::parse_port(port, result.port)) return fail("port must be a number from 0 to 65535");
 
     std::string host_text(host);
     if (bracketed) {

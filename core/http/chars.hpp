@@ -2,6 +2,7 @@
 // parser, the chunked decoder and the plugin host.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 namespace brisk::http {
@@ -51,6 +52,19 @@ constexpr int hex_value(char c) noexcept {
 constexpr bool is_unreserved_or_sub_delim(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+
+/** A port: 1 to 5 decimal digits, at most 65535. */
+constexpr bool parse_port(std::string_view text, std::uint16_t& out) noexcept {
+    if (text.empty() || text.size() > 5) return false;
+    unsigned v = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (v > 65535) return false;
+    out = static_cast<std::uint16_t>(v);
+    return true;
 }
 
 constexpr bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }

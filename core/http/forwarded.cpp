@@ -3,34 +3,14 @@
 
 #include <arpa/inet.h>
 
-#include <cstring>
+#include "http/chars.hpp"
 
 namespace brisk::http {
 namespace {
 
 constexpr std::string_view kXff = "x-forwarded-for";
 
-bool parse_ip(std::string_view text, int family, proxy::Address& out) noexcept {
-    char buf[INET6_ADDRSTRLEN];
-    if (text.empty() || text.size() >= sizeof buf) return false;
-    std::memcpy(buf, text.data(), text.size());
-    buf[text.size()] = '\0';
-    if (inet_pton(family, buf, out.ip) != 1) return false;
-    out.ip_len = family == AF_INET ? 4 : 16;
-    return true;
-}
-
-bool parse_port(std::string_view text, std::uint16_t& out) noexcept {
-    if (text.empty() || text.size() > 5) return false;
-    unsigned v = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return false;
-        v = v * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (v > 65535) return false;
-    out = static_cast<std::uint16_t>(v);
-    return true;
-}
+using proxy::parse_ip;
 
 std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

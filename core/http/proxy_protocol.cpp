@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "http/chars.hpp"
+
 namespace brisk::http::proxy {
 namespace {
 
@@ -30,27 +32,9 @@ Result invalid(const char* reason) noexcept {
 
 // --- version 1: "PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n"
 
-bool v1_ip(std::string_view text, int family, Address& out) noexcept {
-    char buf[64];
-    if (text.empty() || text.size() >= sizeof buf) return false;
-    std::memcpy(buf, text.data(), text.size());
-    buf[text.size()] = '\0';
-    if (inet_pton(family, buf, out.ip) != 1) return false;
-    out.ip_len = family == AF_INET ? 4 : 16;
-    return true;
-}
-
 // Decimal 0 to 65535, without a sign or leading zeros.
 bool v1_port(std::string_view text, std::uint16_t& out) noexcept {
-    if (text.empty() || text.size() > 5 || (text.size() > 1 && text[0] == '0')) return false;
-    unsigned v = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return false;
-        v = v * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (v > 65535) return false;
-    out = static_cast<std::uint16_t>(v);
-    return true;
+    return !(text.size() > 1 && text[0] == '0') && parse_port(text, out);
 }
 
 // The next field up to a single space (or the end); false when it is empty.
@@ -98,8 +82,8 @@ Result parse_v1(const char* data, std::size_t len) noexcept {
     if (!next_field(rest, src) || !next_field(rest, dst) || !next_field(rest, sport) || !next_field(rest, dport))
         return invalid("missing or empty field");
     if (!rest.empty() || line.back() == ' ') return invalid("extra field or trailing space");
-    if (!v1_ip(src, family, r.source)) return invalid("bad source address");
-    if (!v1_ip(dst, family, r.destination)) return invalid("bad destination address");
+    if (!parse_ip(src, family, r.source)) return invalid("bad source address");
+    if (!parse_ip(dst, family, r.destination)) return invalid("bad destination address");
     if (!v1_port(sport, r.source.port)) return invalid("bad source port");
     if (!v1_port(dport, r.destination.port)) return invalid("bad destination port");
     r.has_addresses = true;
@@ -176,6 +160,16 @@ Result parse_v2(const unsigned char* p, std::size_t len) noexcept {
 }
 
 }  // namespace
+
+bool parse_ip(std::string_view text, int family, Address& out) noexcept {
+    char buf[INET6_ADDRSTRLEN];
+    if (text.empty() || text.size() >= sizeof buf) return false;
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+    if (inet_pton(family, buf, out.ip) != 1) return false;
+    out.ip_len = family == AF_INET ? 4 : 16;
+    return true;
+}
 
 Result parse(const char* data, std::size_t len) noexcept {
     if (len == 0) return need_more();

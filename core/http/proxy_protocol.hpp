@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace brisk::http::proxy {
 
@@ -24,6 +25,9 @@ struct Address {
     std::uint8_t ip_len = 0;  // 4 or 16
     std::uint16_t port = 0;
 };
+
+/** Numeric IPv4 (AF_INET) or IPv6 (AF_INET6) text into `out.ip`; false if it is not one. */
+bool parse_ip(std::string_view text, int family, Address& out) noexcept;
 
 struct Result {
     enum class Kind : std::uint8_t {
