@@ -445,6 +445,7 @@ struct Stats {
     uint64_t connects = 0;  // connections opened in the window
     uint64_t stop_ns = 0;   // when the worker stopped measuring
     Histogram latency;
+    Histogram send_lag;  // fixed rate: write time - due time
 
     uint64_t errors() const { return err_connect + err_read + err_write + err_timeout + err_protocol; }
 
@@ -461,6 +462,7 @@ struct Stats {
         connects += o.connects;
         stop_ns = std::max(stop_ns, o.stop_ns);
         latency.merge(o.latency);
+        send_lag.merge(o.send_lag);
     }
 };
 
@@ -559,20 +561,22 @@ private:
     Stats stats_;
 };
 
-// Gives the connection the requests it should send now. Closed loop: a new
-// batch of `depth` once the previous one is answered. Fixed rate: every
-// request whose due time has passed, while fewer than `depth` are held.
+// Gives the connection the requests it should send now, and writes them (or
+// opens the connection they wait for). Closed loop: a new batch of `depth`
+// once the previous one is answered, stamped now -- when the connection is
+// open, or in churn mode when the connection is about to be opened, so that
+// the handshake counts. Fixed rate: every request whose due time has passed,
+// while fewer than `depth` are held, stamped with its due time.
 void Worker::assign(Conn& c, uint64_t now) {
-    if (budget_ == 0) return;
     if (cfg_.rate > 0) {
-        while (c.inflight + c.queued < cfg_.depth && budget_ > 0) {
+        while (budget_ > 0 && c.inflight + c.queued < cfg_.depth) {
             const uint64_t due = due_ns(c);
             if (due > now) break;
             push_stamp(c, due);
             ++c.seq;
         }
         schedule(c);
-    } else if (c.inflight + c.queued == 0) {
+    } else if (c.inflight + c.queued == 0 && (cfg_.churn || c.state == ConnState::kOpen)) {
         for (uint32_t i = 0; i < cfg_.depth && budget_ > 0; ++i) push_stamp(c, now);
     }
     if (c.queued == 0) return;
@@ -592,6 +596,13 @@ void Worker::schedule(Conn& c) {
 void Worker::flush(Conn& c, uint64_t now) {
     // A pending partial write is finished first (EPOLLOUT resumes it).
     if (c.state != ConnState::kOpen || c.write_left != 0 || c.queued == 0) return;
+    if (cfg_.rate > 0) {  // how late the schedule is kept (timer wake-up, busy connection)
+        uint32_t slot = c.ring_head + c.inflight;
+        for (uint32_t i = 0; i < c.queued; ++i, ++slot) {
+            const uint64_t due = c.stamps[slot >= cfg_.depth ? slot - cfg_.depth : slot];
+            if (measuring(due)) stats_.send_lag.record(now > due ? now - due : 0);
+        }
+    }
     const uint32_t len = c.queued * plan_.request_len;
     c.inflight += c.queued;
     c.queued = 0;
@@ -628,13 +639,9 @@ void Worker::connect(Conn& c, uint64_t now) {
     }
     if (measuring(now)) ++stats_.connects;
     const int r = ::connect(fd, reinterpret_cast<const sockaddr*>(&cfg_.addr), sizeof cfg_.addr);
-    if (r == 0) {
-        c.state = ConnState::kOpen;
-        flush(c, now);
-    } else if (errno != EINPROGRESS) {
-        fail(c, now, &Stats::err_connect, kRetryNs);
-    }
-    // EINPROGRESS: the EPOLLOUT edge reports the end of the handshake
+    if (r != 0 && errno != EINPROGRESS) fail(c, now, &Stats::err_connect, kRetryNs);
+    // Done or in progress: the EPOLLOUT edge of the socket reports it, and
+    // on_event() then writes what is queued.
 }
 
 // Closes the socket. Requests in flight are dropped (their stamps with them);
@@ -669,7 +676,7 @@ void Worker::on_event(Conn& c, uint32_t events) {
             return;
         }
         c.state = ConnState::kOpen;
-        flush(c, now);
+        assign(c, now);
         if (c.state != ConnState::kOpen) return;
     }
     if ((events & EPOLLOUT) && c.write_left != 0) {
@@ -736,7 +743,7 @@ void Worker::on_readable(Conn& c, bool peer_closed) {
             left -= used;
             if (res == ResponseParser::Result::kNeedMore) {
                 if (left > 0) {  // an incomplete head or line: keep it for the next read
-                    if (!c.carry) c.carry.reset(new char[ResponseParser::kMaxHead + kReadSize]);
+                    if (!c.carry) c.carry.reset(new char[ResponseParser::kMaxHead]);
                     memmove(c.carry.get(), p, left);
                     c.carry_len = uint32_t(left);
                 }
@@ -1129,6 +1136,13 @@ void report(const Config& cfg, const Stats& s, double seconds, double user_s, do
         printf("\"latency_us\":{\"mean\":%.3f,\"min\":%.3f", h.mean() / 1e3, double(h.min()) / 1e3);
         for (const Percentile& p : kPercentiles) printf(",\"%s\":%.3f", p.key, double(h.percentile(p.q)) / 1e3);
         printf(",\"max\":%.3f},", double(h.max()) / 1e3);
+        if (cfg.rate > 0) {
+            const Histogram& g = s.send_lag;
+            printf("\"send_lag_us\":{\"mean\":%.3f", g.mean() / 1e3);
+            for (const Percentile& p : kPercentiles)
+                printf(",\"%s\":%.3f", p.key, double(g.percentile(p.q)) / 1e3);
+            printf(",\"max\":%.3f},", double(g.max()) / 1e3);
+        }
         printf("\"cpu\":{\"user_s\":%.3f,\"sys_s\":%.3f,\"cores\":%.3f,\"us_per_request\":%.3f}}\n", user_s, sys_s,
                seconds > 0 ? cpu / seconds : 0, us_per_req);
         return;
@@ -1160,6 +1174,15 @@ void report(const Config& cfg, const Stats& s, double seconds, double user_s, do
         for (const Percentile& p : kPercentiles)
             printf(" %s %s ", p.label, human_time(double(h.percentile(p.q))).c_str());
         printf("\n");
+        if (cfg.rate > 0) {
+            // Part of the latency above: how late requests were written after their
+            // due time (timer wake-up of the client, or the connection still busy).
+            const Histogram& g = s.send_lag;
+            printf("  send lag     mean %s ", human_time(g.mean()).c_str());
+            for (const Percentile& p : kPercentiles)
+                printf(" %s %s ", p.label, human_time(double(g.percentile(p.q))).c_str());
+            printf(" max %s\n", human_time(double(g.max())).c_str());
+        }
     }
     printf("  client CPU   user %.2fs  sys %.2fs  (%.2f cores, %.2f us/request)\n", user_s, sys_s,
            seconds > 0 ? cpu / seconds : 0, us_per_req);
