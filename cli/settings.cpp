@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -82,6 +83,21 @@ bool apply_loops(Options& o, std::string_view v, const std::string&, std::string
     std::uint64_t n = 0;
     if (!count_in_range(v, 0, max_loops, "0 = one per usable core", n, error)) return false;
     o.server.loops = static_cast<unsigned>(n);
+    return true;
+}
+
+bool apply_io(Options& o, std::string_view v, const std::string&, std::string& error) {
+    if (v == "auto")
+        o.server.io = IoBackend::automatic;
+    else if (v == "epoll")
+        o.server.io = IoBackend::epoll;
+    else if (v == "io_uring")
+        o.server.io = IoBackend::io_uring;
+    else {
+        error = "unknown I/O backend \"" + std::string(v) + "\" (use auto, epoll or io_uring)";
+        return false;
+    }
+    o.io_given = true;
     return true;
 }
 
@@ -296,6 +312,10 @@ const std::array setting_table{
             [](Options& o) { o.server.listen.clear(); }},
     Setting{"loops", ValueKind::count, "N", "Event loops (threads); 0 = one per usable core", apply_loops, nullptr,
             [](const Options&) { return std::to_string(usable_cores()); }, nullptr},
+    Setting{"io", ValueKind::text, "BACKEND",
+            "auto, epoll or io_uring; auto takes io_uring where the kernel allows it, else epoll "
+            "(default: $BRISK_IO, else auto)",
+            apply_io, nullptr, [](const Options&) { return std::string("auto"); }, nullptr},
     Setting{"concurrency", ValueKind::count, "N", "Most open connections across all loops; the one over gets a 503",
             apply_concurrency, nullptr, [](const Options& d) { return std::to_string(d.server.concurrency); }, nullptr},
     Setting{"max-idle-worker-duration", ValueKind::duration, "DUR",
@@ -691,6 +711,10 @@ void finalize(Options& o, std::vector<std::string>& errors) {
     }
     check_listen(o, errors);
     if (o.server.loops == 0) o.server.loops = std::min(usable_cores(), max_loops);
+    if (const char* env = std::getenv("BRISK_IO"); env && *env && !o.io_given) {
+        std::string error;
+        if (!apply_io(o, env, "", error)) errors.push_back("BRISK_IO: " + error);
+    }
     if (!o.idle_timeout_given) o.server.idle_timeout = o.server.read_timeout;
     auto serves_content = [](const RouteConfig& r) {
         return r.kind != RouteKind::metrics && r.kind != RouteKind::health;

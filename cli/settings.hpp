@@ -35,6 +35,7 @@ struct Options {
     bool check_config = false;
     /** Whether idle_timeout was set; otherwise it follows read_timeout. */
     bool idle_timeout_given = false;
+    bool io_given = false;  // else the BRISK_IO environment variable may choose
 };
 
 /** How a setting's value is written. */

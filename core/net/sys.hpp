@@ -9,9 +9,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 
 namespace brisk::net {
+
+/** Disconnects a client caused: expected on the internet, logged only on request. */
+inline bool is_disconnect(int err) noexcept {
+    return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT || err == ENOTCONN;
+}
 
 inline ssize_t sys_read(int fd, void* buf, std::size_t len) noexcept { return ::syscall(SYS_read, fd, buf, len); }
 

@@ -46,11 +46,6 @@ char* put_uint(char* p, std::uint64_t v) noexcept {
     return p;
 }
 
-// Disconnects a client caused: expected on the internet, logged only on request.
-bool is_disconnect(int err) noexcept {
-    return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT || err == ENOTCONN;
-}
-
 }  // namespace
 
 void Loop::arm(Conn& c, TimerKind kind, std::int64_t ms) noexcept {
@@ -78,10 +73,20 @@ void Loop::release_worker(Conn& c) {
 
 bool Loop::watch(Conn& c) {
     if (c.registered) return true;
+    if (ring_) {
+        arm_recv(c);
+        return true;
+    }
     // Edge-triggered, in and out at once: no epoll_ctl per state change.
     if (!poller_.add(c.fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, reinterpret_cast<std::uint64_t>(&c)))
         return false;
     c.registered = true;
+    return true;
+}
+
+bool Loop::wait_writable(Conn& c) {
+    if (!ring_) return watch(c);  // edge-triggered for output since it was added
+    if (!c.polling) arm_pollout(c);
     return true;
 }
 
@@ -91,11 +96,16 @@ void Loop::close_conn(Conn& c) noexcept {
         c.close_after = c.peer_closed = true;
         return;
     }
+    if (c.state == ConnState::closed) return;
     disarm(c);
-    if (c.worker) release_worker(c);
+    // Under io_uring an output in flight still reads the worker's buffer.
+    if (c.worker && !c.sending) release_worker(c);
     ::close(c.fd);  // also leaves the poller
+    c.fd = -1;
     if (c.ip_counted) ip_release(c);
     shared_.open.fetch_sub(1, std::memory_order_relaxed);
+    c.state = ConnState::closed;
+    if (ring_ && !release_when_idle(c)) return;
     --open_;
     conns_.release(&c);
 }
@@ -144,8 +154,12 @@ void Loop::finish(Conn& c, Worker& w, bool progressed) {
     }
     release_worker(c);
     if (draining_) {
-        // Only a connection still waiting for its first request keeps the moment begin_drain() gave it.
-        if (c.requests > 0 || c.timer != TimerKind::idle) close_conn(c);
+        // A connection still waiting for its first request gets a moment for
+        // it (begin_drain() gave it to those there then); others close now.
+        if (c.requests > 0)
+            close_conn(c);
+        else if (c.timer != TimerKind::idle)
+            arm(c, TimerKind::idle, drain_grace_ms());
         return;
     }
     c.state = ConnState::idle;
@@ -153,33 +167,14 @@ void Loop::finish(Conn& c, Worker& w, bool progressed) {
 }
 
 bool Loop::read_into(Conn& c, Worker& w) {
-    // Sanitizer builds keep answered requests poisoned as long as the buffer
-    // has room after them, so that a view a plugin kept still faults on the
-    // next request; other builds start over at the front at once.
-    if (w.start == w.end) {
-        if (!kPoisonsRequests) w.start = w.end = 0;
-        // What this read brings starts a request: its duration runs from now.
-        if (observe_) [[unlikely]]
-            w.first_byte_us = mono_us();
-    }
     std::size_t want = kMinRead;
     if (w.stage == Worker::Stage::body_length) {
         std::uint64_t total = w.head_len + w.req.content_length, have = w.end - w.start;
         if (total - have > want) want = static_cast<std::size_t>(total - have);
     }
-    if (w.in.capacity() - w.end < want) {
-        w.in.unpoison();  // what moves, and where to, must be addressable
-        if (w.start > 0) {
-            std::memmove(w.in.data(), w.in.data() + w.start, w.end - w.start);
-            w.end -= w.start;
-            w.start = 0;
-        }
-        if (w.in.capacity() - w.end < want) w.in.reserve(w.end + want);
-        if (w.stage != Worker::Stage::head) w.reparse = true;
-    }
+    char* at = input_space(w, want);
     std::size_t space = w.in.capacity() - w.end;
-    unpoison(w.in.data() + w.end, space);
-    ssize_t n = net::sys_read(c.fd, w.in.data() + w.end, space);
+    ssize_t n = net::sys_read(c.fd, at, space);
     if (n > 0) {
         w.end += static_cast<std::size_t>(n);
         // Edge-triggered: a short read means the socket is drained for now —
@@ -198,9 +193,33 @@ bool Loop::read_into(Conn& c, Worker& w) {
         return true;
     }
     if (errno == EINTR) return true;
-    if (cfg_.log_all_errors || !is_disconnect(errno)) spdlog::info("read: {}", std::strerror(errno));
+    if (cfg_.log_all_errors || !net::is_disconnect(errno)) spdlog::info("read: {}", std::strerror(errno));
     close_conn(c);
     return false;
+}
+
+char* Loop::input_space(Worker& w, std::size_t want) {
+    // Sanitizer builds keep answered requests poisoned as long as the buffer
+    // has room after them, so that a view a plugin kept still faults on the
+    // next request; other builds start over at the front at once.
+    if (w.start == w.end) {
+        if (!kPoisonsRequests) w.start = w.end = 0;
+        // What this read brings starts a request: its duration runs from now.
+        if (observe_) [[unlikely]]
+            w.first_byte_us = mono_us();
+    }
+    if (w.in.capacity() - w.end < want) {
+        w.in.unpoison();  // what moves, and where to, must be addressable
+        if (w.start > 0) {
+            std::memmove(w.in.data(), w.in.data() + w.start, w.end - w.start);
+            w.end -= w.start;
+            w.start = 0;
+        }
+        if (w.in.capacity() - w.end < want) w.in.reserve(w.end + want);
+        if (w.stage != Worker::Stage::head) w.reparse = true;
+    }
+    unpoison(w.in.data() + w.end, w.in.capacity() - w.end);
+    return w.in.data() + w.end;
 }
 
 bool Loop::flush(Conn& c, Worker& w) {
@@ -210,6 +229,17 @@ bool Loop::flush(Conn& c, Worker& w) {
     // close() sends them with the FIN in one segment, a packet fewer per
     // connection. close() or shutdown() follows at once, which releases them.
     const int flags = MSG_NOSIGNAL | (c.close_after && !c.blocked ? MSG_MORE : 0);
+    if (ring_ && !out.has_segments() && !c.blocked) {
+        // io_uring: one send, submitted with the loop's next wait. While a
+        // handler runs on the pool its answer may be appended to the buffer,
+        // so then the bytes leave by the plain call below instead.
+        if (out.sent == out.len) {
+            out.reset();
+            return true;
+        }
+        if (!c.sending) send_async(c, w, flags);
+        return false;
+    }
     if (!out.has_segments()) {
         // The common case: the batch is one run of bytes.
         while (out.sent < out.len) {
@@ -276,7 +306,7 @@ bool Loop::flush(Conn& c, Worker& w) {
         return true;
     }
     if (err == EAGAIN || err == EWOULDBLOCK) {
-        if (watch(c)) {
+        if (wait_writable(c)) {
             if (!c.blocked) {
                 c.state = ConnState::writing;
                 arm(c, TimerKind::write, cfg_.write_timeout.count());  // restarts on every bit of progress
@@ -285,7 +315,7 @@ bool Loop::flush(Conn& c, Worker& w) {
         }
         err = errno;
     }
-    if (cfg_.log_all_errors || !is_disconnect(err)) spdlog::info("send: {}", std::strerror(err));
+    if (cfg_.log_all_errors || !net::is_disconnect(err)) spdlog::info("send: {}", std::strerror(err));
     close_conn(c);
     return false;
 }

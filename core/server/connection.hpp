@@ -18,6 +18,7 @@ enum class ConnState : std::uint8_t {
     writing,       // output pending, waiting for the socket to drain
     lingering,     // answered and half-closed; discarding input until EOF
     proxy_header,  // on a PROXY protocol listener, before its header is complete; worker bound
+    closed,        // io_uring: closed, waiting for the kernel to finish with its last operations
 };
 
 /** Which deadline a connection waits under; one list per kind. */
@@ -33,7 +34,7 @@ struct Conn {
     ConnState state = ConnState::idle;
     TimerKind timer = TimerKind::none;
     // Flags, one bit each: only the loop thread touches them.
-    bool registered : 1 = false;    // added to the poller
+    bool registered : 1 = false;    // epoll: added to the poller; io_uring: a multishot receive is armed
     bool readable : 1 = false;      // edge-triggered: input may be waiting
     bool peer_fin : 1 = false;      // the poller saw the client's FIN (EPOLLRDHUP)
     bool peer_closed : 1 = false;   // read returned 0
@@ -41,6 +42,8 @@ struct Conn {
     bool force_linger : 1 = false;  // after an error: drain what the client still sends
     bool ip_counted : 1 = false;    // holds a --max-conns-per-ip slot
     bool blocked : 1 = false;       // a handler runs on the blocking pool with this worker
+    bool sending : 1 = false;       // io_uring: a send of the worker's output is in flight
+    bool polling : 1 = false;       // io_uring: waiting for the socket to take more output
     std::uint8_t ip_len = 0;        // 4 or 16; 0 for unix sockets
     std::uint16_t port = 0;         // the client's
     std::uint32_t requests = 0;

@@ -70,7 +70,7 @@ Loop::~Loop() {
 }
 
 void Loop::add_listener(int fd, bool shared_with_other_loops, bool proxy) {
-    listeners_.push_back(ListenFd{fd, shared_with_other_loops, false, proxy});
+    listeners_.push_back(ListenFd{fd, shared_with_other_loops, false, proxy, false});
     // One loop per listener for TCP (SO_REUSEPORT spreads connections);
     // a unix socket is shared, and EPOLLEXCLUSIVE wakes one loop per connection.
     std::uint32_t ev = EPOLLIN | (shared_with_other_loops ? EPOLLEXCLUSIVE : 0u);
@@ -91,6 +91,13 @@ void Loop::update_clock() noexcept {
 }
 
 void Loop::run() {
+    if (shared_.uring && start_uring())
+        run_uring();
+    else
+        run_epoll();
+}
+
+void Loop::run_epoll() {
     epoll_event events[kMaxEvents];
     while (!draining_ || open_ > 0) {
         int n = poller_.wait(events, kMaxEvents, next_timeout_ms());
@@ -109,27 +116,54 @@ void Loop::run() {
                 on_event(*static_cast<Conn*>(events[i].data.ptr), events[i].events);
             }
         }
-        if (wake_pending_) {
-            wake_pending_ = false;
-            take_completions();
-            if (stop_flag_.load(std::memory_order_acquire)) begin_drain();
-        }
-        expire_timers();
-        if (now_ms_ >= next_reap_ms_) {
-            workers_.reap(now_ms_, cfg_.max_idle_worker_duration.count());
-            next_reap_ms_ = now_ms_ + 1000;
-        }
-        if (stats_) publish();
-        if (resume_accept_ms_ && now_ms_ >= resume_accept_ms_ && !draining_) {
-            resume_accept_ms_ = 0;
-            for (std::size_t i = 0; i < listeners_.size(); ++i) {
-                ListenFd& l = listeners_[i];
-                if (!l.paused) continue;
-                l.paused = false;
-                poller_.add(l.fd, EPOLLIN | (l.shared ? EPOLLEXCLUSIVE : 0u), listen_tag(i));
-            }
+        after_wait();
+    }
+}
+
+void Loop::after_wait() {
+    if (wake_pending_) {
+        wake_pending_ = false;
+        take_completions();
+        if (stop_flag_.load(std::memory_order_acquire)) begin_drain();
+    }
+    expire_timers();
+    if (now_ms_ >= next_reap_ms_) {
+        workers_.reap(now_ms_, cfg_.max_idle_worker_duration.count());
+        next_reap_ms_ = now_ms_ + 1000;
+    }
+    if (stats_) publish();
+    if (resume_accept_ms_ && now_ms_ >= resume_accept_ms_ && !draining_) {
+        resume_accept_ms_ = 0;
+        for (std::size_t i = 0; i < listeners_.size(); ++i) {
+            if (!listeners_[i].paused) continue;
+            listeners_[i].paused = false;
+            start_accepting(i);
         }
     }
+}
+
+void Loop::stop_accepting(std::size_t i) noexcept {
+    ListenFd& l = listeners_[i];
+    if (l.paused) return;
+    l.paused = true;
+    if (!ring_)
+        poller_.remove(l.fd);
+    else if (l.armed)
+        cancel(accept_tag(i));
+}
+
+void Loop::start_accepting(std::size_t i) {
+    ListenFd& l = listeners_[i];
+    if (!ring_)
+        poller_.add(l.fd, EPOLLIN | (l.shared ? EPOLLEXCLUSIVE : 0u), listen_tag(i));
+    else if (!l.armed)
+        arm_accept(i);
+}
+
+void Loop::pause_accepts() {
+    spdlog::error("accept: {}; pausing accepts for {} ms", std::strerror(errno), kAcceptPauseMs);
+    for (std::size_t i = 0; i < listeners_.size(); ++i) stop_accepting(i);
+    resume_accept_ms_ = now_ms_ + kAcceptPauseMs;
 }
 
 void Loop::init_handlers() {
@@ -155,50 +189,54 @@ bool Loop::accept_from(int listen_fd, bool proxy) {
         int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                // Out of descriptors: stop accepting for a moment instead of spinning.
-                spdlog::error("accept: {}; pausing accepts for {} ms", std::strerror(errno), kAcceptPauseMs);
-                for (ListenFd& l : listeners_) {
-                    if (l.paused) continue;
-                    poller_.remove(l.fd);
-                    l.paused = true;
-                }
-                resume_accept_ms_ = now_ms_ + kAcceptPauseMs;
-            }
+            // Out of descriptors: stop accepting for a moment instead of spinning.
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) pause_accepts();
             return false;
         }
-        Conn* c = conns_.acquire();
-        c->fd = fd;
-        c->serial = ++next_serial_;
-        record_peer(ss, *c);
-        ++open_;
-        if (stats_) bump(stats_->accepted);
-        if (shared_.open.fetch_add(1, std::memory_order_relaxed) >= cfg_.concurrency) {
-            std::int64_t last = shared_.last_overload_log_s.load(std::memory_order_relaxed);
-            if (now_s_ - last >= 60 && shared_.last_overload_log_s.compare_exchange_strong(last, now_s_))
-                spdlog::warn("--concurrency {} reached: new connections get 503", cfg_.concurrency);
-            if (stats_) bump(stats_->rejected_concurrency);
-            reject(*c, kOverloaded, 503, 20);
-            continue;
-        }
-        // Behind a PROXY listener the client is known only from its header:
-        // it is counted then (read_proxy_header), not the proxy's address now.
-        if (cfg_.max_conns_per_ip && !proxy && !ip_acquire(*c)) {
-            if (stats_) bump(stats_->rejected_per_ip);
-            reject(*c, kTooManyFromIp, 429, 18);
-            continue;
-        }
-        // Most clients send their request right behind the handshake: read
-        // at once, and only ask the poller about this socket if it must wait.
-        c->readable = true;
-        if (proxy) [[unlikely]] {
-            c->state = ConnState::proxy_header;
-            on_proxy_input(*c);
-            continue;
-        }
-        on_input(*c);
+        accepted(fd, &ss, proxy);
     }
     return true;
+}
+
+void Loop::accepted(int fd, const sockaddr_storage* ss, bool proxy) {
+    Conn* c = conns_.acquire();
+    c->fd = fd;
+    c->serial = ++next_serial_;
+    if (ss) {
+        record_peer(*ss, *c);
+    } else if (needs_peer_) {
+        sockaddr_storage peer{};
+        socklen_t len = sizeof peer;
+        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0) record_peer(peer, *c);
+    }
+    ++open_;
+    if (stats_) bump(stats_->accepted);
+    if (shared_.open.fetch_add(1, std::memory_order_relaxed) >= cfg_.concurrency) {
+        std::int64_t last = shared_.last_overload_log_s.load(std::memory_order_relaxed);
+        if (now_s_ - last >= 60 && shared_.last_overload_log_s.compare_exchange_strong(last, now_s_))
+            spdlog::warn("--concurrency {} reached: new connections get 503", cfg_.concurrency);
+        if (stats_) bump(stats_->rejected_concurrency);
+        reject(*c, kOverloaded, 503, 20);
+        return;
+    }
+    // Behind a PROXY listener the client is known only from its header:
+    // it is counted then (read_proxy_header), not the proxy's address now.
+    if (cfg_.max_conns_per_ip && !proxy && !ip_acquire(*c)) {
+        if (stats_) bump(stats_->rejected_per_ip);
+        reject(*c, kTooManyFromIp, 429, 18);
+        return;
+    }
+    // epoll: most clients send their request right behind the handshake, so
+    // read at once, and only ask the poller about this socket if it must
+    // wait. io_uring: input arrives as completions of the receive that
+    // settling the connection arms.
+    c->readable = !ring_;
+    if (proxy) [[unlikely]] {
+        c->state = ConnState::proxy_header;
+        on_proxy_input(*c);
+        return;
+    }
+    on_input(*c);
 }
 
 // The PROXY protocol header a connection on a PROXY listener starts with:
@@ -283,6 +321,7 @@ void Loop::publish() noexcept {
 }
 
 void Loop::on_event(Conn& c, std::uint32_t events) {
+    if (c.state == ConnState::closed) return;
     if (events & EPOLLERR) {
         close_conn(c);  // deferred while a blocking handler runs
         return;
@@ -310,6 +349,8 @@ void Loop::on_event(Conn& c, std::uint32_t events) {
     case ConnState::idle:
     case ConnState::reading:
         if (c.readable) on_input(c);
+        return;
+    case ConnState::closed:
         return;
     }
 }
@@ -357,9 +398,9 @@ void Loop::begin_drain() {
     draining_ = true;
     // Stop accepting: an own socket is closed, so new connections are
     // refused at once; a shared one just leaves this loop's poller.
-    for (ListenFd& l : listeners_) {
-        if (!l.paused) poller_.remove(l.fd);
-        l.paused = true;
+    for (std::size_t i = 0; i < listeners_.size(); ++i) {
+        ListenFd& l = listeners_[i];
+        stop_accepting(i);
         if (!l.shared) {
             ::close(l.fd);
             l.fd = -1;
@@ -380,8 +421,7 @@ void Loop::begin_drain() {
             ++fresh;
         c = next;
     }
-    std::int64_t grace = kFirstRequestGraceMs;
-    if (cfg_.idle_timeout.count() > 0 && cfg_.idle_timeout.count() < grace) grace = cfg_.idle_timeout.count();
+    const std::int64_t grace = drain_grace_ms();
     while (fresh-- > 0) arm(*idle.front(), TimerKind::idle, grace);
     // A connection still waiting for its PROXY protocol header gets the same
     // moment, after which it closes without an answer (the idle timer).
@@ -391,6 +431,12 @@ void Loop::begin_drain() {
         if (c->state == ConnState::proxy_header) arm(*c, TimerKind::idle, grace);
         c = next;
     }
+}
+
+std::int64_t Loop::drain_grace_ms() const noexcept {
+    std::int64_t grace = kFirstRequestGraceMs;
+    if (cfg_.idle_timeout.count() > 0 && cfg_.idle_timeout.count() < grace) grace = cfg_.idle_timeout.count();
+    return grace;
 }
 
 bool Loop::ip_acquire(Conn& c) {

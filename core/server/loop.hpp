@@ -18,6 +18,7 @@
 #include "http/date_cache.hpp"
 #include "http/response.hpp"
 #include "net/poller.hpp"
+#include "net/uring.hpp"
 #include "server/access_log.hpp"
 #include "server/blocking_pool.hpp"
 #include "server/connection.hpp"
@@ -53,7 +54,11 @@ public:
     /** Per-loop tear-down of every handler, on the loop's thread. */
     void fini_handlers() noexcept;
 
-    /** The thread body after init_handlers(): returns once stopped and every connection is gone. */
+    /**
+     * The thread body after init_handlers(): returns once stopped and every
+     * connection is gone. Runs on io_uring when the server chose it and the
+     * ring can be set up on this thread, else on epoll.
+     */
     void run();
 
     /** Asks the loop to drain and exit; callable from any thread. */
@@ -63,8 +68,19 @@ public:
 
 private:
     // --- loop.cpp: events, accept, timers, shutdown
+    void run_epoll();
+    /** After each wait, on either backend: wake-ups, deadlines, worker reaping, gauges, paused accepts. */
+    void after_wait();
     /** Accepts up to kMaxAcceptsPerWake connections; true if it stopped at that cap (more may wait). */
     bool accept_from(int listen_fd, bool proxy);
+    /** A connection just accepted: limits, then its first input. `ss` may be null (peer unknown yet). */
+    void accepted(int fd, const sockaddr_storage* ss, bool proxy);
+    /** Out of descriptors or memory: stops accepting for kAcceptPauseMs. */
+    void pause_accepts();
+    void stop_accepting(std::size_t i) noexcept;
+    void start_accepting(std::size_t i);
+    /** While draining: how long a connection without a request yet may take to send its first. */
+    std::int64_t drain_grace_ms() const noexcept;
     [[gnu::noinline]] void on_proxy_input(Conn& c);
     bool read_proxy_header(Conn& c, Worker& w);
     void resolve_forwarded(Conn& c, Worker& w);
@@ -107,7 +123,38 @@ private:
     Worker& bind_worker(Conn& c);
     void release_worker(Conn& c);
     bool watch(Conn& c);
+    /** Waits for the socket to take more output: epoll is armed for it already; io_uring polls once. */
+    bool wait_writable(Conn& c);
     bool read_into(Conn& c, Worker& w);
+    /** Makes room for at least `want` more input bytes; returns where they go. */
+    char* input_space(Worker& w, std::size_t want);
+
+    // --- loop_uring.cpp: the io_uring backend
+    // A completion's user data: a Conn (8-aligned) with the operation in the
+    // low bits, or a tag of the loop's own.
+    enum Op : std::uint64_t { op_recv = 0, op_send = 1, op_poll = 2, op_accept = 3, op_wake = 4, op_ignore = 7 };
+    static constexpr std::uint64_t kOpMask = 7;
+    static std::uint64_t conn_tag(const Conn& c, Op op) noexcept { return reinterpret_cast<std::uintptr_t>(&c) | op; }
+    static constexpr std::uint64_t accept_tag(std::size_t listener) noexcept { return listener << 3 | op_accept; }
+    bool start_uring();
+    void run_uring();
+    void on_completion(const io_uring_cqe& cqe);
+    void on_received(Conn& c, const io_uring_cqe& cqe);
+    void on_sent(Conn& c, int res);
+    void on_writable(Conn& c, int res);
+    void on_accepted(std::size_t listener, const io_uring_cqe& cqe);
+    void arm_accept(std::size_t listener);
+    void arm_recv(Conn& c);
+    void arm_pollout(Conn& c);
+    void arm_wake();
+    /** Queues the worker's unsent output as one send; the connection waits in `writing` for it. */
+    void send_async(Conn& c, Worker& w, int flags);
+    void cancel(std::uint64_t user_data);
+    /** Closing under io_uring: cancels what is in flight; false if the record must wait for it. */
+    bool release_when_idle(Conn& c);
+    void settle(Conn& c);
+    /** Input a connection holds while it cannot use it (writing, or blocked) before its receive pauses. */
+    bool input_full(const Conn& c) const noexcept;
     bool ip_acquire(Conn& c);
     void ip_release(Conn& c);
 
@@ -129,8 +176,11 @@ private:
         bool shared;
         bool paused;
         bool proxy;  // connections start with a PROXY protocol header
+        bool armed;  // io_uring: a multishot accept is in flight
     };
     std::vector<ListenFd> listeners_;
+    std::unique_ptr<net::Ring> ring_;  // null on epoll
+    bool needs_peer_ = false;          // io_uring accepts give no address: ask for it when something reads it
     std::int64_t resume_accept_ms_ = 0;
 
     ConnPool conns_;

@@ -15,6 +15,7 @@
 
 #include "http/status.hpp"
 #include "net/listener.hpp"
+#include "net/uring.hpp"
 #include "plugins/host.hpp"
 #include "server/access_log.hpp"
 #include "server/loop.hpp"
@@ -119,6 +120,14 @@ void Server::start() {
         s.access_log = std::make_unique<AccessLog>(s.config, s.config.loops);
         s.shared.access_log = s.access_log.get();
         s.access_log->start();
+    }
+    if (s.config.io != IoBackend::epoll) {
+        std::string why;
+        s.shared.uring = net::Ring::supported(why);
+        if (!s.shared.uring) {
+            if (s.config.io == IoBackend::io_uring) throw Error("--io io_uring: " + why);
+            spdlog::info("io_uring is not available ({}): using epoll", why);
+        }
     }
     // TCP has a socket per loop (SO_REUSEPORT); a unix socket is one for all.
     auto shared_by_loops = [&](const net::Listener& l) { return l.fds.size() == 1 && s.config.loops > 1; };

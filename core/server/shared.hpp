@@ -95,6 +95,8 @@ struct Shared {
     std::vector<std::unique_ptr<LoopStats>> stats;
     /** The access log, or null. */
     AccessLog* access_log = nullptr;
+    /** The loops run on io_uring (decided once per server by a probe), else on epoll. */
+    bool uring = false;
     /** Threads of the blocking pool (0 without one), for the metrics route. */
     unsigned blocking_threads = 0;
 };

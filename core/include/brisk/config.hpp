@@ -144,11 +144,19 @@ struct RouteConfig {
     std::string origin;
 };
 
+/** How the event loops wait for and do I/O. */
+enum class IoBackend : std::uint8_t {
+    automatic,  // io_uring where the kernel and its policy allow it, else epoll
+    epoll,      // readiness with epoll, then read and send calls
+    io_uring,   // completions from io_uring; the server does not start without it
+};
+
 /** Every setting of a running server. Durations of 0 mean "no limit". */
 struct Config {
     std::vector<ListenAddress> listen;  // cli/ fills the default 127.0.0.1:8080
     /** Event loops (threads); cli/ resolves 0 to the usable cores. */
     unsigned loops = 1;
+    IoBackend io = IoBackend::automatic;
     /** Open connections across all loops; the one over gets a 503. */
     std::uint64_t concurrency = 262144;
     Duration max_idle_worker_duration = std::chrono::seconds(10);

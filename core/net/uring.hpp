@@ -1,0 +1,87 @@
+// brisk — an io_uring instance for one event loop: the submission and
+// completion rings, set up for a single thread (SINGLE_ISSUER |
+// DEFER_TASKRUN), and a ring of provided buffers that multishot receives
+// fill. A connection waiting for input holds no buffer of its own: the
+// kernel picks one of these when bytes arrive, and the loop gives it back
+// as soon as it has copied them out.
+#pragma once
+
+#include <liburing.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace brisk::net {
+
+class Ring {
+public:
+    /** Provided buffers: how many and how big (one receive fills at most one). */
+    static constexpr unsigned kBufCount = 256;
+    static constexpr unsigned kBufSize = 4096;
+    static constexpr std::uint16_t kBufGroup = 0;
+
+    Ring() = default;
+    ~Ring();
+    Ring(const Ring&) = delete;
+    Ring& operator=(const Ring&) = delete;
+
+    /**
+     * Sets the ring up for the calling thread, which is the only one that may
+     * use it afterwards. Returns false with a one-line reason when the kernel
+     * or its policy refuses (too old, io_uring disabled, a seccomp profile).
+     */
+    bool init(unsigned entries, std::string& why);
+
+    /** Whether this process can use io_uring the way a loop does; a reason when not. */
+    static bool supported(std::string& why);
+
+    /** A submission entry to fill; submits what is queued when the ring is full. */
+    io_uring_sqe* sqe() noexcept {
+        io_uring_sqe* s = io_uring_get_sqe(&ring_);
+        while (!s) {
+            io_uring_submit(&ring_);
+            s = io_uring_get_sqe(&ring_);
+        }
+        return s;
+    }
+
+    /**
+     * Submits what is queued and waits until at least one completion is there
+     * or `timeout_ms` passed (0: do not wait): one system call.
+     */
+    void submit_and_wait(int timeout_ms) noexcept;
+
+    /** Hands every completion that is there to `f`, then marks them seen. */
+    template <class F>
+    unsigned for_each_completion(F&& f) {
+        unsigned head, n = 0;
+        io_uring_cqe* cqe;
+        io_uring_for_each_cqe(&ring_, head, cqe) {
+            f(*cqe);
+            ++n;
+        }
+        io_uring_cq_advance(&ring_, n);
+        return n;
+    }
+
+    /** The provided buffer a receive completion used. */
+    const char* buffer(unsigned id) const noexcept { return bufs_ + static_cast<std::size_t>(id) * kBufSize; }
+    /** Gives a provided buffer back to the kernel. */
+    void recycle(unsigned id) noexcept {
+        io_uring_buf_ring_add(br_, bufs_ + static_cast<std::size_t>(id) * kBufSize, kBufSize,
+                              static_cast<unsigned short>(id), io_uring_buf_ring_mask(kBufCount), 0);
+        io_uring_buf_ring_advance(br_, 1);
+    }
+
+private:
+    static bool probe(std::string& why);
+
+    io_uring ring_{};
+    bool ready_ = false;
+    io_uring_buf_ring* br_ = nullptr;
+    std::size_t br_bytes_ = 0;
+    char* bufs_ = nullptr;
+};
+
+}  // namespace brisk::net

@@ -1,0 +1,254 @@
+// brisk — the event loop on io_uring. The connection logic is the one epoll
+// drives (connection.cpp); what changes is how bytes come and go:
+//
+// - each listener has one multishot accept;
+// - each connection has one multishot receive into the ring's provided
+//   buffers, copied into its worker at once, so an idle connection holds no
+//   buffer; it pauses while the connection cannot use what it receives;
+// - a batch of answers leaves as one send, and the connection waits in
+//   `writing` for its completion; output with files or borrowed memory is
+//   written by plain calls, with a one-shot poll when the socket is full;
+// - everything queued is submitted with the wait for completions: one
+//   system call per loop pass.
+//
+// A connection closed while operations are in flight is cancelled and its
+// record (and worker, if a send still reads it) kept until the last of them
+// completes.
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "net/sys.hpp"
+#include "server/loop.hpp"
+
+namespace brisk {
+namespace {
+
+constexpr unsigned kRingEntries = 1024;
+// Input a connection holds while it cannot use it (its answers wait for the
+// client to read, or a handler runs on the pool) before its receive pauses:
+// then the socket's own buffer takes the rest and TCP slows the client down.
+constexpr std::size_t kMaxHeldInput = 64 * 1024;
+
+}  // namespace
+
+bool Loop::start_uring() {
+    auto ring = std::make_unique<net::Ring>();
+    std::string why;
+    if (!ring->init(kRingEntries, why)) {
+        spdlog::warn("loop {}: {}; this loop uses epoll", index_, why);
+        return false;
+    }
+    ring_ = std::move(ring);
+    needs_peer_ = cfg_.max_conns_per_ip || observe_ || trust_forwarded_ || !cfg_.plugins.empty();
+    // The listeners and the wake-up descriptor move from epoll to the ring.
+    for (std::size_t i = 0; i < listeners_.size(); ++i) {
+        poller_.remove(listeners_[i].fd);
+        arm_accept(i);
+    }
+    poller_.remove(wake_fd_);
+    arm_wake();
+    return true;
+}
+
+void Loop::run_uring() {
+    while (!draining_ || open_ > 0) {
+        ring_->submit_and_wait(next_timeout_ms());
+        update_clock();
+        ring_->for_each_completion([this](const io_uring_cqe& cqe) { on_completion(cqe); });
+        after_wait();
+    }
+    ring_.reset();  // on this thread; what is still armed (accepts, the wake-up) goes with it
+}
+
+void Loop::on_completion(const io_uring_cqe& cqe) {
+    const std::uint64_t data = cqe.user_data;
+    Conn* c = reinterpret_cast<Conn*>(data & ~kOpMask);
+    switch (data & kOpMask) {
+    case op_recv:
+        on_received(*c, cqe);
+        return;
+    case op_send:
+        on_sent(*c, cqe.res);
+        return;
+    case op_poll:
+        on_writable(*c, cqe.res);
+        return;
+    case op_accept:
+        on_accepted(static_cast<std::size_t>(data >> 3), cqe);
+        return;
+    case op_wake: {
+        std::uint64_t v;
+        [[maybe_unused]] ssize_t r = read(wake_fd_, &v, sizeof v);
+        // Acted on after the batch: both may close connections that have completions in it.
+        wake_pending_ = true;
+        if (!(cqe.flags & IORING_CQE_F_MORE)) arm_wake();
+        return;
+    }
+    default:
+        return;  // a cancellation that found nothing left to cancel
+    }
+}
+
+void Loop::on_accepted(std::size_t i, const io_uring_cqe& cqe) {
+    ListenFd& l = listeners_[i];
+    if (!(cqe.flags & IORING_CQE_F_MORE)) l.armed = false;
+    if (cqe.res >= 0) {
+        accepted(cqe.res, nullptr, l.proxy);
+    } else if (int err = -cqe.res; err != ECANCELED && err != ECONNABORTED && err != EINTR && err != EAGAIN) {
+        // Out of descriptors or memory (or worse): a pause, instead of a spin.
+        errno = err;
+        if (!l.paused) pause_accepts();
+    }
+    if (!l.armed && !l.paused && !draining_) arm_accept(i);
+}
+
+void Loop::on_received(Conn& c, const io_uring_cqe& cqe) {
+    if (!(cqe.flags & IORING_CQE_F_MORE)) c.registered = false;
+    const int res = cqe.res;
+    if (res > 0) {
+        const unsigned id = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
+        if (c.state != ConnState::closed && c.state != ConnState::lingering) {
+            Worker& w = bind_worker(c);
+            const auto n = static_cast<std::size_t>(res);
+            std::memcpy(input_space(w, n), ring_->buffer(id), n);
+            w.end += n;
+        }
+        ring_->recycle(id);
+    } else if (res == 0) {
+        c.peer_closed = c.peer_fin = true;
+    }
+    if (c.state == ConnState::closed) {
+        settle(c);
+        return;
+    }
+    if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
+        if (cfg_.log_all_errors || !net::is_disconnect(-res)) spdlog::info("read: {}", std::strerror(-res));
+        close_conn(c);
+        return;
+    }
+    if (!c.blocked) {
+        switch (c.state) {
+        case ConnState::idle:
+        case ConnState::reading:
+            on_input(c);
+            break;
+        case ConnState::proxy_header:
+            on_proxy_input(c);
+            break;
+        case ConnState::lingering:
+            if (c.peer_closed) close_conn(c);
+            break;
+        case ConnState::writing:  // the input waits until the answers before it have left
+        case ConnState::closed:
+            break;
+        }
+    }
+    if (c.state == ConnState::closed || c.peer_closed) return;
+    if (input_full(c)) {
+        if (c.registered) cancel(conn_tag(c, op_recv));  // armed again once the input is used
+    } else if (!c.registered) {
+        arm_recv(c);  // the kernel ended it (out of buffers, say)
+    }
+}
+
+bool Loop::input_full(const Conn& c) const noexcept {
+    return c.worker && (c.state == ConnState::writing || c.blocked) && c.worker->end - c.worker->start > kMaxHeldInput;
+}
+
+void Loop::on_sent(Conn& c, int res) {
+    c.sending = false;
+    if (c.state == ConnState::closed) {
+        settle(c);
+        return;
+    }
+    if (res <= 0) {
+        const int err = res < 0 ? -res : EPIPE;
+        if (cfg_.log_all_errors || !net::is_disconnect(err)) spdlog::info("send: {}", std::strerror(err));
+        close_conn(c);
+        return;
+    }
+    Worker& w = *c.worker;
+    w.out.sent += static_cast<std::size_t>(res);
+    // The rest of a partial send goes out next; a complete one moves on to
+    // what was received meanwhile.
+    if (flush(c, w)) on_input(c);
+}
+
+void Loop::on_writable(Conn& c, int res) {
+    c.polling = false;
+    if (c.state == ConnState::closed) {
+        settle(c);
+        return;
+    }
+    if (res < 0) return;
+    on_event(c, EPOLLOUT | ((res & POLLERR) ? EPOLLERR : 0u));
+}
+
+void Loop::arm_accept(std::size_t i) {
+    io_uring_sqe* sqe = ring_->sqe();
+    io_uring_prep_multishot_accept(sqe, listeners_[i].fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, accept_tag(i));
+    listeners_[i].armed = true;
+}
+
+void Loop::arm_recv(Conn& c) {
+    io_uring_sqe* sqe = ring_->sqe();
+    io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = net::Ring::kBufGroup;
+    io_uring_sqe_set_data64(sqe, conn_tag(c, op_recv));
+    c.registered = true;
+}
+
+void Loop::arm_pollout(Conn& c) {
+    io_uring_sqe* sqe = ring_->sqe();
+    io_uring_prep_poll_add(sqe, c.fd, POLLOUT);
+    io_uring_sqe_set_data64(sqe, conn_tag(c, op_poll));
+    c.polling = true;
+}
+
+void Loop::arm_wake() {
+    io_uring_sqe* sqe = ring_->sqe();
+    io_uring_prep_poll_multishot(sqe, wake_fd_, POLLIN);
+    io_uring_sqe_set_data64(sqe, op_wake);
+}
+
+void Loop::send_async(Conn& c, Worker& w, int flags) {
+    OutBuffer& out = w.out;
+    io_uring_sqe* sqe = ring_->sqe();
+    io_uring_prep_send(sqe, c.fd, out.buf.data() + out.sent, out.len - out.sent, flags);
+    io_uring_sqe_set_data64(sqe, conn_tag(c, op_send));
+    c.sending = true;
+    c.state = ConnState::writing;
+    arm(c, TimerKind::write, cfg_.write_timeout.count());
+}
+
+void Loop::cancel(std::uint64_t user_data) {
+    io_uring_sqe* sqe = ring_->sqe();
+    io_uring_prep_cancel64(sqe, user_data, 0);
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, op_ignore);
+}
+
+bool Loop::release_when_idle(Conn& c) {
+    if (!c.registered && !c.sending && !c.polling) return true;
+    if (c.registered) cancel(conn_tag(c, op_recv));
+    if (c.sending) cancel(conn_tag(c, op_send));
+    if (c.polling) cancel(conn_tag(c, op_poll));
+    return false;
+}
+
+void Loop::settle(Conn& c) {
+    if (c.registered || c.sending || c.polling) return;
+    if (c.worker) release_worker(c);
+    --open_;
+    conns_.release(&c);
+}
+
+}  // namespace brisk
