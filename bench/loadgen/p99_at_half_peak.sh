@@ -27,7 +27,10 @@
 #              repository, built with cmake + ninja when missing)
 #
 # Output: a readable summary, then one tab-separated line for scripts:
-#   RESULT  peak_rps  rate  achieved_rps  p50_us  p90_us  p99_us  p999_us  max_us  errors
+#   RESULT  peak_rps  rate  achieved_rps  p50_us  p90_us  p99_us  p999_us  max_us
+#           errors  send_lag_p99_us  ext_cpu_pct
+# ext_cpu_pct is the CPU used by other processes during the fixed-rate run
+# (100 = one core): on a shared machine, results with a high value are noise.
 #
 # Examples:
 #   bench/loadgen/p99_at_half_peak.sh \
@@ -117,16 +120,39 @@ done
 [ "$i" -lt 100 ] || die "the server does not accept on 127.0.0.1:$port after 10 s"
 
 url=http://127.0.0.1:$port$path
-run_loadgen() { taskset -c "$CLIENT_CPUS" "$loadgen" -c "$conns" -d "$duration" -w "$warmup" --json "$@" "$url"; }
+hz=$(getconf CLK_TCK)
+# CPU ticks: all CPUs busy (/proc/stat), the server (its PID and direct
+# children), and the waited-for children of this shell (loadgen).
+sys_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+srv_ticks() {
+    local p sum=0 v
+    for p in "$srv_pid" $(ps -o pid= --ppid "$srv_pid" 2>/dev/null); do
+        v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+child_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{ print $14 + $15 }'; }
+# run_loadgen ARGS...: one loadgen run; sets OUT (its JSON) and EXT (CPU % used
+# by other processes meanwhile, 100 = one core: noise on a shared machine).
+run_loadgen() {
+    local b0 s0 c0 t0 b1 s1 c1 t1
+    b0=$(sys_busy) s0=$(srv_ticks) c0=$(child_ticks) t0=$(date +%s%N)
+    OUT=$(taskset -c "$CLIENT_CPUS" "$loadgen" -c "$conns" -d "$duration" -w "$warmup" --json "$@" "$url")
+    b1=$(sys_busy) s1=$(srv_ticks) c1=$(child_ticks) t1=$(date +%s%N)
+    EXT=$(awk -v b=$((b1 - b0)) -v s=$((s1 - s0)) -v c=$((c1 - c0)) -v t=$((t1 - t0)) -v hz="$hz" \
+        'BEGIN { e = 100 * (b - s - c) / hz / (t / 1e9); printf "%.0f", e < 0 ? 0 : e }')
+}
 # json_num JSON KEY: the first number stored under "KEY" (flat keys are unique in loadgen's output).
 json_num() { grep -o "\"$2\":[-0-9.e+]*" <<<"$1" | head -n 1 | cut -d: -f2; }
 
 peak=
 if [ "$skip_peak" = 0 ]; then
     log "peak: closed loop, $conns connections, ${warmup}s + ${duration}s"
-    out=$(run_loadgen)
-    peak=$(json_num "$out" requests_per_s)
-    log "peak: $peak req/s (errors $(json_num "$out" total), client CPU $(json_num "$out" cores) cores)"
+    run_loadgen
+    peak=$(json_num "$OUT" requests_per_s)
+    peak_ext=$EXT
+    log "peak: $peak req/s (errors $(json_num "$OUT" total), client CPU $(json_num "$OUT" cores) cores, other load $EXT%)"
 fi
 if [ -z "$rate" ]; then
     rate=$(awk -v p="$peak" -v f="$frac" 'BEGIN { printf "%.0f", p * f }')
@@ -134,15 +160,21 @@ if [ -z "$rate" ]; then
 fi
 
 log "fixed rate: $rate req/s, $conns connections, ${warmup}s + ${duration}s"
-out=$(run_loadgen -R "$rate")
-achieved=$(json_num "$out" requests_per_s)
-p50=$(json_num "$out" p50) p90=$(json_num "$out" p90) p99=$(json_num "$out" p99)
-p999=$(json_num "$out" p999) max=$(json_num "$out" max) errors=$(json_num "$out" total)
+run_loadgen -R "$rate"
+achieved=$(json_num "$OUT" requests_per_s)
+# the first p50.. of the JSON are the latency's, the second the send lag's
+p50=$(json_num "$OUT" p50) p90=$(json_num "$OUT" p90) p99=$(json_num "$OUT" p99)
+p999=$(json_num "$OUT" p999) max=$(json_num "$OUT" max) errors=$(json_num "$OUT" total)
+lag_p99=$(grep -o '"send_lag_us":{[^}]*}' <<<"$OUT" | grep -o '"p99":[0-9.]*' | cut -d: -f2)
 stop_server
 
 ms() { awk -v u="$1" 'BEGIN { printf "%.3f ms", u / 1000 }'; }
 echo "server        $cmd"
-[ -n "$peak" ] && printf 'peak          %.0f req/s (closed loop, %s connections)\n' "$peak" "$conns"
-printf 'fixed rate    %s req/s -> achieved %.0f req/s, %s errors\n' "$rate" "$achieved" "$errors"
+[ -n "$peak" ] && printf 'peak          %.0f req/s (closed loop, %s connections; other load %s%% CPU)\n' \
+    "$peak" "$conns" "$peak_ext"
+printf 'fixed rate    %s req/s -> achieved %.0f req/s, %s errors (other load %s%% CPU)\n' \
+    "$rate" "$achieved" "$errors" "$EXT"
 echo "latency       p50 $(ms "$p50")  p90 $(ms "$p90")  p99 $(ms "$p99")  p99.9 $(ms "$p999")  max $(ms "$max")"
-printf 'RESULT\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${peak:--}" "$rate" "$achieved" "$p50" "$p90" "$p99" "$p999" "$max" "$errors"
+echo "client lag    p99 $(ms "$lag_p99") (how late loadgen wrote requests after their due time)"
+printf 'RESULT\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${peak:--}" "$rate" "$achieved" "$p50" "$p90" \
+    "$p99" "$p999" "$max" "$errors" "$lag_p99" "$EXT"

@@ -12,6 +12,11 @@ namespace {
 
 std::string failed(const char* what, int err) { return std::string(what) + ": " + std::strerror(err); }
 
+void* map_anonymous(std::size_t bytes) noexcept {
+    // cppcheck-suppress invalidFunctionArg ; fd -1 is what MAP_ANONYMOUS asks for
+    return mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+}
+
 }  // namespace
 
 Ring::~Ring() {
@@ -39,14 +44,13 @@ bool Ring::init(unsigned entries, std::string& why) {
         return false;
     }
     br_bytes_ = sizeof(io_uring_buf) * kBufCount;
-    void* m = mmap(nullptr, br_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    void* m = map_anonymous(br_bytes_);
     if (m == MAP_FAILED) {
         why = failed("mmap", errno);
         return false;
     }
     br_ = static_cast<io_uring_buf_ring*>(m);
-    m = mmap(nullptr, static_cast<std::size_t>(kBufCount) * kBufSize, PROT_READ | PROT_WRITE,
-             MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    m = map_anonymous(static_cast<std::size_t>(kBufCount) * kBufSize);
     if (m == MAP_FAILED) {
         why = failed("mmap", errno);
         return false;
