@@ -314,7 +314,7 @@ const std::array setting_table{
             [](const Options&) { return std::to_string(usable_cores()); }, nullptr},
     Setting{"io", ValueKind::text, "BACKEND",
             "auto, epoll or io_uring; auto takes io_uring where the kernel allows it, else epoll "
-            "(default: $BRISK_IO, else auto)",
+            "(when not set here or in the file: $BRISK_IO)",
             apply_io, nullptr, [](const Options&) { return std::string("auto"); }, nullptr},
     Setting{"concurrency", ValueKind::count, "N", "Most open connections across all loops; the one over gets a 503",
             apply_concurrency, nullptr, [](const Options& d) { return std::to_string(d.server.concurrency); }, nullptr},

@@ -100,12 +100,12 @@ void Loop::close_conn(Conn& c) noexcept {
     disarm(c);
     // Under io_uring an output in flight still reads the worker's buffer.
     if (c.worker && !c.sending) release_worker(c);
-    ::close(c.fd);  // also leaves the poller
+    const bool in_flight = ring_ ? !close_async(c) : (::close(c.fd), false);  // epoll: also leaves the poller
     c.fd = -1;
     if (c.ip_counted) ip_release(c);
     shared_.open.fetch_sub(1, std::memory_order_relaxed);
     c.state = ConnState::closed;
-    if (ring_ && !release_when_idle(c)) return;
+    if (in_flight) return;  // settle() finishes when the last completion is in
     --open_;
     conns_.release(&c);
 }

@@ -150,8 +150,11 @@ private:
     /** Queues the worker's unsent output as one send; the connection waits in `writing` for it. */
     void send_async(Conn& c, Worker& w, int flags);
     void cancel(std::uint64_t user_data);
-    /** Closing under io_uring: cancels what is in flight; false if the record must wait for it. */
-    bool release_when_idle(Conn& c);
+    /**
+     * Closing under io_uring: cancels what is in flight and queues the close.
+     * False if operations are still in flight (the record waits for them).
+     */
+    bool close_async(Conn& c);
     void settle(Conn& c);
     /** Input a connection holds while it cannot use it (writing, or blocked) before its receive pauses. */
     bool input_full(const Conn& c) const noexcept;

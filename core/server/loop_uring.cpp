@@ -63,7 +63,8 @@ void Loop::run_uring() {
         ring_->for_each_completion([this](const io_uring_cqe& cqe) { on_completion(cqe); });
         after_wait();
     }
-    ring_.reset();  // on this thread; what is still armed (accepts, the wake-up) goes with it
+    ring_->submit_and_wait(0);  // the last closes are still queued
+    ring_.reset();              // on this thread; what is still armed (accepts, the wake-up) goes with it
 }
 
 void Loop::on_completion(const io_uring_cqe& cqe) {
@@ -236,12 +237,18 @@ void Loop::cancel(std::uint64_t user_data) {
     io_uring_sqe_set_data64(sqe, op_ignore);
 }
 
-bool Loop::release_when_idle(Conn& c) {
-    if (!c.registered && !c.sending && !c.polling) return true;
+bool Loop::close_async(Conn& c) {
+    const bool idle = !c.registered && !c.sending && !c.polling;
     if (c.registered) cancel(conn_tag(c, op_recv));
     if (c.sending) cancel(conn_tag(c, op_send));
     if (c.polling) cancel(conn_tag(c, op_poll));
-    return false;
+    // Submitted after the cancellations, with the loop's next wait: the
+    // socket goes once they have dropped their references to it.
+    io_uring_sqe* sqe = ring_->sqe();
+    io_uring_prep_close(sqe, c.fd);
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, op_ignore);
+    return idle;
 }
 
 void Loop::settle(Conn& c) {

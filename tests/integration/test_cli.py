@@ -11,7 +11,7 @@ import unittest
 from brisk_harness import CRASH_MARKERS, BriskTestCase, decode, free_port, run_brisk
 
 FLAGS = [
-    "--listen", "--loops", "--concurrency", "--max-idle-worker-duration",
+    "--listen", "--loops", "--io", "--concurrency", "--max-idle-worker-duration",
     "--read-timeout", "--write-timeout", "--idle-timeout", "--max-requests-per-conn",
     "--max-request-body-size", "--max-header-size", "--max-conns-per-ip",
     "--disable-keepalive", "--server-name", "--no-server-header", "--no-date-header",
@@ -22,6 +22,7 @@ FLAGS = [
 # flag -> a default the help must show for it
 DEFAULTS = {
     "--listen": "127.0.0.1:8080",
+    "--io": "auto",
     "--concurrency": "262144",
     "--max-idle-worker-duration": "10s",
     "--max-request-body-size": "4MiB",
