@@ -9,6 +9,10 @@
 #   -r N       repetitions; the tool order alternates (default 1)
 #   -d SEC     measured seconds per tool run (10)
 #   -W SEC     warm-up seconds (loadgen) after each server start (3)
+#   -X PCT     before each tool run, wait (up to 2 min) until the machine's CPU
+#              use is at most PCT % (100 = one core), and redo the run (at most 3
+#              times) when other processes used more than PCT % CPU during it
+#              (ext%); default: neither
 #   -B DIR     bench tools directory with lib.sh, lua/ and the anchors
 #              (default ../shared/bench next to the repository)
 #   -L BIN     loadgen binary (default build-loadgen/loadgen, built if missing)
@@ -27,10 +31,10 @@ set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 usage() { sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit "${1:-0}"; }
 
-WORKLOADS=plaintext,pipeline REPS=1 DUR=10 WARM=3 BENCH=$repo/../shared/bench LOADGEN=
-while getopts 'w:r:d:W:B:L:h' opt; do
+WORKLOADS=plaintext,pipeline REPS=1 DUR=10 WARM=3 BENCH=$repo/../shared/bench LOADGEN= MAXEXT=
+while getopts 'w:r:d:W:X:B:L:h' opt; do
     case $opt in
-    w) WORKLOADS=$OPTARG ;; r) REPS=$OPTARG ;; d) DUR=$OPTARG ;; W) WARM=$OPTARG ;;
+    w) WORKLOADS=$OPTARG ;; r) REPS=$OPTARG ;; d) DUR=$OPTARG ;; W) WARM=$OPTARG ;; X) MAXEXT=$OPTARG ;;
     B) BENCH=$OPTARG ;; L) LOADGEN=$OPTARG ;; h) usage 0 ;; *) usage 2 >&2 ;;
     esac
 done
@@ -77,6 +81,18 @@ trap 'log interrupted; exit 130' INT
 trap 'log terminated; exit 143' TERM
 
 sys_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+
+# wait_quiet: with -X, wait until a 1 s sample of the machine's busy CPU (the
+# idle server included) is at most MAXEXT %, for at most 2 minutes.
+wait_quiet() {
+    [ -n "$MAXEXT" ] || return 0
+    local i b0 b1
+    for ((i = 0; i < 120; i++)); do
+        b0=$(sys_busy); sleep 1; b1=$(sys_busy)
+        [ $((100 * (b1 - b0) / CLK_TCK)) -le "$MAXEXT" ] && return 0
+    done
+    log "the machine did not get quiet (busy > $MAXEXT%) in 2 minutes; measuring anyway"
+}
 
 # client TOOL OUTFILE: one measured run of TOOL for the current workload, in the
 # background + wait so that the traps can stop it. /usr/bin/time appends
@@ -134,18 +150,25 @@ for wl in "${WLS[@]}"; do
                 "http://127.0.0.1:$PORT/plaintext" >/dev/null 2>&1
             for tool in "${tools[@]}"; do
                 out=$rundir/$tool.txt
-                s0=$(srv_cpu_ticks) b0=$(sys_busy) t0=$(date +%s%N)
-                client "$tool" "$out"
-                s1=$(srv_cpu_ticks) b1=$(sys_busy) t1=$(date +%s%N)
-                r=$(rps "$tool" "$out")
-                read -r cu cs < <(awk '$1 == "TIME" { print $2, $3 }' "$out")
-                awk -v wl="$wl" -v n="$name" -v tool="$tool" -v r="${r:-0}" -v cu="${cu:-0}" -v cs="${cs:-0}" \
-                    -v s=$((s1 - s0)) -v b=$((b1 - b0)) -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v dur="$DUR" \
-                    -v e="$(errs "$tool" "$out")" 'BEGIN {
-                        sec = t / 1e9; cli = cu + cs
-                        ext = 100 * ((b - s) / hz - cli) / sec; if (ext < 0) ext = 0
-                        printf "%-9s %-9s %-7s %10d %6.0f %8.2f %6.0f %6.0f %5d\n", wl, n, tool, r,
-                               100 * cli / dur, (r > 0 ? 1e6 * cli / (r * dur) : 0), 100 * s / hz / sec, ext, e }'
+                for ((try = 0; ; try++)); do
+                    wait_quiet
+                    s0=$(srv_cpu_ticks) b0=$(sys_busy) t0=$(date +%s%N)
+                    client "$tool" "$out"
+                    s1=$(srv_cpu_ticks) b1=$(sys_busy) t1=$(date +%s%N)
+                    r=$(rps "$tool" "$out")
+                    read -r cu cs < <(awk '$1 == "TIME" { print $2, $3 }' "$out")
+                    line=$(awk -v wl="$wl" -v n="$name" -v tool="$tool" -v r="${r:-0}" -v cu="${cu:-0}" \
+                        -v cs="${cs:-0}" -v s=$((s1 - s0)) -v b=$((b1 - b0)) -v t=$((t1 - t0)) -v hz="$CLK_TCK" \
+                        -v dur="$DUR" -v e="$(errs "$tool" "$out")" 'BEGIN {
+                            sec = t / 1e9; cli = cu + cs
+                            ext = 100 * ((b - s) / hz - cli) / sec; if (ext < 0) ext = 0
+                            printf "%-9s %-9s %-7s %10d %6.0f %8.2f %6.0f %6.0f %5d\n", wl, n, tool, r,
+                                   100 * cli / dur, (r > 0 ? 1e6 * cli / (r * dur) : 0), 100 * s / hz / sec, ext, e }')
+                    ext=$(awk '{ print $8 }' <<<"$line")
+                    if [ -z "$MAXEXT" ] || [ "$ext" -le "$MAXEXT" ] || [ "$try" -ge 3 ]; then break; fi
+                    log "$wl $name $tool: other load ${ext}% > ${MAXEXT}%, redo"
+                done
+                echo "$line"
             done
             stop_server
         done

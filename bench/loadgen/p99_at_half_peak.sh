@@ -23,6 +23,9 @@
 #   -n         skip the peak measurement (needs -r)
 #   -P PATH    request path (/plaintext)
 #   -p PORT    first port to try (20000)
+#   -X PCT     before each run, wait (up to 2 min) until the machine's CPU use is
+#              at most PCT % (100 = one core), and redo a run (at most 3 times)
+#              when other processes used more than PCT % CPU during it
 #   -L BIN     loadgen binary (default: build-loadgen/loadgen in the
 #              repository, built with cmake + ninja when missing)
 #
@@ -42,8 +45,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit "${1:-0}"; }
 
-duration=10 warmup=2 conns=64 frac=0.5 rate= skip_peak=0 path=/plaintext port=20000 loadgen=
-while getopts 'd:w:c:f:r:nP:p:L:h' opt; do
+duration=10 warmup=2 conns=64 frac=0.5 rate= skip_peak=0 path=/plaintext port=20000 loadgen= maxext=
+while getopts 'd:w:c:f:r:nP:p:X:L:h' opt; do
     case $opt in
     d) duration=$OPTARG ;;
     w) warmup=$OPTARG ;;
@@ -53,6 +56,7 @@ while getopts 'd:w:c:f:r:nP:p:L:h' opt; do
     n) skip_peak=1 ;;
     P) path=$OPTARG ;;
     p) port=$OPTARG ;;
+    X) maxext=$OPTARG ;;
     L) loadgen=$OPTARG ;;
     h) usage 0 ;;
     *) usage 2 >&2 ;;
@@ -133,15 +137,32 @@ srv_ticks() {
     echo "$sum"
 }
 child_ticks() { sed 's/.*) //' "/proc/$$/stat" | awk '{ print $14 + $15 }'; }
+# wait_quiet: with -X, wait until a 1 s sample of the machine's busy CPU (the
+# idle server included) is at most maxext %, for at most 2 minutes.
+wait_quiet() {
+    [ -n "$maxext" ] || return 0
+    local i b0 b1
+    for ((i = 0; i < 120; i++)); do
+        b0=$(sys_busy); sleep 1; b1=$(sys_busy)
+        [ $((100 * (b1 - b0) / hz)) -le "$maxext" ] && return 0
+    done
+    log "the machine did not get quiet (busy > $maxext%) in 2 minutes; measuring anyway"
+}
 # run_loadgen ARGS...: one loadgen run; sets OUT (its JSON) and EXT (CPU % used
 # by other processes meanwhile, 100 = one core: noise on a shared machine).
+# With -X, waits for a quiet machine first and redoes noisy runs.
 run_loadgen() {
-    local b0 s0 c0 t0 b1 s1 c1 t1
-    b0=$(sys_busy) s0=$(srv_ticks) c0=$(child_ticks) t0=$(date +%s%N)
-    OUT=$(taskset -c "$CLIENT_CPUS" "$loadgen" -c "$conns" -d "$duration" -w "$warmup" --json "$@" "$url")
-    b1=$(sys_busy) s1=$(srv_ticks) c1=$(child_ticks) t1=$(date +%s%N)
-    EXT=$(awk -v b=$((b1 - b0)) -v s=$((s1 - s0)) -v c=$((c1 - c0)) -v t=$((t1 - t0)) -v hz="$hz" \
-        'BEGIN { e = 100 * (b - s - c) / hz / (t / 1e9); printf "%.0f", e < 0 ? 0 : e }')
+    local b0 s0 c0 t0 b1 s1 c1 t1 try
+    for ((try = 0; ; try++)); do
+        wait_quiet
+        b0=$(sys_busy) s0=$(srv_ticks) c0=$(child_ticks) t0=$(date +%s%N)
+        OUT=$(taskset -c "$CLIENT_CPUS" "$loadgen" -c "$conns" -d "$duration" -w "$warmup" --json "$@" "$url")
+        b1=$(sys_busy) s1=$(srv_ticks) c1=$(child_ticks) t1=$(date +%s%N)
+        EXT=$(awk -v b=$((b1 - b0)) -v s=$((s1 - s0)) -v c=$((c1 - c0)) -v t=$((t1 - t0)) -v hz="$hz" \
+            'BEGIN { e = 100 * (b - s - c) / hz / (t / 1e9); printf "%.0f", e < 0 ? 0 : e }')
+        if [ -z "$maxext" ] || [ "$EXT" -le "$maxext" ] || [ "$try" -ge 3 ]; then return 0; fi
+        log "other load $EXT% > $maxext%, redo"
+    done
 }
 # json_num JSON KEY: the first number stored under "KEY" (flat keys are unique in loadgen's output).
 json_num() { grep -o "\"$2\":[-0-9.e+]*" <<<"$1" | head -n 1 | cut -d: -f2; }
