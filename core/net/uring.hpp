@@ -18,7 +18,7 @@ class Ring {
 public:
     /** Provided buffers: how many and how big (one receive fills at most one). */
     static constexpr unsigned kBufCount = 256;
-    static constexpr unsigned kBufSize = 4096;
+    static constexpr unsigned kBufSize = 2048;
     static constexpr std::uint16_t kBufGroup = 0;
 
     Ring() = default;
@@ -52,17 +52,23 @@ public:
      */
     void submit_and_wait(int timeout_ms) noexcept;
 
-    /** Hands every completion that is there to `f`, then marks them seen. */
+    /**
+     * Hands every completion that is there to `f`, including those that
+     * arrive meanwhile. Each is copied and marked seen before `f` runs, so
+     * `f` may queue and submit more. Every `submit_every` completions, what
+     * they queued is submitted: sends issued at once finish at once, and
+     * the workers waiting on them are free again within the same pass.
+     */
     template <class F>
-    unsigned for_each_completion(F&& f) {
-        unsigned head, n = 0;
+    void for_each_completion(F&& f, unsigned submit_every) {
+        unsigned n = 0;
         io_uring_cqe* cqe;
-        io_uring_for_each_cqe(&ring_, head, cqe) {
-            f(*cqe);
-            ++n;
+        while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
+            const io_uring_cqe copy = *cqe;
+            io_uring_cqe_seen(&ring_, cqe);
+            f(copy);
+            if (++n % submit_every == 0 && io_uring_sq_ready(&ring_) > 0) io_uring_submit_and_get_events(&ring_);
         }
-        io_uring_cq_advance(&ring_, n);
-        return n;
     }
 
     /** The provided buffer a receive completion used. */

@@ -230,15 +230,20 @@ bool Loop::flush(Conn& c, Worker& w) {
     // connection. close() or shutdown() follows at once, which releases them.
     const int flags = MSG_NOSIGNAL | (c.close_after && !c.blocked ? MSG_MORE : 0);
     if (ring_ && !out.has_segments() && !c.blocked) {
-        // io_uring: one send, submitted with the loop's next wait. While a
-        // handler runs on the pool its answer may be appended to the buffer,
-        // so then the bytes leave by the plain call below instead.
+        // io_uring: one send, submitted with the loop's next wait; the worker
+        // stays bound until it completes. While a handler runs on the pool
+        // its answer may be appended to the buffer, and in a burst of
+        // requests every send in flight holds a worker: then the bytes leave
+        // by the plain call below instead.
         if (out.sent == out.len) {
             out.reset();
             return true;
         }
-        if (!c.sending) send_async(c, w, flags);
-        return false;
+        if (c.sending) return false;
+        if (sends_in_flight_ < kMaxSendsInFlight) {
+            send_async(c, w, flags);
+            return false;
+        }
     }
     if (!out.has_segments()) {
         // The common case: the batch is one run of bytes.

@@ -34,6 +34,10 @@ constexpr unsigned kRingEntries = 1024;
 // client to read, or a handler runs on the pool) before its receive pauses:
 // then the socket's own buffer takes the rest and TCP slows the client down.
 constexpr std::size_t kMaxHeldInput = 64 * 1024;
+// Completions handled before what they queued is submitted mid-pass. A send
+// holds its connection's worker until it completes: without this, a burst of
+// thousands of requests in one pass would hold as many workers at once.
+constexpr unsigned kSubmitEvery = 32;
 
 }  // namespace
 
@@ -60,7 +64,7 @@ void Loop::run_uring() {
     while (!draining_ || open_ > 0) {
         ring_->submit_and_wait(next_timeout_ms());
         update_clock();
-        ring_->for_each_completion([this](const io_uring_cqe& cqe) { on_completion(cqe); });
+        ring_->for_each_completion([this](const io_uring_cqe& cqe) { on_completion(cqe); }, kSubmitEvery);
         after_wait();
     }
     ring_->submit_and_wait(0);  // the last closes are still queued
@@ -164,6 +168,7 @@ bool Loop::input_full(const Conn& c) const noexcept {
 
 void Loop::on_sent(Conn& c, int res) {
     c.sending = false;
+    --sends_in_flight_;
     if (c.state == ConnState::closed) {
         settle(c);
         return;
@@ -226,6 +231,7 @@ void Loop::send_async(Conn& c, Worker& w, int flags) {
     io_uring_prep_send(sqe, c.fd, out.buf.data() + out.sent, out.len - out.sent, flags);
     io_uring_sqe_set_data64(sqe, conn_tag(c, op_send));
     c.sending = true;
+    ++sends_in_flight_;
     c.state = ConnState::writing;
     arm(c, TimerKind::write, cfg_.write_timeout.count());
 }
