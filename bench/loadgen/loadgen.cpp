@@ -21,8 +21,9 @@
 // Design notes (why it is cheaper per request than wrk)
 //   - one epoll instance per thread, edge triggered, registered once per socket
 //     (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET): no epoll_ctl per request;
-//   - the next request (batch) is written from inside the read handler, with one
-//     send() from a pre-built buffer holding DEPTH copies of the request;
+//   - the next request (batch) of every connection answered in an epoll round
+//     is written at the end of that round with one send() from a pre-built
+//     buffer holding DEPTH copies of the request;
 //   - reads go into one large per-thread buffer; a read shorter than the space
 //     offered means the socket is drained, so there is no extra read() that
 //     would only return EAGAIN;
@@ -497,6 +498,7 @@ private:
         uint32_t gen = 0;         // bumped on close: events of an old socket are ignored
         ConnState state = ConnState::kClosed;
         bool in_heap = false;     // fixed rate: has an entry in the timer heap
+        bool in_ready = false;    // closed loop: listed in ready_ for the next batch
         uint32_t inflight = 0;    // requests written (possibly partly), awaiting their response
         uint32_t queued = 0;      // requests assigned but not written yet
         uint32_t ring_head = 0;   // oldest entry of the stamp ring
@@ -558,6 +560,7 @@ private:
     std::vector<uint64_t> stamp_store_;
     std::vector<std::pair<uint64_t, uint32_t>> heap_;  // fixed rate: (due time, connection), min-heap
     std::vector<epoll_event> events_;
+    std::vector<uint32_t> ready_;  // closed loop: connections due for their next batch
     Stats stats_;
 };
 
@@ -779,7 +782,20 @@ bool Worker::on_response(Conn& c, uint64_t now, int status, bool close_conn) {
         assign(c, now);
         return false;
     }
-    if (c.inflight + c.queued < cfg_.depth) assign(c, now);
+    if (c.inflight + c.queued < cfg_.depth) {
+        if (cfg_.rate == 0) {
+            // Closed loop: the next batch is written once all the events of
+            // this epoll round are handled (see run()), so that the server gets
+            // the round's requests together, as from wrk; the batch is stamped
+            // then. Fixed rate writes at once: the schedule says when.
+            if (c.inflight == 0 && !c.in_ready) {
+                c.in_ready = true;
+                ready_.push_back(index_of(c));
+            }
+        } else {
+            assign(c, now);
+        }
+    }
     return c.state == ConnState::kOpen;
 }
 
@@ -832,6 +848,7 @@ void Worker::run() {
     for (size_t i = 0; i < conns_.size(); ++i) conns_[i].stamps = &stamp_store_[i * cfg_.depth];
     events_.resize(std::min<size_t>(conns_.size(), 1024));
     heap_.reserve(conns_.size());
+    ready_.reserve(conns_.size());
 
     uint64_t now = now_ns();
     for (Conn& c : conns_) {
@@ -855,6 +872,12 @@ void Worker::run() {
             on_event(c, events_[size_t(i)].events);
         }
         now = now_ns();
+        for (const uint32_t i : ready_) {
+            Conn& c = conns_[i];
+            c.in_ready = false;
+            if (c.state == ConnState::kOpen) assign(c, now);
+        }
+        ready_.clear();
         if (!heap_.empty()) fire_timers(now);
         if (now >= next_housekeep) {
             housekeep(now);
