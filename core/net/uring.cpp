@@ -2,6 +2,8 @@
 #include "net/uring.hpp"
 
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -9,6 +11,9 @@
 
 namespace brisk::net {
 namespace {
+
+constexpr unsigned kFeatMinTimeout = 1U << 15;  // IORING_FEAT_MIN_TIMEOUT, Linux 6.12
+constexpr std::uint32_t kSigsetBytes = 8;       // the kernel's sigset_t (_NSIG / 8)
 
 std::string failed(const char* what, int err) { return std::string(what) + ": " + std::strerror(err); }
 
@@ -39,6 +44,7 @@ bool Ring::init(unsigned entries, std::string& why) {
         return false;
     }
     ready_ = true;
+    batch_wait_ = (p.features & kFeatMinTimeout) != 0;
     if (!(p.features & IORING_FEAT_EXT_ARG) || !(p.features & IORING_FEAT_NODROP)) {
         why = "io_uring lacks EXT_ARG or NODROP (Linux 6.1 or later needed)";
         return false;
@@ -98,7 +104,7 @@ bool Ring::probe(std::string& why) {
     return ok;
 }
 
-void Ring::submit_and_wait(int timeout_ms) noexcept {
+void Ring::submit_and_wait(int timeout_ms, unsigned batch, unsigned batch_wait_us) noexcept {
     if (timeout_ms <= 0) {
         // Nothing to wait for: submit, and run the completions already due.
         io_uring_submit_and_get_events(&ring_);
@@ -107,8 +113,28 @@ void Ring::submit_and_wait(int timeout_ms) noexcept {
     __kernel_timespec ts{};
     ts.tv_sec = timeout_ms / 1000;
     ts.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1000000;
-    io_uring_cqe* cqe = nullptr;
-    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    if (!batch_wait_ || batch <= 1) {
+        io_uring_cqe* cqe = nullptr;
+        io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+        return;
+    }
+    // liburing 2.3 knows no minimum wait: the entry is made here. First what
+    // io_uring_get_sqe() queued becomes visible to the kernel.
+    const unsigned tail = ring_.sq.sqe_tail;
+    if (ring_.sq.sqe_head != tail) {
+        ring_.sq.sqe_head = tail;
+        io_uring_smp_store_release(ring_.sq.ktail, tail);
+    }
+    const unsigned to_submit = tail - io_uring_smp_load_acquire(ring_.sq.khead);
+    // struct io_uring_getevents_arg of Linux 6.12, where `pad` became min_wait_usec.
+    struct {
+        std::uint64_t sigmask;
+        std::uint32_t sigmask_sz;
+        std::uint32_t min_wait_usec;
+        std::uint64_t ts;
+    } arg{0, kSigsetBytes, batch_wait_us, reinterpret_cast<std::uintptr_t>(&ts)};
+    ::syscall(__NR_io_uring_enter, ring_.ring_fd, to_submit, batch, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg,
+              sizeof arg);
 }
 
 }  // namespace brisk::net

@@ -186,7 +186,8 @@ private:
     bool needs_peer_ = false;
     // io_uring sends in flight, each holding a worker; past the cap a batch leaves by a plain send.
     std::uint32_t sends_in_flight_ = 0;
-    static constexpr std::uint32_t kMaxSendsInFlight = 64;          // io_uring accepts give no address: ask for it when something reads it
+    static constexpr std::uint32_t kMaxSendsInFlight =
+        64;  // io_uring accepts give no address: ask for it when something reads it
     std::int64_t resume_accept_ms_ = 0;
 
     ConnPool conns_;

@@ -7,6 +7,7 @@ The rest of the suite runs once per backend (see CMakeLists.txt); these
 tests pin the backend with flags, so both passes check the same thing.
 """
 import os
+import re
 import unittest
 from unittest import mock
 
@@ -71,6 +72,35 @@ class BackendChoiceTest(BriskTestCase):
         with mock.patch.dict(os.environ, {"BRISK_IO": "uring"}):
             p = run_brisk(["--io", "epoll", "--check-config"])
         self.assertEqual(p.returncode, 0, "a flag makes BRISK_IO irrelevant: %s" % decode(p.stderr))
+
+
+class BurstTest(BriskTestCase):
+    """Hundreds of connections with requests in one burst: under io_uring a
+    send holds its connection's worker until it completes, so the loop caps
+    the sends in flight (64) and sends the rest with plain calls."""
+
+    CONNS = 300
+    DEPTH = 4
+
+    def burst(self, io):
+        srv = self.start("--io", io, "--loops", "1", "--metrics", "/metrics")
+        conns = [srv.connect() for _ in range(self.CONNS)]
+        for c in conns:
+            self.addCleanup(c.close)
+        for c in conns:  # every request is out before any answer is read
+            c.send(get() * self.DEPTH)
+        for c in conns:
+            self.assertEqual([r.body for r in c.read_responses(self.DEPTH)], [HELLO] * self.DEPTH)
+        _, rs = self.exchange(srv, get("/metrics"))
+        m = re.search(rb"^brisk_workers (\d+)$", rs[0].body, re.M)
+        self.assertIsNotNone(m, rs[0].body[:500])
+        return int(m.group(1))
+
+    def test_io_uring_burst_is_answered_with_bounded_workers(self):
+        self.assertLessEqual(self.burst("io_uring"), 66)  # the cap, the scrape, one being handled
+
+    def test_epoll_burst_is_answered(self):
+        self.assertGreaterEqual(self.burst("epoll"), 1)
 
 
 @unittest.skipUnless(DENY and os.access(DENY, os.X_OK), "BRISK_DENY_IO_URING helper not built")
