@@ -224,87 +224,48 @@ char* Loop::input_space(Worker& w, std::size_t want) {
 
 bool Loop::flush(Conn& c, Worker& w) {
     OutBuffer& out = w.out;
+    if (c.sending) return false;  // io_uring: the output before is still in flight
     int err = 0;
     // The last answer before a close: hold the bytes back (MSG_MORE) so that
     // close() sends them with the FIN in one segment, a packet fewer per
     // connection. close() or shutdown() follows at once, which releases them.
     const int flags = MSG_NOSIGNAL | (c.close_after && !c.blocked ? MSG_MORE : 0);
-    if (ring_ && !out.has_segments() && !c.blocked) {
-        // io_uring: one send, submitted with the loop's next wait; the worker
-        // stays bound until it completes. While a handler runs on the pool
-        // its answer may be appended to the buffer, and in a burst of
-        // requests every send in flight holds a worker: then the bytes leave
-        // by the plain call below instead.
-        if (out.sent == out.len) {
-            out.reset();
-            return true;
-        }
-        if (c.sending) return false;
-        if (sends_in_flight_ < kMaxSendsInFlight) {
+    for (out.skip_empty(); !out.finished(); out.skip_empty()) {
+        // io_uring: a run of memory leaves as one send, submitted with the
+        // loop's next wait; the worker stays bound until it completes. Files
+        // leave by sendfile. While a handler runs on the pool its answer may
+        // be appended to the buffer, and in a burst of requests every send in
+        // flight holds a worker: then memory leaves by plain calls too.
+        if (ring_ && !c.blocked && !out.at_file() && sends_in_flight_ < kMaxSendsInFlight) {
             send_async(c, w, flags);
             return false;
         }
-    }
-    if (!out.has_segments()) {
-        // The common case: the batch is one run of bytes.
-        while (out.sent < out.len) {
-            ssize_t n = net::sys_send(c.fd, out.buf.data() + out.sent, out.len - out.sent, flags);
-            if (n > 0) {
-                out.sent += static_cast<std::size_t>(n);
-                continue;
-            }
-            if (n < 0 && errno == EINTR) continue;
-            err = n < 0 ? errno : EPIPE;
+        ssize_t n;
+        if (out.at_file()) {
+            OutSegment& s = out.segments()[out.head];
+            off_t off = static_cast<off_t>(s.pos + out.head_done);
+            n = ::sendfile(c.fd, s.fd, &off, static_cast<std::size_t>(s.len - out.head_done));
+        } else if (!out.has_segments()) {
+            // The common case: the batch is one run of bytes.
+            n = net::sys_send(c.fd, out.buf.data() + out.sent, out.len - out.sent, flags);
+        } else {
+            iovec iov[kMaxIov];
+            msghdr msg{};
+            msg.msg_iov = iov;
+            msg.msg_iovlen = out.gather(iov, kMaxIov);
+            n = ::sendmsg(c.fd, &msg, flags);
+        }
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            err = errno;
             break;
         }
-    } else {
-        std::vector<OutSegment>& segs = out.segments();
-        while (out.head < segs.size()) {
-            ssize_t n;
-            if (segs[out.head].kind == OutSegment::Kind::file) {
-                OutSegment& s = segs[out.head];
-                off_t off = static_cast<off_t>(s.pos + out.head_done);
-                n = ::sendfile(c.fd, s.fd, &off, static_cast<std::size_t>(s.len - out.head_done));
-                if (n == 0) {  // the file shrank under us: the promised length cannot be sent
-                    err = EIO;
-                    break;
-                }
-            } else {
-                iovec iov[64];
-                int cnt = 0;
-                for (std::size_t i = out.head; i < segs.size() && cnt < 64; ++i) {
-                    const OutSegment& s = segs[i];
-                    if (s.kind == OutSegment::Kind::file) break;
-                    char* base =
-                        s.kind == OutSegment::Kind::bytes ? out.buf.data() + s.pos : reinterpret_cast<char*>(s.pos);
-                    std::uint64_t skip = i == out.head ? out.head_done : 0;
-                    iov[cnt++] = iovec{base + skip, static_cast<std::size_t>(s.len - skip)};
-                }
-                msghdr msg{};
-                msg.msg_iov = iov;
-                msg.msg_iovlen = static_cast<std::size_t>(cnt);
-                n = ::sendmsg(c.fd, &msg, flags);
-            }
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                err = errno;
-                break;
-            }
-            auto left = static_cast<std::uint64_t>(n);
-            while (left > 0) {
-                OutSegment& s = segs[out.head];
-                std::uint64_t rest = s.len - out.head_done;
-                if (left < rest) {
-                    out.head_done += left;
-                    break;
-                }
-                left -= rest;
-                OutBuffer::drop(s);
-                ++out.head;
-                out.head_done = 0;
-            }
-            while (out.head < segs.size() && segs[out.head].len == 0) ++out.head;
+        if (n == 0) {
+            // A file that shrank under us cannot give the promised length.
+            err = out.at_file() ? EIO : EPIPE;
+            break;
         }
+        out.consume(static_cast<std::uint64_t>(n));
     }
     if (err == 0) {
         out.reset();

@@ -189,7 +189,7 @@ void Loop::on_sent(Conn& c, int res) {
         return;
     }
     Worker& w = *c.worker;
-    w.out.sent += static_cast<std::size_t>(res);
+    w.out.consume(static_cast<std::uint64_t>(res));
     // The rest of a partial send goes out next; a complete one moves on to
     // what was received meanwhile.
     if (flush(c, w)) on_input(c);
@@ -237,7 +237,16 @@ void Loop::arm_wake() {
 void Loop::send_async(Conn& c, Worker& w, int flags) {
     OutBuffer& out = w.out;
     io_uring_sqe* sqe = ring_->sqe();
-    io_uring_prep_send(sqe, c.fd, out.buf.data() + out.sent, out.len - out.sent, flags);
+    if (!out.has_segments()) {
+        io_uring_prep_send(sqe, c.fd, out.buf.data() + out.sent, out.len - out.sent, flags);
+    } else {
+        // Borrowed memory (a cached file's bytes, a mapping, a plugin's
+        // buffer) after the head: one sendmsg, its vector kept in the worker.
+        w.msg = msghdr{};
+        w.msg.msg_iov = w.iov.data();
+        w.msg.msg_iovlen = out.gather(w.iov.data(), w.iov.size());
+        io_uring_prep_sendmsg(sqe, c.fd, &w.msg, static_cast<unsigned>(flags));
+    }
     io_uring_sqe_set_data64(sqe, conn_tag(c, op_send));
     c.sending = true;
     ++sends_in_flight_;

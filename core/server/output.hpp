@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,57 @@ public:
     }
 
     bool empty() const noexcept { return segs_.empty() ? sent == len : false; }
+    /** Everything queued has been sent (reset() makes it empty again). */
+    bool finished() const noexcept { return segs_.empty() ? sent == len : head == segs_.size(); }
+    /** The next bytes to send are a file's (sendfile), not memory. */
+    bool at_file() const noexcept { return head < segs_.size() && segs_[head].kind == OutSegment::Kind::file; }
+
+    /**
+     * Describes the run of memory that leaves next, up to the next file, in
+     * at most `max` iovecs; returns how many it filled.
+     */
+    std::size_t gather(iovec* iov, std::size_t max) {
+        if (segs_.empty()) {
+            iov[0] = iovec{buf.data() + sent, len - sent};
+            return 1;
+        }
+        close_range();
+        std::size_t cnt = 0;
+        for (std::size_t i = head; i < segs_.size() && cnt < max; ++i) {
+            const OutSegment& s = segs_[i];
+            if (s.kind == OutSegment::Kind::file) break;
+            char* base = s.kind == OutSegment::Kind::bytes ? buf.data() + s.pos : reinterpret_cast<char*>(s.pos);
+            const std::uint64_t skip = i == head ? head_done : 0;
+            iov[cnt++] = iovec{base + skip, static_cast<std::size_t>(s.len - skip)};
+        }
+        return cnt;
+    }
+
+    /** Marks `n` more bytes sent: what is done is released (a reference) or closed (a file). */
+    void consume(std::uint64_t n) noexcept {
+        if (segs_.empty()) {
+            sent += static_cast<std::size_t>(n);
+            return;
+        }
+        while (n > 0) {
+            OutSegment& s = segs_[head];
+            const std::uint64_t rest = s.len - head_done;
+            if (n < rest) {
+                head_done += n;
+                break;
+            }
+            n -= rest;
+            drop(s);
+            ++head;
+            head_done = 0;
+        }
+        skip_empty();
+    }
+
+    /** Steps over empty segments (releasing them), so that what is next has bytes. */
+    void skip_empty() noexcept {
+        while (head < segs_.size() && segs_[head].len == 0) drop(segs_[head++]);
+    }
     /** Bytes in buf not sent yet: what an early flush of a long pipeline looks at. */
     std::size_t buffered() const noexcept { return len - sent; }
     bool has_segments() const noexcept { return !segs_.empty(); }

@@ -4,6 +4,10 @@
 // with nothing buffered, so an idle keep-alive connection holds none.
 #pragma once
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -20,6 +24,9 @@
 #include "server/reply.hpp"
 
 namespace brisk {
+
+/** Pieces of output one sendmsg takes. */
+inline constexpr std::size_t kMaxIov = 64;
 
 struct Worker {
     enum class Stage : std::uint8_t { head, body_length, body_chunked };
@@ -44,6 +51,9 @@ struct Worker {
     std::string_view raw;            // the request being answered, as it is in `in`
     std::int64_t first_byte_us = 0;  // when its first byte was seen; kept only while observing
     OutBuffer out;
+    // io_uring: the vector of a sendmsg in flight, which must outlive the call.
+    std::array<iovec, kMaxIov> iov{};
+    msghdr msg{};
 
     std::int64_t released_ms = 0;  // when it went back to the pool
 
