@@ -31,7 +31,7 @@
 #
 # Output: a readable summary, then one tab-separated line for scripts:
 #   RESULT  peak_rps  rate  achieved_rps  p50_us  p90_us  p99_us  p999_us  max_us
-#           errors  send_lag_p99_us  ext_cpu_pct
+#           errors  client_lag_p99_us  ext_cpu_pct
 # ext_cpu_pct is the CPU used by other processes during the fixed-rate run
 # (100 = one core): on a shared machine, results with a high value are noise.
 #
@@ -183,10 +183,10 @@ fi
 log "fixed rate: $rate req/s, $conns connections, ${warmup}s + ${duration}s"
 run_loadgen -R "$rate"
 achieved=$(json_num "$OUT" requests_per_s)
-# the first p50.. of the JSON are the latency's, the second the send lag's
+# the first p50.. of the JSON are the latency's, the second the client lag's
 p50=$(json_num "$OUT" p50) p90=$(json_num "$OUT" p90) p99=$(json_num "$OUT" p99)
 p999=$(json_num "$OUT" p999) max=$(json_num "$OUT" max) errors=$(json_num "$OUT" total)
-lag_p99=$(grep -o '"send_lag_us":{[^}]*}' <<<"$OUT" | grep -o '"p99":[0-9.]*' | cut -d: -f2)
+lag_p99=$(grep -o '"client_lag_us":{[^}]*}' <<<"$OUT" | grep -o '"p99":[0-9.]*' | cut -d: -f2)
 stop_server
 
 ms() { awk -v u="$1" 'BEGIN { printf "%.3f ms", u / 1000 }'; }
@@ -196,6 +196,6 @@ echo "server        $cmd"
 printf 'fixed rate    %s req/s -> achieved %.0f req/s, %s errors (other load %s%% CPU)\n' \
     "$rate" "$achieved" "$errors" "$EXT"
 echo "latency       p50 $(ms "$p50")  p90 $(ms "$p90")  p99 $(ms "$p99")  p99.9 $(ms "$p999")  max $(ms "$max")"
-echo "client lag    p99 $(ms "$lag_p99") (how late loadgen wrote requests after their due time)"
+echo "client lag    p99 $(ms "$lag_p99") (how late loadgen wrote requests due on a free connection)"
 printf 'RESULT\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${peak:--}" "$rate" "$achieved" "$p50" "$p90" \
     "$p99" "$p999" "$max" "$errors" "$lag_p99" "$EXT"
