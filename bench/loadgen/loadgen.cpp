@@ -446,7 +446,7 @@ struct Stats {
     uint64_t connects = 0;  // connections opened in the window
     uint64_t stop_ns = 0;   // when the worker stopped measuring
     Histogram latency;
-    Histogram send_lag;  // fixed rate: write time - max(due time, connection free)
+    Histogram client_lag;  // fixed rate: write time - max(due time, connection free)
 
     uint64_t errors() const { return err_connect + err_read + err_write + err_timeout + err_protocol; }
 
@@ -463,7 +463,7 @@ struct Stats {
         connects += o.connects;
         stop_ns = std::max(stop_ns, o.stop_ns);
         latency.merge(o.latency);
-        send_lag.merge(o.send_lag);
+        client_lag.merge(o.client_lag);
     }
 };
 
@@ -609,7 +609,7 @@ void Worker::flush(Conn& c, uint64_t now) {
         for (uint32_t i = 0; i < c.queued; ++i, ++slot) {
             const uint64_t due = c.stamps[slot >= cfg_.depth ? slot - cfg_.depth : slot];
             const uint64_t ready = std::max(due, c.free_ns);
-            if (measuring(due)) stats_.send_lag.record(now > ready ? now - ready : 0);
+            if (measuring(due)) stats_.client_lag.record(now > ready ? now - ready : 0);
         }
     }
     const uint32_t len = c.queued * plan_.request_len;
@@ -1168,7 +1168,7 @@ void report(const Config& cfg, const Stats& s, double seconds, double user_s, do
         for (const Percentile& p : kPercentiles) printf(",\"%s\":%.3f", p.key, double(h.percentile(p.q)) / 1e3);
         printf(",\"max\":%.3f},", double(h.max()) / 1e3);
         if (cfg.rate > 0) {
-            const Histogram& g = s.send_lag;
+            const Histogram& g = s.client_lag;
             printf("\"client_lag_us\":{\"mean\":%.3f", g.mean() / 1e3);
             for (const Percentile& p : kPercentiles)
                 printf(",\"%s\":%.3f", p.key, double(g.percentile(p.q)) / 1e3);
@@ -1208,7 +1208,7 @@ void report(const Config& cfg, const Stats& s, double seconds, double user_s, do
         if (cfg.rate > 0) {
             // Part of the latency above: how late the client wrote requests that
             // were due on a free connection (timer wake-up, CPU contention).
-            const Histogram& g = s.send_lag;
+            const Histogram& g = s.client_lag;
             printf("  client lag   mean %s ", human_time(g.mean()).c_str());
             for (const Percentile& p : kPercentiles)
                 printf(" %s %s ", p.label, human_time(double(g.percentile(p.q))).c_str());
