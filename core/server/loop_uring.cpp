@@ -42,9 +42,9 @@ constexpr unsigned kSubmitEvery = 32;
 // holds out up to kBatchWaitUs for kBatch completions (where the kernel can):
 // under load one wake-up per batch instead of one per request. A quiet loop
 // wakes for the first completion, so a lone request waits for nothing.
-constexpr unsigned kBusyPass = 4;
-constexpr unsigned kBatch = 64;
-constexpr unsigned kBatchWaitUs = 100;
+constexpr unsigned kBusyPass = 8;
+constexpr unsigned kBatch = 32;
+constexpr unsigned kBatchWaitUs = 50;
 
 }  // namespace
 
