@@ -7,17 +7,19 @@
 #              lib.sh (see their README.md). They are NOT part of brisk.
 #              Default: ../shared/bench next to the repository.
 #   TOOL       compare (default), instr_per_req or idle_conns
-#   OPTIONS    passed to the tool before the brisk server spec, e.g. -r 5 -X 20
-#              (compare defaults here to -w plaintext,pipeline,churn)
-# Env: BRISK_BIN  brisk binary to measure (default: build/brisk, (re)built first,
-#                 RelWithDebInfo)
+#   OPTIONS    passed to the tool before the brisk server specs, e.g. -r 5 -X 20
+#              (compare defaults here to -w plaintext,pipeline,static1k,churn)
+# Env: BRISK_BIN       brisk binary to measure (default: build/brisk, (re)built
+#                      first, RelWithDebInfo)
+#      BRISK_BACKENDS  I/O backends measured side by side, each a server under
+#                      test named brisk-BACKEND (default: "io_uring epoll")
 #
 # The tools need (Debian 12): wrk nginx h2o golang-go
 # golang-github-valyala-fasthttp-dev nghttp2-client valgrind linux-perf
 # python3 iproute2. Every server runs on 127.0.0.1 only.
 #
 # Examples:
-#   bench/compare.sh                                  # 3 workloads x 3 reps vs fasthttp, nginx, h2o
+#   bench/compare.sh                                  # 4 workloads x 3 reps vs fasthttp, nginx, h2o
 #   bench/compare.sh ../shared/bench compare -a fasthttp -r 5 -X 20
 #   bench/compare.sh ../shared/bench instr_per_req -n 100000 -m 16
 #   bench/compare.sh ../shared/bench idle_conns -n 10000
@@ -58,10 +60,14 @@ fi
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
 # One loop: the tools pin the server to SERVER_CPUS (one CPU by default).
-sut="brisk=$(printf '%q' "$bin") --listen 127.0.0.1:{PORT} --loops 1 --respond /plaintext=\"Hello, World!\""
+# One server under test per I/O backend ($BRISK_BACKENDS, default both).
+suts=()
+for io in ${BRISK_BACKENDS:-io_uring epoll}; do
+    suts+=("brisk-$io=$(printf '%q' "$bin") --listen 127.0.0.1:{PORT} --loops 1 --io $io --root {DOCROOT} --respond /plaintext=\"Hello, World!\"")
+done
 
 case $tool in
-compare)       exec "$bench_dir/compare" -w plaintext,pipeline,churn "$@" "$sut" ;;
-instr_per_req) exec "$bench_dir/instr_per_req" "$@" "$sut" ;;
-idle_conns)    exec "$bench_dir/idle_conns" "$@" "$sut" ;;
+compare)       exec "$bench_dir/compare" -w plaintext,pipeline,static1k,churn "$@" "${suts[@]}" ;;
+instr_per_req) exec "$bench_dir/instr_per_req" "$@" "${suts[@]}" ;;
+idle_conns)    exec "$bench_dir/idle_conns" "$@" "${suts[@]}" ;;
 esac

@@ -378,8 +378,10 @@ private:
                 break;
             case 10:
                 if (name_is(p, name_len, "connection")) {
-                    if (contains_word(v, vlen, "close")) close_ = true;
-                    else if (http10 && contains_word(v, vlen, "keep-alive")) close_ = false;
+                    if (contains_word(v, vlen, "close"))
+                        close_ = true;
+                    else if (http10 && contains_word(v, vlen, "keep-alive"))
+                        close_ = false;
                 }
                 break;
             default:
@@ -414,7 +416,7 @@ struct Config {
     double duration_s = 10;
     double warmup_s = 0;
     double timeout_s = 10;
-    double rate = 0;  // requests/s over all connections; 0 = closed loop
+    double rate = 0;            // requests/s over all connections; 0 = closed loop
     uint64_t max_requests = 0;  // 0 = no bound
     bool churn = false;
     bool json = false;
@@ -430,12 +432,12 @@ struct Plan {
     uint64_t measure_ns = 0;  // start of the measurement window
     uint64_t end_ns = 0;      // end of the run
     uint64_t timeout_ns = 0;
-    double ns_per_slot = 0;   // fixed rate: 1e9 / rate
+    double ns_per_slot = 0;  // fixed rate: 1e9 / rate
 };
 
 struct Stats {
-    uint64_t requests = 0;  // responses recorded
-    uint64_t bytes = 0;     // bytes read in the window
+    uint64_t requests = 0;    // responses recorded
+    uint64_t bytes = 0;       // bytes read in the window
     uint64_t status[5] = {};  // 1xx (final, e.g. 101), 2xx, 3xx, 4xx, 5xx; others in `other`
     uint64_t other = 0;
     uint64_t err_connect = 0;
@@ -495,20 +497,20 @@ private:
 
     struct Conn {
         int fd = -1;
-        uint32_t gen = 0;         // bumped on close: events of an old socket are ignored
+        uint32_t gen = 0;  // bumped on close: events of an old socket are ignored
         ConnState state = ConnState::kClosed;
-        bool in_heap = false;     // fixed rate: has an entry in the timer heap
-        bool in_ready = false;    // closed loop: listed in ready_ for the next batch
-        uint32_t inflight = 0;    // requests written (possibly partly), awaiting their response
-        uint32_t queued = 0;      // requests assigned but not written yet
-        uint32_t ring_head = 0;   // oldest entry of the stamp ring
-        uint32_t write_end = 0;   // end offset in plan.requests of the current send
-        uint32_t write_left = 0;  // bytes of it not written yet
-        uint32_t carry_len = 0;   // unconsumed bytes kept from the previous read
-        uint64_t seq = 0;         // fixed rate: number of the next scheduled request
-        uint64_t progress_ns = 0; // last send, response or connect start (for --timeout)
-        uint64_t retry_ns = 0;    // closed: do not reconnect before this time
-        uint64_t free_ns = 0;     // last time a slot for a request got free (response, open)
+        bool in_heap = false;        // fixed rate: has an entry in the timer heap
+        bool in_ready = false;       // closed loop: listed in ready_ for the next batch
+        uint32_t inflight = 0;       // requests written (possibly partly), awaiting their response
+        uint32_t queued = 0;         // requests assigned but not written yet
+        uint32_t ring_head = 0;      // oldest entry of the stamp ring
+        uint32_t write_end = 0;      // end offset in plan.requests of the current send
+        uint32_t write_left = 0;     // bytes of it not written yet
+        uint32_t carry_len = 0;      // unconsumed bytes kept from the previous read
+        uint64_t seq = 0;            // fixed rate: number of the next scheduled request
+        uint64_t progress_ns = 0;    // last send, response or connect start (for --timeout)
+        uint64_t retry_ns = 0;       // closed: do not reconnect before this time
+        uint64_t free_ns = 0;        // last time a slot for a request got free (response, open)
         uint64_t* stamps = nullptr;  // ring of `depth` send (or due) times: inflight, then queued
         ResponseParser parser;
         std::unique_ptr<char[]> carry;
@@ -584,8 +586,10 @@ void Worker::assign(Conn& c, uint64_t now) {
         for (uint32_t i = 0; i < cfg_.depth && budget_ > 0; ++i) push_stamp(c, now);
     }
     if (c.queued == 0) return;
-    if (c.state == ConnState::kOpen) flush(c, now);
-    else if (c.state == ConnState::kClosed && now >= c.retry_ns) connect(c, now);
+    if (c.state == ConnState::kOpen)
+        flush(c, now);
+    else if (c.state == ConnState::kClosed && now >= c.retry_ns)
+        connect(c, now);
 }
 
 // Fixed rate: arm a timer for the next due request if the connection could take it.
@@ -779,8 +783,10 @@ bool Worker::on_response(Conn& c, uint64_t now, int status, bool close_conn) {
         ++stats_.requests;
         stats_.latency.record(now - sent);
         const int cls = status / 100;
-        if (cls >= 1 && cls <= 5) ++stats_.status[cls - 1];
-        else ++stats_.other;
+        if (cls >= 1 && cls <= 5)
+            ++stats_.status[cls - 1];
+        else
+            ++stats_.other;
     }
     if (close_conn || cfg_.churn) {
         // Requests pipelined behind a closing response are lost.
@@ -954,9 +960,12 @@ uint64_t parse_count(const char* s, uint64_t min, uint64_t max) {
     errno = 0;
     double v = strtod(s, &end);
     std::string_view suffix(end);
-    if (suffix == "k" || suffix == "K") v *= 1e3;
-    else if (suffix == "m" || suffix == "M") v *= 1e6;
-    else if (!suffix.empty()) die("bad number '%s'", s);
+    if (suffix == "k" || suffix == "K")
+        v *= 1e3;
+    else if (suffix == "m" || suffix == "M")
+        v *= 1e6;
+    else if (!suffix.empty())
+        die("bad number '%s'", s);
     if (errno != 0 || end == s || !(v >= double(min)) || !(v <= double(max)) || v != std::floor(v))
         die("number out of range: '%s'", s);
     return uint64_t(v);
@@ -983,8 +992,7 @@ void parse_url(Config& cfg, const char* url) {
     if (host == "localhost") host = "127.0.0.1";
     cfg.addr.sin_family = AF_INET;
     cfg.addr.sin_port = htons(uint16_t(port));
-    if (inet_pton(AF_INET, host.c_str(), &cfg.addr.sin_addr) != 1)
-        die("host must be an IPv4 address: '%s'", url);
+    if (inet_pton(AF_INET, host.c_str(), &cfg.addr.sin_addr) != 1) die("host must be an IPv4 address: '%s'", url);
     cfg.host_port = std::string(authority);
 }
 
@@ -1010,28 +1018,52 @@ Config parse_args(int argc, char** argv) {
     int opt;
     while ((opt = getopt_long(argc, argv, "c:t:d:w:H:p:R:h", longopts, nullptr)) != -1) {
         switch (opt) {
-        case 'c': cfg.conns = uint32_t(parse_count(optarg, 1, 1'000'000)); break;
-        case 't': cfg.threads = uint32_t(parse_count(optarg, 1, 1024)); break;
-        case 'd': cfg.duration_s = parse_time(optarg); break;
-        case 'w': cfg.warmup_s = parse_time(optarg); break;
+        case 'c':
+            cfg.conns = uint32_t(parse_count(optarg, 1, 1'000'000));
+            break;
+        case 't':
+            cfg.threads = uint32_t(parse_count(optarg, 1, 1024));
+            break;
+        case 'd':
+            cfg.duration_s = parse_time(optarg);
+            break;
+        case 'w':
+            cfg.warmup_s = parse_time(optarg);
+            break;
         case 'H':
             if (strchr(optarg, ':') == nullptr) die("header without ':': '%s'", optarg);
             cfg.headers.emplace_back(optarg);
             break;
-        case 'p': cfg.depth = uint32_t(parse_count(optarg, 1, 4096)); break;
+        case 'p':
+            cfg.depth = uint32_t(parse_count(optarg, 1, 4096));
+            break;
         case 'R': {
             char* end = nullptr;
             cfg.rate = strtod(optarg, &end);
             if (end == optarg || *end != '\0' || !(cfg.rate > 0)) die("bad rate '%s'", optarg);
             break;
         }
-        case kChurn: cfg.churn = true; break;
-        case kMaxRequests: cfg.max_requests = parse_count(optarg, 1, UINT64_MAX / 2); break;
-        case kJson: cfg.json = true; break;
-        case kLatency: cfg.latency = true; break;
-        case kTimeout: cfg.timeout_s = parse_time(optarg); break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); exit(2);
+        case kChurn:
+            cfg.churn = true;
+            break;
+        case kMaxRequests:
+            cfg.max_requests = parse_count(optarg, 1, UINT64_MAX / 2);
+            break;
+        case kJson:
+            cfg.json = true;
+            break;
+        case kLatency:
+            cfg.latency = true;
+            break;
+        case kTimeout:
+            cfg.timeout_s = parse_time(optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            exit(2);
         }
     }
     if (optind != argc - 1) {
@@ -1088,10 +1120,14 @@ double tv_seconds(const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_u
 
 std::string human_time(double ns) {
     char b[32];
-    if (ns < 1e3) snprintf(b, sizeof b, "%.0fns", ns);
-    else if (ns < 1e6) snprintf(b, sizeof b, "%.2fus", ns / 1e3);
-    else if (ns < 1e9) snprintf(b, sizeof b, "%.2fms", ns / 1e6);
-    else snprintf(b, sizeof b, "%.2fs", ns / 1e9);
+    if (ns < 1e3)
+        snprintf(b, sizeof b, "%.0fns", ns);
+    else if (ns < 1e6)
+        snprintf(b, sizeof b, "%.2fus", ns / 1e3);
+    else if (ns < 1e9)
+        snprintf(b, sizeof b, "%.2fms", ns / 1e6);
+    else
+        snprintf(b, sizeof b, "%.2fs", ns / 1e9);
     return b;
 }
 
@@ -1159,19 +1195,19 @@ void report(const Config& cfg, const Stats& s, double seconds, double user_s, do
                static_cast<unsigned long long>(s.status[2]), static_cast<unsigned long long>(s.status[3]),
                static_cast<unsigned long long>(s.status[4]), static_cast<unsigned long long>(s.other));
         printf("\"non_2xx\":%llu,", static_cast<unsigned long long>(non2xx));
-        printf("\"errors\":{\"connect\":%llu,\"read\":%llu,\"write\":%llu,\"timeout\":%llu,\"protocol\":%llu,"
-               "\"total\":%llu},",
-               static_cast<unsigned long long>(s.err_connect), static_cast<unsigned long long>(s.err_read),
-               static_cast<unsigned long long>(s.err_write), static_cast<unsigned long long>(s.err_timeout),
-               static_cast<unsigned long long>(s.err_protocol), static_cast<unsigned long long>(s.errors()));
+        printf(
+            "\"errors\":{\"connect\":%llu,\"read\":%llu,\"write\":%llu,\"timeout\":%llu,\"protocol\":%llu,"
+            "\"total\":%llu},",
+            static_cast<unsigned long long>(s.err_connect), static_cast<unsigned long long>(s.err_read),
+            static_cast<unsigned long long>(s.err_write), static_cast<unsigned long long>(s.err_timeout),
+            static_cast<unsigned long long>(s.err_protocol), static_cast<unsigned long long>(s.errors()));
         printf("\"latency_us\":{\"mean\":%.3f,\"min\":%.3f", h.mean() / 1e3, double(h.min()) / 1e3);
         for (const Percentile& p : kPercentiles) printf(",\"%s\":%.3f", p.key, double(h.percentile(p.q)) / 1e3);
         printf(",\"max\":%.3f},", double(h.max()) / 1e3);
         if (cfg.rate > 0) {
             const Histogram& g = s.client_lag;
             printf("\"client_lag_us\":{\"mean\":%.3f", g.mean() / 1e3);
-            for (const Percentile& p : kPercentiles)
-                printf(",\"%s\":%.3f", p.key, double(g.percentile(p.q)) / 1e3);
+            for (const Percentile& p : kPercentiles) printf(",\"%s\":%.3f", p.key, double(g.percentile(p.q)) / 1e3);
             printf(",\"max\":%.3f},", double(g.max()) / 1e3);
         }
         printf("\"cpu\":{\"user_s\":%.3f,\"sys_s\":%.3f,\"cores\":%.3f,\"us_per_request\":%.3f}}\n", user_s, sys_s,
@@ -1218,9 +1254,10 @@ void report(const Config& cfg, const Stats& s, double seconds, double user_s, do
     printf("  client CPU   user %.2fs  sys %.2fs  (%.2f cores, %.2f us/request)\n", user_s, sys_s,
            seconds > 0 ? cpu / seconds : 0, us_per_req);
     if (cfg.rate > 0 && seconds > 0 && rps < 0.99 * cfg.rate && !g_stop.load())
-        printf("  note: %.0f req/s is below the target rate: the server (or the client) fell behind, "
-               "latency grows with the backlog\n",
-               rps);
+        printf(
+            "  note: %.0f req/s is below the target rate: the server (or the client) fell behind, "
+            "latency grows with the backlog\n",
+            rps);
 }
 
 }  // namespace
@@ -1288,8 +1325,7 @@ int main(int argc, char** argv) {
 
     Stats total;
     for (auto& w : workers) total.merge(w->stats());
-    const double seconds =
-        total.stop_ns > plan.measure_ns ? double(total.stop_ns - plan.measure_ns) / 1e9 : 0.0;
+    const double seconds = total.stop_ns > plan.measure_ns ? double(total.stop_ns - plan.measure_ns) / 1e9 : 0.0;
     report(cfg, total, seconds, tv_seconds(ru_end.ru_utime) - tv_seconds(ru_start.ru_utime),
            tv_seconds(ru_end.ru_stime) - tv_seconds(ru_start.ru_stime));
     return 0;
