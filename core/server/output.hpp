@@ -82,6 +82,16 @@ public:
         return cnt;
     }
 
+    /** Bytes of the run of memory that leaves next (what gather() describes, uncapped). */
+    std::uint64_t run_bytes() {
+        if (segs_.empty()) return len - sent;
+        close_range();
+        std::uint64_t n = 0;
+        for (std::size_t i = head; i < segs_.size() && segs_[i].kind != OutSegment::Kind::file; ++i)
+            n += segs_[i].len - (i == head ? head_done : 0);
+        return n;
+    }
+
     /** Marks `n` more bytes sent: what is done is released (a reference) or closed (a file). */
     void consume(std::uint64_t n) noexcept {
         if (segs_.empty()) {
