@@ -5,11 +5,12 @@
 // - each connection has one multishot receive into the ring's provided
 //   buffers, copied into its worker at once, so an idle connection holds no
 //   buffer; it pauses while the connection cannot use what it receives;
-// - a batch of answers leaves as one send, and the connection waits in
-//   `writing` for its completion; output with files or borrowed memory is
-//   written by plain calls, with a one-shot poll when the socket is full;
+// - a batch of answers leaves as one send (a sendmsg when it borrows up to
+//   16 KiB), and the connection waits in `writing` for its completion;
+//   files and larger borrowed bodies are written by plain calls, with a
+//   one-shot poll when the socket is full;
 // - everything queued is submitted with the wait for completions: one
-//   system call per loop pass.
+//   system call per loop pass, which waits for a batch when the loop is busy.
 //
 // A connection closed while operations are in flight is cancelled and its
 // record (and worker, if a send still reads it) kept until the last of them
