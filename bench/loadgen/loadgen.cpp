@@ -222,6 +222,13 @@ public:
     Result feed(const char* begin, size_t n, size_t* used) {
         const char* p = begin;
         const char* const end = begin + n;
+        // Chunk-size and trailer lines: where the line at q ends, and what to
+        // answer when it has not ended yet (more input, or an error past kMaxLine).
+        auto line_end = [end](const char* q) { return static_cast<const char*>(memchr(q, '\n', size_t(end - q))); };
+        auto incomplete_line = [&](const char* q) {
+            *used = size_t(q - begin);
+            return size_t(end - q) > kMaxLine ? Result::kError : Result::kNeedMore;
+        };
         for (;;) {
             switch (state_) {
             case State::kHead: {
@@ -272,11 +279,8 @@ public:
                 break;
             }
             case State::kChunkSize: {
-                const auto* nl = static_cast<const char*>(memchr(p, '\n', size_t(end - p)));
-                if (nl == nullptr) {
-                    *used = size_t(p - begin);
-                    return size_t(end - p) > kMaxLine ? Result::kError : Result::kNeedMore;
-                }
+                const char* nl = line_end(p);
+                if (nl == nullptr) return incomplete_line(p);
                 uint64_t size = 0;
                 int digits = 0;
                 for (const char* q = p; q < nl; ++q, ++digits) {
@@ -296,11 +300,8 @@ public:
                 break;
             }
             case State::kTrailer: {
-                const auto* nl = static_cast<const char*>(memchr(p, '\n', size_t(end - p)));
-                if (nl == nullptr) {
-                    *used = size_t(p - begin);
-                    return size_t(end - p) > kMaxLine ? Result::kError : Result::kNeedMore;
-                }
+                const char* nl = line_end(p);
+                if (nl == nullptr) return incomplete_line(p);
                 const bool empty = nl == p || (nl == p + 1 && *p == '\r');
                 p = nl + 1;
                 if (empty) {

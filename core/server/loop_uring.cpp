@@ -47,6 +47,9 @@ constexpr unsigned kBusyPass = 8;
 constexpr unsigned kBatch = 32;
 constexpr unsigned kBatchWaitUs = 50;
 
+// Whether the kernel still has an operation of this connection: a receive, a send or a poll.
+bool in_flight(const Conn& c) noexcept { return c.registered || c.sending || c.polling; }
+
 }  // namespace
 
 bool Loop::start_uring() {
@@ -263,7 +266,7 @@ void Loop::cancel(std::uint64_t user_data) {
 }
 
 bool Loop::close_async(Conn& c) {
-    const bool idle = !c.registered && !c.sending && !c.polling;
+    const bool idle = !in_flight(c);
     if (c.registered) cancel(conn_tag(c, op_recv));
     if (c.sending) cancel(conn_tag(c, op_send));
     if (c.polling) cancel(conn_tag(c, op_poll));
@@ -277,7 +280,7 @@ bool Loop::close_async(Conn& c) {
 }
 
 void Loop::settle(Conn& c) {
-    if (c.registered || c.sending || c.polling) return;
+    if (in_flight(c)) return;
     if (c.worker) release_worker(c);
     --open_;
     conns_.release(&c);
