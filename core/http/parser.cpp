@@ -20,12 +20,14 @@ struct Tables {
     bool token[256];
     bool value[256];  // field-vchar, SP, HTAB (RFC 9110 5.5)
     bool host[256];
-    constexpr Tables() : token(), value(), host() {
+    bool ows[256];
+    constexpr Tables() : token(), value(), host(), ows() {
         for (int c = 0; c < 256; ++c) {
             auto u = static_cast<unsigned char>(c);
             token[c] = is_tchar(static_cast<char>(u));
             value[c] = is_field_char(static_cast<char>(u));
             host[c] = is_unreserved_or_sub_delim(static_cast<char>(u));  // reg-name; '%' is checked apart
+            ows[c] = is_ows(static_cast<char>(u));
         }
     }
 };
@@ -38,16 +40,22 @@ inline bool is_token(char c) noexcept { return kTables.token[static_cast<unsigne
 #endif
 
 #ifdef __SSE2__
-// Scans [p, end) 16 bytes at a time for the first byte `bad_mask(x)` flags.
-// Loads stay inside the range, except that a last partial block is loaded
-// whole when it cannot cross into the next page (hardware-safe; the bytes
-// past `end` are masked off). Sanitizer builds never read past `end`, so
-// tests that end the input at a guard page check the scalar tail too.
-template <class BadMask>
-const char* simd_scan(const char* p, const char* end, BadMask bad_mask) noexcept {
+// Scans [p, end) 16 bytes at a time for the first byte `bad_mask(x)` flags,
+// showing `seen(x, at, bits)` each block with the bits of the bytes before
+// that one. Loads stay inside the range, except that a last partial block is
+// loaded whole when it cannot cross into the next page (hardware-safe; the
+// bytes past `end` are masked off). Sanitizer builds never read past `end`,
+// so tests that end the input at a guard page check the scalar tail too.
+template <class BadMask, class Seen>
+const char* simd_scan(const char* p, const char* end, BadMask bad_mask, Seen seen) noexcept {
     while (end - p >= 16) {
         __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-        if (int m = _mm_movemask_epi8(bad_mask(x))) return p + __builtin_ctz(static_cast<unsigned>(m));
+        if (int m = _mm_movemask_epi8(bad_mask(x))) {
+            const unsigned at = static_cast<unsigned>(__builtin_ctz(static_cast<unsigned>(m)));
+            seen(x, p, (1u << at) - 1);
+            return p + at;
+        }
+        seen(x, p, 0xffffu);
         p += 16;
     }
 #ifdef BRISK_SIMD_TAIL
@@ -55,7 +63,9 @@ const char* simd_scan(const char* p, const char* end, BadMask bad_mask) noexcept
         __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
         unsigned m = static_cast<unsigned>(_mm_movemask_epi8(bad_mask(x)));
         m &= (1u << (end - p)) - 1;
-        return m ? p + __builtin_ctz(m) : end;
+        const auto at = m ? static_cast<unsigned>(__builtin_ctz(m)) : static_cast<unsigned>(end - p);
+        seen(x, p, (1u << at) - 1);
+        return p + at;
     }
 #endif
     return p;
@@ -66,11 +76,15 @@ const char* simd_scan(const char* p, const char* end, BadMask bad_mask) noexcept
 // than HTAB, or DEL).
 const char* skip_value(const char* p, const char* end) noexcept {
 #ifdef __SSE2__
-    p = simd_scan(p, end, [](__m128i x) {
-        const __m128i ctl = _mm_and_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)), _mm_cmpgt_epi8(x, _mm_set1_epi8(-1)));
-        return _mm_andnot_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\t')),
-                                _mm_or_si128(ctl, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f))));
-    });
+    p = simd_scan(
+        p, end,
+        [](__m128i x) {
+            const __m128i ctl =
+                _mm_and_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)), _mm_cmpgt_epi8(x, _mm_set1_epi8(-1)));
+            return _mm_andnot_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\t')),
+                                    _mm_or_si128(ctl, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f))));
+        },
+        [](__m128i, const char*, unsigned) {});
 #endif
     while (p < end && kTables.value[static_cast<unsigned char>(*p)]) ++p;
     return p;
@@ -78,24 +92,33 @@ const char* skip_value(const char* p, const char* end) noexcept {
 
 // First byte in [p, end) that ends a request-target: anything outside
 // VCHAR (SP, CTL, DEL, non-ASCII), or '#' (a fragment is never sent).
-const char* skip_target(const char* p, const char* end) noexcept {
+// `query` is set to the first '?' before it, if there is one.
+const char* skip_target(const char* p, const char* end, const char*& query) noexcept {
 #ifdef __SSE2__
     // Signed compare: bytes >= 0x80 are negative and so below 0x21 too.
-    p = simd_scan(p, end, [](__m128i x) {
-        return _mm_or_si128(
-            _mm_cmplt_epi8(x, _mm_set1_epi8(0x21)),
-            _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)), _mm_cmpeq_epi8(x, _mm_set1_epi8('#'))));
-    });
+    p = simd_scan(
+        p, end,
+        [](__m128i x) {
+            return _mm_or_si128(
+                _mm_cmplt_epi8(x, _mm_set1_epi8(0x21)),
+                _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)), _mm_cmpeq_epi8(x, _mm_set1_epi8('#'))));
+        },
+        [&query](__m128i x, const char* at, unsigned before) {
+            const auto q = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('?')))) & before;
+            if (q && !query) query = at + __builtin_ctz(q);
+        });
 #endif
     while (p < end) {
         auto c = static_cast<unsigned char>(*p);
         if (c < 0x21 || c >= 0x7f || c == '#') break;
+        if (c == '?' && !query) query = p;
         ++p;
     }
     return p;
 }
 
-std::size_t skip_empty_lines(const char* buf, std::size_t len) noexcept {
+inline std::size_t skip_empty_lines(const char* buf, std::size_t len) noexcept {
+    if (len == 0 || buf[0] != '\r') return 0;  // nearly always
     std::size_t i = 0;
     while (i + 1 < len && buf[i] == '\r' && buf[i + 1] == '\n') i += 2;
     return i;
@@ -156,8 +179,61 @@ bool parse_method(std::string_view m, Method& out) noexcept {
 
 bool is_hex(char c) noexcept { return hex_value(c) >= 0; }
 
+#ifdef BRISK_SIMD_TAIL
+// The common Host in one 16-byte load: letters, digits, '.' and '-', then
+// perhaps ':' and digits. True when `h` is such a host; false means "ask
+// the full check", not "invalid".
+bool plain_host(std::string_view h) noexcept {
+    const std::size_t n = h.size();
+    if (n == 0 || n > 16 || (reinterpret_cast<std::uintptr_t>(h.data()) & 4095) > 4096 - 16) return false;
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h.data()));
+    // OR-ing 0x20 folds upper case onto lower, and nothing else onto a letter.
+    const __m128i folded = _mm_or_si128(x, _mm_set1_epi8(0x20));
+    const __m128i letter =
+        _mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(folded, _mm_set1_epi8('z' + 1)));
+    const __m128i digit =
+        _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+    const __m128i name = _mm_or_si128(_mm_or_si128(letter, digit), _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('.')),
+                                                                                _mm_cmpeq_epi8(x, _mm_set1_epi8('-'))));
+    const unsigned live = n == 16 ? 0xffffu : (1u << n) - 1;
+    const unsigned names = static_cast<unsigned>(_mm_movemask_epi8(name)) & live;
+    const unsigned colons = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')))) & live;
+    if (colons == 0) return names == live;
+    const unsigned at = static_cast<unsigned>(__builtin_ctz(colons));
+    const unsigned before = (1u << at) - 1, after = live & ~((2u << at) - 1);
+    const unsigned digits = static_cast<unsigned>(_mm_movemask_epi8(digit));
+    return (names & before) == before && (digits & after) == after;
+}
+#endif
+
+// The letters, digits and '-' that start a field name, found 16 bytes at a
+// time: most names are nothing else. The scan stops inside the head, whose
+// last bytes are CR LF CR LF, but may load up to 15 bytes past the stop.
+const char* skip_plain_name(const char* p) noexcept {
+#ifdef BRISK_SIMD_TAIL
+    for (;;) {
+        if ((reinterpret_cast<std::uintptr_t>(p) & 4095) > 4096 - 16) return p;
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        const __m128i folded = _mm_or_si128(x, _mm_set1_epi8(0x20));
+        const __m128i plain = _mm_or_si128(_mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8('a' - 1)),
+                                                                      _mm_cmplt_epi8(folded, _mm_set1_epi8('z' + 1))),
+                                                        _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                                                      _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)))),
+                                           _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
+        const auto other = static_cast<unsigned>(_mm_movemask_epi8(plain)) ^ 0xffffu;
+        if (other) return p + __builtin_ctz(other);
+        p += 16;
+    }
+#else
+    return p;
+#endif
+}
+
 // Host = uri-host [ ":" port ] (RFC 9110 7.2, RFC 3986 3.2.2). Empty is valid.
 bool valid_host(std::string_view h) noexcept {
+#ifdef BRISK_SIMD_TAIL
+    if (plain_host(h)) return true;
+#endif
     std::size_t i = 0;
     if (!h.empty() && h[0] == '[') {
         std::size_t close = h.find(']');
@@ -184,22 +260,26 @@ bool valid_host(std::string_view h) noexcept {
 }
 
 // Case-insensitive match of a field name (already a valid token of the same
-// length) against a lower-case name of letters and '-': OR-ing 0x20 folds
-// case, and no other token byte folds onto a letter or '-'. Eight bytes at a time.
+// length, at least 4 bytes) against a lower-case name of letters and '-':
+// OR-ing 0x20 folds case, and no other token byte folds onto a letter or '-'.
+// Whole words at a time; the last word overlaps the one before it.
 template <std::size_t N>
 bool name_is(std::string_view name, const char (&lower)[N]) noexcept {
     constexpr std::size_t n = N - 1;
-    constexpr std::uint64_t fold = 0x2020202020202020ull;
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        std::uint64_t a, b;
-        std::memcpy(&a, name.data() + i, 8);
-        std::memcpy(&b, lower + i, 8);
-        if ((a | fold) != b) return false;
+    static_assert(n >= 4);
+    auto differ = [&](std::size_t at, auto word) {
+        decltype(word) a, b;
+        std::memcpy(&a, name.data() + at, sizeof a);
+        std::memcpy(&b, lower + at, sizeof b);
+        return (a | static_cast<decltype(word)>(0x2020202020202020ull)) != b;
+    };
+    if constexpr (n < 8) {
+        return !differ(0, std::uint32_t{}) && !differ(n - 4, std::uint32_t{});
+    } else {
+        for (std::size_t i = 0; i + 8 < n; i += 8)
+            if (differ(i, std::uint64_t{})) return false;
+        return !differ(n - 8, std::uint64_t{});
     }
-    for (; i < n; ++i)
-        if ((name[i] | 0x20) != lower[i]) return false;
-    return true;
 }
 
 // Calls f(element) for each non-empty element of a comma-separated list,
@@ -225,7 +305,7 @@ struct Framing {
     bool conn_close = false;
     bool conn_keep_alive = false;
     bool expect_other = false;
-    std::string_view expect;
+    bool expect_continue = false;  // 100-continue
 };
 
 void note_transfer_encoding(std::string_view v, Framing& f) {
@@ -284,29 +364,31 @@ std::string_view Request::header(std::string_view name) const noexcept {
 std::size_t find_head_end(const char* buf, std::size_t len, std::size_t from) noexcept {
     std::size_t i = skip_empty_lines(buf, len);
     if (from >= 3 && from - 3 > i) i = from - 3;  // a terminator may straddle the old end
+    // A terminator starting at i or later ends with a LF at i + 3 or later:
+    // look only at the LFs (one per line) and check the three bytes before each.
+    auto ends_head = [buf](std::size_t lf) { return std::memcmp(buf + lf - 3, "\r\n\r\n", 4) == 0; };
+    std::size_t lf = i + 3;
 #ifdef __SSE2__
-    // Four shifted loads find every "\r\n\r\n" of 16 positions at once.
-    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-    auto terminators = [&](const char* p) {
-        __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), cr);
-        __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1)), lf);
-        __m128i c = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2)), cr);
-        __m128i d = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 3)), lf);
-        return static_cast<unsigned>(_mm_movemask_epi8(_mm_and_si128(_mm_and_si128(a, b), _mm_and_si128(c, d))));
+    const __m128i nl = _mm_set1_epi8('\n');
+    auto lfs = [&](const char* p) {
+        return static_cast<unsigned>(
+            _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), nl)));
     };
-    for (; i + 19 <= len; i += 16)
-        if (unsigned m = terminators(buf + i)) return i + __builtin_ctz(m) + 4;
+    auto first_end = [&](unsigned m, std::size_t base) -> std::size_t {
+        for (; m; m &= m - 1)
+            if (ends_head(base + __builtin_ctz(m))) return base + __builtin_ctz(m) + 1;
+        return 0;
+    };
+    for (; lf + 16 <= len; lf += 16)
+        if (std::size_t e = first_end(lfs(buf + lf), lf)) return e;
 #ifdef BRISK_SIMD_TAIL
-    // The last partial block, loaded whole when it stays inside its page;
-    // only positions whose four bytes are all inside the input count.
-    if (i + 4 <= len && (reinterpret_cast<std::uintptr_t>(buf + i) & 4095) <= 4096 - 19) {
-        unsigned m = terminators(buf + i) & ((1u << (len - 3 - i)) - 1);
-        return m ? i + __builtin_ctz(m) + 4 : 0;
-    }
+    // The last partial block, loaded whole when it stays inside its page.
+    if (lf < len && (reinterpret_cast<std::uintptr_t>(buf + lf) & 4095) <= 4096 - 16)
+        return first_end(lfs(buf + lf) & ((1u << (len - lf)) - 1), lf);
 #endif
 #endif
-    for (; i + 4 <= len; ++i)
-        if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n') return i + 4;
+    for (; lf < len; ++lf)
+        if (buf[lf] == '\n' && ends_head(lf)) return lf + 1;
     return 0;
 }
 
@@ -330,15 +412,25 @@ HeadResult check_partial_head(const char* buf, std::size_t len, std::size_t max_
 HeadResult parse_head(const char* buf, std::size_t head_len, std::size_t max_head, Request& req) noexcept {
     const char* const begin = buf;
     const char* const end = buf + head_len;
+    // The head ends with CRLF CRLF, so every scan below stops at a CR at
+    // the latest, and needs no bounds check of its own.
+    if (head_len < 4 || std::memcmp(end - 4, "\r\n\r\n", 4) != 0) return fail(400);
     const char* p = buf + skip_empty_lines(buf, head_len);
+    if (p == end) return fail(400);
 
     // request-line = method SP request-target SP HTTP-version CRLF
     const char* m = p;
-    while (p < end && is_token(*p)) ++p;
-    if (p == m || p == end || *p != ' ') return fail(400);
+    const bool get = std::memcmp(p, "GET ", 4) == 0;  // most requests: no scan, no lookup
+    if (get) {
+        p += 3;
+    } else {
+        while (is_token(*p)) ++p;
+        if (p == m || *p != ' ') return fail(400);
+    }
     req.method_text = {m, static_cast<std::size_t>(p - m)};
     const char* t = ++p;
-    p = skip_target(p, end);
+    const char* query = nullptr;
+    p = skip_target(p, end, query);
     if (p == t || p == end || *p != ' ') {
         // A line that ran past max_head is a long target, whatever it holds.
         const void* nl = std::memchr(t, '\n', static_cast<std::size_t>(end - t));
@@ -357,8 +449,10 @@ HeadResult parse_head(const char* buf, std::size_t head_len, std::size_t max_hea
     if (head_len > max_head) return fail(431);
     if (major != '1') return fail(505);
     req.version_minor = minor == '0' ? 0 : 1;
-    if (!parse_method(req.method_text, req.method)) return fail(501);
-    if (req.method == Method::connect) return fail(501);
+    if (get)
+        req.method = Method::get;
+    else if (!parse_method(req.method_text, req.method) || req.method == Method::connect)
+        return fail(501);
 
     // request-target forms (RFC 9112 3.2)
     std::string_view target = req.target, rest;
@@ -368,9 +462,15 @@ HeadResult parse_head(const char* buf, std::size_t head_len, std::size_t max_hea
     } else if (!split_absolute(target, req.host, rest)) {
         return fail(400);
     }
-    std::size_t q = rest.find('?');
-    req.path = rest.substr(0, q);
-    req.query = q == std::string_view::npos ? std::string_view{} : rest.substr(q + 1);
+    // The authority of an absolute-form target holds no '?': the first one
+    // of the target is the first one of `rest`.
+    if (query) {
+        req.path = {rest.data(), static_cast<std::size_t>(query - rest.data())};
+        req.query = {query + 1, static_cast<std::size_t>(rest.data() + rest.size() - query - 1)};
+    } else {
+        req.path = rest;
+        req.query = {};
+    }
     if (req.path.empty()) req.path = "/";
 
     // field-line = field-name ":" OWS field-value OWS CRLF
@@ -386,11 +486,12 @@ HeadResult parse_head(const char* buf, std::size_t head_len, std::size_t max_hea
         }
         if (*p == ' ' || *p == '\t') return fail(400);  // obs-fold
         const char* name = p;
-        while (p < end && is_token(*p)) ++p;
-        if (p == name || p == end || *p != ':') return fail(400);
+        p = skip_plain_name(p);
+        while (is_token(*p)) ++p;
+        if (p == name || *p != ':') return fail(400);
         std::string_view field_name{name, static_cast<std::size_t>(p - name)};
         ++p;
-        while (p < end && (*p == ' ' || *p == '\t')) ++p;
+        while (kTables.ows[static_cast<unsigned char>(*p)]) ++p;
         const char* v = p;
         p = skip_value(p, end);
         if (p + 1 >= end || p[0] != '\r' || p[1] != '\n') return fail(400);  // bare CR or LF, CTL, NUL
@@ -411,7 +512,7 @@ HeadResult parse_head(const char* buf, std::size_t head_len, std::size_t max_hea
         case 6:
             if (name_is(field_name, "expect")) {
                 if (iequals(value, "100-continue"))
-                    f.expect = value;
+                    f.expect_continue = true;
                 else
                     f.expect_other = true;
             }
@@ -459,7 +560,7 @@ HeadResult parse_head(const char* buf, std::size_t head_len, std::size_t max_hea
 
     if (req.version_minor == 1) {
         if (f.expect_other) return fail(417);
-        req.expect_continue = !f.expect.empty();
+        req.expect_continue = f.expect_continue;
         req.keep_alive = !f.conn_close;
     } else {
         req.expect_continue = false;

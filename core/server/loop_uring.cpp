@@ -194,6 +194,12 @@ void Loop::on_sent(Conn& c, int res) {
     }
     Worker& w = *c.worker;
     w.out.consume(static_cast<std::uint64_t>(res));
+    if (w.out.finished() && !w.has_input()) {
+        // The common case: all of it left and nothing came meanwhile.
+        w.out.reset();
+        finish(c, w, false);
+        return;
+    }
     // The rest of a partial send goes out next; a complete one moves on to
     // what was received meanwhile.
     if (flush(c, w)) on_input(c);

@@ -108,6 +108,8 @@ Handler* Router::match(const http::Request& req, std::size_t& cursor) const noex
     // Exact entries are positions [0, exact_.size()), prefixes follow.
     std::size_t i = cursor;
     if (i < exact_.size()) {
+        // Entries of one path are neighbours: find the first (or go on after
+        // the one that declined), then try each while the path is the same.
         if (i == 0) {
             if (exact_.size() <= 8) {  // a short table: a scan beats the binary search
                 while (i < exact_.size() && !same(exact_[i].path, path)) ++i;
@@ -115,14 +117,19 @@ Handler* Router::match(const http::Request& req, std::size_t& cursor) const noex
                 auto it = std::lower_bound(exact_.begin(), exact_.end(), path, [](const Entry& e, std::string_view p) {
                     return std::string_view(e.path) < p;
                 });
-                i = static_cast<std::size_t>(it - exact_.begin());
+                i = it != exact_.end() && same(it->path, path) ? static_cast<std::size_t>(it - exact_.begin())
+                                                               : exact_.size();
             }
+        } else if (!same(exact_[i].path, path)) {
+            i = exact_.size();
         }
-        for (; i < exact_.size() && same(exact_[i].path, path); ++i) {
-            if (accepts(exact_[i], req)) {
-                cursor = i + 1;
-                return exact_[i].handler;
+        while (i < exact_.size()) {
+            const Entry& e = exact_[i++];
+            if (accepts(e, req)) {
+                cursor = i;
+                return e.handler;
             }
+            if (i < exact_.size() && !same(exact_[i].path, path)) break;
         }
         i = exact_.size();
     }

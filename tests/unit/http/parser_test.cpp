@@ -165,6 +165,33 @@ TEST_CASE("Host rules", "[parser]") {
     CHECK(status_of("GET / HTTP/1.1\r\nHost:\r\n\r\n") == 0);  // empty is allowed
 }
 
+TEST_CASE("Host values around sixteen bytes, the length of the quick check", "[parser]") {
+    auto host = [](const std::string& h) { return status_of("GET / HTTP/1.1\r\nHost: " + h + "\r\n\r\n"); };
+    for (std::string name : {"a", "Example.COM", "www.example.com", "abcdefghijklmnop", "abcdefghijklmnopq"}) {
+        INFO(name);
+        CHECK(host(name) == 0);
+        CHECK(host(name + ":8080") == 0);
+        CHECK(host(name + ":") == 0);  // port = *DIGIT
+        CHECK(host(name + ":80:80") == 400);
+        CHECK(host(name + ":8a") == 400);
+        CHECK(host(name + "/") == 400);
+        CHECK(host("@" + name) == 400);
+        CHECK(host(name + "_~!$&'()*+,;=") == 0);  // the rest of reg-name's bytes
+        CHECK(host(name + "%4a") == 0);
+        CHECK(host(name + "%4") == 400);
+    }
+    CHECK(host(":80") == 0);
+    CHECK(host("127.0.0.1:65535") == 0);
+    CHECK(host("0123456789abcde:") == 0);
+    CHECK(host("0123456789abcd:1") == 0);
+    CHECK(host("0123456789abcd:x") == 400);
+    CHECK(host("[::1]") == 0);
+    CHECK(host("[") == 400);
+    CHECK(host("a`b") == 400);                // 0x60: '@' | 0x20, not a letter
+    CHECK(host("a{b") == 400);                // '[' | 0x20
+    CHECK(host("a"s + '\xc1' + "b") == 400);  // obs-text is a field byte, not a host byte
+}
+
 TEST_CASE("Content-Length and Transfer-Encoding framing", "[parser]") {
     Request req;
     REQUIRE(run("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 42\r\n\r\n", req).kind == HeadResult::complete);
