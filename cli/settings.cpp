@@ -344,6 +344,12 @@ const std::array setting_table{
                 return true;
             },
             nullptr, [](const Options& d) { return format_duration(d.server.read_timeout); }, nullptr},
+    Setting{"defer-accept", ValueKind::duration, "DUR",
+            "Accept a TCP connection once its first bytes arrive, or after DUR if it sends nothing; 0 = at once",
+            [](Options& o, std::string_view v, const std::string&, std::string& e) {
+                return apply_duration(v, o.server.defer_accept, e);
+            },
+            nullptr, [](const Options& d) { return format_duration(d.server.defer_accept); }, nullptr},
     Setting{"max-requests-per-conn", ValueKind::count, "N",
             "Close a connection after this many requests; 0 = unlimited", apply_max_requests_per_conn, nullptr,
             [](const Options& d) { return std::to_string(d.server.max_requests_per_conn); }, nullptr},

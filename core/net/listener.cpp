@@ -184,6 +184,19 @@ Listener open_listener(const ListenAddress& address, unsigned loops) {
     return open_tcp(address, loops);
 }
 
+void defer_accept(const Listener& l, Duration wait) {
+    const auto ms = wait.count() > 0 ? wait.count() : 0;
+    const int secs = static_cast<int>(std::min<std::int64_t>((ms + 999) / 1000, 3600));
+    for (int fd : l.fds) {
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 ||
+            (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+            continue;
+        setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
+    }
+}
+
 Listener reuse_listener(const Listener& old, unsigned loops) {
     Listener l{old.address, old.bound, {}};
     l.inherited = old.inherited;

@@ -48,6 +48,14 @@ bool adopt_listener(const ListenAddress& address, const std::vector<int>& inheri
 /** A listener for an inherited socket that no configured address names. */
 Listener inherited_listener(int fd);
 
+/**
+ * Sets TCP_DEFER_ACCEPT on the TCP sockets of `l`: a connection waits in the
+ * kernel until its first bytes arrive, or for about `wait` (rounded up to
+ * whole seconds: the kernel counts SYN-ACK retransmissions) if it sends
+ * nothing; 0 turns it off. Unix sockets are left alone.
+ */
+void defer_accept(const Listener& l, Duration wait);
+
 /** Closes the sockets (unless the loops own them) and, with `unlink_path`, removes a unix socket's file. */
 void close_listener(Listener& l, bool unlink_path = true);
 

@@ -97,6 +97,9 @@ void Server::listen(const std::vector<int>& inherited, const Server* predecessor
         else
             mine.push_back(std::move(l));
     }
+    // HTTP clients speak first: a connection is taken when its request is
+    // there, not woken for once at the handshake and again for the bytes.
+    for (const net::Listener& l : mine) net::defer_accept(l, impl_->config.defer_accept);
 }
 
 std::vector<std::string> Server::bound_addresses() const {

@@ -12,7 +12,7 @@ from brisk_harness import CRASH_MARKERS, BriskTestCase, decode, free_port, run_b
 
 FLAGS = [
     "--listen", "--loops", "--io", "--concurrency", "--max-idle-worker-duration",
-    "--read-timeout", "--write-timeout", "--idle-timeout", "--max-requests-per-conn",
+    "--read-timeout", "--write-timeout", "--idle-timeout", "--defer-accept", "--max-requests-per-conn",
     "--max-request-body-size", "--max-header-size", "--max-conns-per-ip",
     "--disable-keepalive", "--server-name", "--no-server-header", "--no-date-header",
     "--respond", "--log-level", "--error-log", "--log-all-errors", "--config",
@@ -28,6 +28,7 @@ DEFAULTS = {
     "--max-request-body-size": "4MiB",
     "--max-header-size": "16KiB",
     "--server-name": "brisk",
+    "--defer-accept": "1s",
 }
 
 

@@ -30,7 +30,8 @@ class SignalTest(BriskTestCase):
         self._stop_quickly(srv, signal.SIGINT)
 
     def test_idle_keepalive_connections_closed_at_once(self):
-        srv = self.start("--idle-timeout", "60s", "--loops", "2")
+        # --defer-accept 0: the silent connection is brisk's from the handshake on
+        srv = self.start("--idle-timeout", "60s", "--loops", "2", "--defer-accept", "0")
         conns = []
         for _ in range(10):
             c = srv.connect()
@@ -47,6 +48,22 @@ class SignalTest(BriskTestCase):
         for c in conns + [fresh]:
             self.assertEqual(c.read_until_eof(timeout=2), b"",
                              "an idle connection got bytes at shutdown")
+
+    def test_silent_connection_still_deferred_is_refused(self):
+        # With --defer-accept (1s by default) a connection that has sent
+        # nothing is still the kernel's when the listener closes: its first
+        # bytes get a reset, never a response, and it is not left hanging.
+        srv = self.start("--loops", "1")
+        fresh = srv.connect()
+        self.addCleanup(fresh.close)
+        time.sleep(0.1)
+        self._stop_quickly(srv, signal.SIGTERM)
+        try:
+            fresh.send(get())
+            got = fresh.read_until_eof(timeout=2)
+        except (ConnectionResetError, BrokenPipeError):
+            got = b""
+        self.assertEqual(got, b"")
 
     def test_in_flight_request_is_finished(self):
         srv = self.start("--read-timeout", "20s", "--loops", "1")

@@ -1,9 +1,10 @@
-"""Connection limits (--concurrency, --max-conns-per-ip) and header size limits."""
+"""Connection limits (--concurrency, --max-conns-per-ip, --defer-accept) and header size limits."""
 
 import socket
+import time
 import unittest
 
-from brisk_harness import HELLO, BriskTestCase, get, ipv6_available
+from brisk_harness import HELLO, BriskTestCase, decode, get, ipv6_available, run_brisk
 
 
 class LimitMixin:
@@ -87,6 +88,58 @@ class ConnsPerIpTest(LimitMixin, BriskTestCase):
         self.assert_refused_with(srv, 429)
         held[0].close()
         self.assert_served_again(srv)
+
+
+class DeferAcceptTest(LimitMixin, BriskTestCase):
+    """--defer-accept: a TCP connection is taken when its first bytes arrive.
+    A per-address limit of 1 shows whether a silent connection was taken."""
+
+    def test_silent_connection_is_not_taken_by_default(self):
+        srv = self.start("--max-conns-per-ip", "1", "--loops", "1")
+        silent = srv.connect()
+        self.addCleanup(silent.close)
+        # The silent connection holds no place: another client is served.
+        self.hold(srv, 1)
+
+    def test_silent_connection_is_taken_after_the_deferral(self):
+        srv = self.start("--max-conns-per-ip", "1", "--loops", "1", "--defer-accept", "1s")
+        silent = srv.connect()
+        self.addCleanup(silent.close)
+        # After about a second the kernel repeats its SYN-ACK, the client's
+        # ACK hands the connection over, and it counts.
+        deadline = time.monotonic() + 10
+        while True:
+            time.sleep(0.25)
+            with srv.connect() as c:
+                c.send(get())
+                r = c.read_response()
+            if r.status == 429:
+                break
+            self.assertEqual(r.status, 200, r)
+            self.assertLess(time.monotonic(), deadline, "the silent connection was never accepted")
+        silent.send(get())
+        r = silent.read_response()
+        self.assertEqual((r.status, r.body), (200, HELLO))
+
+    def test_zero_accepts_at_the_handshake(self):
+        srv = self.start("--max-conns-per-ip", "1", "--loops", "1", "--defer-accept", "0")
+        silent = srv.connect()
+        self.addCleanup(silent.close)
+        self.assert_refused_with(srv, 429)
+        silent.send(get())
+        r = silent.read_response()
+        self.assertEqual((r.status, r.body), (200, HELLO))
+
+    def test_in_the_config_file(self):
+        srv = self.start("--max-conns-per-ip", "1", "--loops", "1", config='defer_accept = "0s"\n')
+        silent = srv.connect()
+        self.addCleanup(silent.close)
+        self.assert_refused_with(srv, 429)
+
+    def test_bad_value(self):
+        p = run_brisk(["--defer-accept", "soon", "--check-config"])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("defer-accept", decode(p.stderr))
 
 
 class HeaderSizeDefaultTest(BriskTestCase):

@@ -167,6 +167,12 @@ struct Config {
     Duration write_timeout = std::chrono::seconds(60);
     /** Keep-alive wait for the next request; cli/ defaults it to read_timeout. */
     Duration idle_timeout = std::chrono::seconds(60);
+    /**
+     * TCP connections are accepted when their first bytes arrive
+     * (TCP_DEFER_ACCEPT), or after about this long if they send nothing;
+     * 0: as soon as the handshake completes.
+     */
+    Duration defer_accept = std::chrono::seconds(1);
 
     std::uint64_t max_requests_per_conn = 0;  // 0: unlimited
     std::uint64_t max_request_body_size = 4u << 20;
