@@ -180,6 +180,20 @@ bool parse_method(std::string_view m, Method& out) noexcept {
 bool is_hex(char c) noexcept { return hex_value(c) >= 0; }
 
 #ifdef BRISK_SIMD_TAIL
+// The bytes of x that are ASCII digits.
+__m128i digit_bytes(__m128i x) noexcept {
+    return _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+}
+
+// The bytes of x that are ASCII letters or digits, or `extra`. OR-ing 0x20
+// folds upper case onto lower, and nothing else onto a letter.
+__m128i alnum_bytes(__m128i x, __m128i extra) noexcept {
+    const __m128i folded = _mm_or_si128(x, _mm_set1_epi8(0x20));
+    const __m128i letter =
+        _mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(folded, _mm_set1_epi8('z' + 1)));
+    return _mm_or_si128(_mm_or_si128(letter, digit_bytes(x)), extra);
+}
+
 // The common Host in one 16-byte load: letters, digits, '.' and '-', then
 // perhaps ':' and digits. True when `h` is such a host; false means "ask
 // the full check", not "invalid".
@@ -187,46 +201,33 @@ bool plain_host(std::string_view h) noexcept {
     const std::size_t n = h.size();
     if (n == 0 || n > 16 || (reinterpret_cast<std::uintptr_t>(h.data()) & 4095) > 4096 - 16) return false;
     const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(h.data()));
-    // OR-ing 0x20 folds upper case onto lower, and nothing else onto a letter.
-    const __m128i folded = _mm_or_si128(x, _mm_set1_epi8(0x20));
-    const __m128i letter =
-        _mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(folded, _mm_set1_epi8('z' + 1)));
-    const __m128i digit =
-        _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
-    const __m128i name = _mm_or_si128(_mm_or_si128(letter, digit), _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('.')),
-                                                                                _mm_cmpeq_epi8(x, _mm_set1_epi8('-'))));
+    const __m128i name =
+        alnum_bytes(x, _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('.')), _mm_cmpeq_epi8(x, _mm_set1_epi8('-'))));
     const unsigned live = n == 16 ? 0xffffu : (1u << n) - 1;
     const unsigned names = static_cast<unsigned>(_mm_movemask_epi8(name)) & live;
     const unsigned colons = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')))) & live;
     if (colons == 0) return names == live;
     const unsigned at = static_cast<unsigned>(__builtin_ctz(colons));
     const unsigned before = (1u << at) - 1, after = live & ~((2u << at) - 1);
-    const unsigned digits = static_cast<unsigned>(_mm_movemask_epi8(digit));
+    const unsigned digits = static_cast<unsigned>(_mm_movemask_epi8(digit_bytes(x)));
     return (names & before) == before && (digits & after) == after;
 }
 #endif
 
-// The letters, digits and '-' that start a field name, found 16 bytes at a
-// time: most names are nothing else. The scan stops inside the head, whose
-// last bytes are CR LF CR LF, but may load up to 15 bytes past the stop.
+// The letters, digits and '-' that start a field name, 16 bytes at a time:
+// most names are nothing else. The caller's head ends with CR LF CR LF, so
+// the scan stops inside it; a load never crosses into the next page.
 const char* skip_plain_name(const char* p) noexcept {
 #ifdef BRISK_SIMD_TAIL
-    for (;;) {
-        if ((reinterpret_cast<std::uintptr_t>(p) & 4095) > 4096 - 16) return p;
+    while ((reinterpret_cast<std::uintptr_t>(p) & 4095) <= 4096 - 16) {
         const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-        const __m128i folded = _mm_or_si128(x, _mm_set1_epi8(0x20));
-        const __m128i plain = _mm_or_si128(_mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8('a' - 1)),
-                                                                      _mm_cmplt_epi8(folded, _mm_set1_epi8('z' + 1))),
-                                                        _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
-                                                                      _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)))),
-                                           _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
-        const auto other = static_cast<unsigned>(_mm_movemask_epi8(plain)) ^ 0xffffu;
+        const auto other =
+            static_cast<unsigned>(_mm_movemask_epi8(alnum_bytes(x, _mm_cmpeq_epi8(x, _mm_set1_epi8('-'))))) ^ 0xffffu;
         if (other) return p + __builtin_ctz(other);
         p += 16;
     }
-#else
-    return p;
 #endif
+    return p;
 }
 
 // Host = uri-host [ ":" port ] (RFC 9110 7.2, RFC 3986 3.2.2). Empty is valid.
