@@ -32,8 +32,9 @@ std::size_t find_head_end(const char* buf, std::size_t len, std::size_t from) no
 
 /**
  * Parses the complete request head buf[0, head_len), where head_len is what
- * find_head_end() returned: it ends with CR LF CR LF (anything else is a 400). A request line longer than `max_head` is a 414, a
- * longer head a 431. On `complete`, `req` holds views into buf.
+ * find_head_end() returned: it ends with CR LF CR LF (anything else is a
+ * 400). A request line longer than `max_head` is a 414, a longer head a 431.
+ * On `complete`, `req` holds views into buf.
  */
 HeadResult parse_head(const char* buf, std::size_t head_len, std::size_t max_head, Request& req) noexcept;
 
