@@ -185,16 +185,11 @@ Listener open_listener(const ListenAddress& address, unsigned loops) {
 }
 
 void defer_accept(const Listener& l, Duration wait) {
+    if (l.address.kind == ListenAddress::Kind::unix_path) return;  // inherited ones too: set from the socket
     const auto ms = wait.count() > 0 ? wait.count() : 0;
+    // Whole seconds, bounded so the int cannot overflow (the kernel caps the retransmissions anyway).
     const int secs = static_cast<int>(std::min<std::int64_t>((ms + 999) / 1000, 3600));
-    for (int fd : l.fds) {
-        sockaddr_storage ss{};
-        socklen_t len = sizeof ss;
-        if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 ||
-            (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
-            continue;
-        setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
-    }
+    for (int fd : l.fds) setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
 }
 
 Listener reuse_listener(const Listener& old, unsigned loops) {

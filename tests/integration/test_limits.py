@@ -138,8 +138,10 @@ class DeferAcceptTest(LimitMixin, BriskTestCase):
 
     def test_bad_value(self):
         p = run_brisk(["--defer-accept", "soon", "--check-config"])
-        self.assertNotEqual(p.returncode, 0)
-        self.assertIn("defer-accept", decode(p.stderr))
+        err = decode(p.stderr)
+        self.assertEqual(p.returncode, 1, err)
+        self.assertIn('--defer-accept: bad duration "soon"', err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
 
 
 class HeaderSizeDefaultTest(BriskTestCase):
