@@ -1,6 +1,10 @@
 #include "net/listener.hpp"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -190,6 +194,59 @@ void defer_accept(const Listener& l, Duration wait) {
     // Whole seconds, bounded so the int cannot overflow (the kernel caps the retransmissions anyway).
     const int secs = static_cast<int>(std::min<std::int64_t>((ms + 999) / 1000, 3600));
     for (int fd : l.fds) setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
+}
+
+bool refuse_new_handshakes(int fd) noexcept {
+    // Classic BPF over the TCP header (a socket filter sees the segment from
+    // its transport header): drop a segment whose flags have SYN without ACK.
+    sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),  // the flags byte
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffffU),
+    };
+    sock_fprog prog{static_cast<unsigned short>(sizeof code / sizeof code[0]), code};
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) == 0;
+}
+
+int pending_handshakes(int family, std::uint16_t port) noexcept {
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0) return -1;
+    struct {
+        nlmsghdr head;
+        inet_diag_req_v2 req;
+    } ask{};
+    ask.head.nlmsg_len = sizeof ask;
+    ask.head.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    ask.head.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    ask.req.sdiag_family = static_cast<std::uint8_t>(family);
+    ask.req.sdiag_protocol = IPPROTO_TCP;
+    ask.req.idiag_states = 1U << TCP_SYN_RECV;
+    int count = 0;
+    if (send(fd, &ask, sizeof ask, 0) != static_cast<ssize_t>(sizeof ask)) count = -1;
+    // The dump ends with NLMSG_DONE; bounded by the number of such sockets.
+    alignas(nlmsghdr) char buf[16384];
+    for (bool done = count < 0; !done;) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            count = -1;
+            break;
+        }
+        auto left = static_cast<std::uint32_t>(n);
+        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+            if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+                if (h->nlmsg_type == NLMSG_ERROR) count = -1;
+                done = true;
+                break;
+            }
+            const auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+            if (m->idiag_state == TCP_SYN_RECV && ntohs(m->id.idiag_sport) == port) ++count;
+        }
+    }
+    ::close(fd);
+    return count;
 }
 
 Listener reuse_listener(const Listener& old, unsigned loops) {

@@ -1,6 +1,7 @@
 // brisk — listening sockets.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,24 @@ Listener inherited_listener(int fd);
  * nothing; 0 turns it off. Unix sockets are left alone.
  */
 void defer_accept(const Listener& l, Duration wait);
+
+/**
+ * For a listening socket about to close for good: from now on the kernel
+ * drops new connection attempts to it (a bare SYN; the client's retry then
+ * finds the socket gone, or another server on the port), while handshakes
+ * already under way, and deferred connections' first bytes, still arrive
+ * and can be accepted. False if the filter could not be attached.
+ */
+bool refuse_new_handshakes(int fd) noexcept;
+
+/**
+ * How many connections to local TCP port `port` (host order) of `family`
+ * the kernel holds before they reach an accept queue: handshakes under way
+ * and, with TCP_DEFER_ACCEPT, handshaken connections whose first bytes have
+ * not arrived (sock_diag's SYN_RECV). Sockets of every process on the port
+ * count. -1 when the kernel does not tell.
+ */
+int pending_handshakes(int family, std::uint16_t port) noexcept;
 
 /** Closes the sockets (unless the loops own them) and, with `unlink_path`, removes a unix socket's file. */
 void close_listener(Listener& l, bool unlink_path = true);

@@ -156,12 +156,11 @@ void Loop::finish(Conn& c, Worker& w, bool progressed) {
     }
     release_worker(c);
     if (draining_) {
-        // A connection still waiting for its first request gets a moment for
-        // it (begin_drain() gave it to those there then); others close now.
-        if (c.requests > 0)
-            close_conn(c);
-        else if (c.timer != TimerKind::idle)
-            arm(c, TimerKind::idle, drain_grace_ms());
+        // Idle while draining: a moment for a request that may be on its way
+        // (begin_drain() gave it to those idle then), answered with
+        // `Connection: close`.
+        if (c.timer != TimerKind::idle) arm(c, TimerKind::idle, drain_grace_ms());
+        c.state = ConnState::idle;
         return;
     }
     c.state = ConnState::idle;

@@ -15,6 +15,7 @@
 
 #include "http/forwarded.hpp"
 #include "http/proxy_protocol.hpp"
+#include "net/listener.hpp"
 
 namespace brisk {
 namespace {
@@ -22,8 +23,10 @@ namespace {
 constexpr int kMaxEvents = 256;
 constexpr int kMaxAcceptsPerWake = 64;
 constexpr std::int64_t kAcceptPauseMs = 100;
-// While draining, how long a connection without any request yet may take to send its first.
-constexpr std::int64_t kFirstRequestGraceMs = 1000;
+// While draining, how long an idle connection may take to send its next request.
+constexpr std::int64_t kDrainGraceMs = 1000;
+// While draining, how often the kernel is asked about handshakes it still holds.
+constexpr std::int64_t kCloseCheckMs = 2;
 // Rounds of kMaxAcceptsPerWake accepts that empty a listen queue (its backlog is 4096) when draining.
 constexpr int kMaxDrainAcceptRounds = 4096 / kMaxAcceptsPerWake + 1;
 
@@ -69,15 +72,27 @@ Loop::~Loop() {
     ::close(wake_fd_);
 }
 
-void Loop::add_listener(int fd, bool shared_with_other_loops, bool proxy) {
-    listeners_.push_back(ListenFd{fd, shared_with_other_loops, false, proxy, false});
+void Loop::add_listener(int fd, bool shared_with_other_loops, bool proxy, bool only_holder) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    int family = 0;
+    std::uint16_t port = 0;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
+        (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
+        family = ss.ss_family;
+        port = ntohs(ss.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in&>(ss).sin_port
+                                             : reinterpret_cast<const sockaddr_in6&>(ss).sin6_port);
+    }
+    const bool sole = family && only_holder && !shared_with_other_loops;
+    listeners_.push_back(ListenFd{fd, shared_with_other_loops, false, proxy, false, sole, family, port});
     // One loop per listener for TCP (SO_REUSEPORT spreads connections);
     // a unix socket is shared, and EPOLLEXCLUSIVE wakes one loop per connection.
     std::uint32_t ev = EPOLLIN | (shared_with_other_loops ? EPOLLEXCLUSIVE : 0u);
     poller_.add(fd, ev, listen_tag(listeners_.size() - 1));
 }
 
-void Loop::stop() noexcept {
+void Loop::stop(bool last) noexcept {
+    last_stop_.store(last, std::memory_order_relaxed);
     stop_flag_.store(true, std::memory_order_release);
     std::uint64_t one = 1;
     [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
@@ -99,14 +114,14 @@ void Loop::run() {
 
 void Loop::run_epoll() {
     epoll_event events[kMaxEvents];
-    while (!draining_ || open_ > 0) {
+    while (!draining_ || open_ > 0 || close_deadline_ms_) {
         int n = poller_.wait(events, kMaxEvents, next_timeout_ms());
         update_clock();
         for (int i = 0; i < n; ++i) {
             std::uint64_t tag = events[i].data.u64;
             if (tag & 1) {
                 const ListenFd& l = listeners_[tag >> 2];
-                if (!l.paused && !draining_) accept_from(l.fd, l.proxy);
+                if (!l.paused) accept_from(l.fd, l.proxy);
             } else if (tag == kWakeTag) {
                 std::uint64_t v;
                 [[maybe_unused]] ssize_t r = read(wake_fd_, &v, sizeof v);
@@ -126,6 +141,7 @@ void Loop::after_wait() {
         take_completions();
         if (stop_flag_.load(std::memory_order_acquire)) begin_drain();
     }
+    if (close_deadline_ms_ && now_ms_ >= next_close_check_ms_) close_listeners_when_quiet();
     expire_timers();
     if (now_ms_ >= next_reap_ms_) {
         workers_.reap(now_ms_, cfg_.max_idle_worker_duration.count());
@@ -374,6 +390,7 @@ int Loop::next_timeout_ms() const noexcept {
     for (const TimerList& t : timers_)
         if (const Conn* c = t.front(); c && c->deadline_ms < next) next = c->deadline_ms;
     if (resume_accept_ms_ && resume_accept_ms_ < next) next = resume_accept_ms_;
+    if (close_deadline_ms_ && next_close_check_ms_ < next) next = next_close_check_ms_;
     std::int64_t d = next - now_ms_;
     return d < 0 ? 0 : static_cast<int>(d) + 1;  // +1: the coarse clock must have passed it
 }
@@ -389,40 +406,32 @@ void Loop::expire_timers() {
 
 void Loop::begin_drain() {
     if (draining_) return;
-    // Connections the kernel has completed but nobody accepted yet would be
-    // reset when the socket closes: they are taken (and answered) first.
-    for (ListenFd& l : listeners_) {
-        if (l.paused) continue;
-        for (int round = 0; round < kMaxDrainAcceptRounds && accept_from(l.fd, l.proxy); ++round) {}
-    }
     draining_ = true;
-    // Stop accepting: an own socket is closed, so new connections are
-    // refused at once; a shared one just leaves this loop's poller.
-    for (std::size_t i = 0; i < listeners_.size(); ++i) {
-        ListenFd& l = listeners_[i];
-        stop_accepting(i);
-        if (!l.shared) {
-            ::close(l.fd);
-            l.fd = -1;
+    // A connection the kernel holds but nobody accepted would be reset when
+    // its listening socket closes, though its client saw the handshake
+    // complete. On a last stop the socket refuses new handshakes from now
+    // on, and stays open until those under way, and deferred connections
+    // whose first bytes are on their way, have reached the accept queue (or
+    // the grace is over). A retiring generation's sockets stay open in its
+    // successor: they close at once.
+    if (last_stop_.load(std::memory_order_relaxed)) {
+        for (const ListenFd& l : listeners_) {
+            if (l.paused || !l.sole) continue;
+            net::refuse_new_handshakes(l.fd);
+            close_deadline_ms_ = now_ms_ + drain_grace_ms();
         }
     }
-    // Idle keep-alive connections close at once; busy ones finish their
-    // request and close after it (keep-alive is off while draining). One
-    // accepted but without a request yet gets a moment for its first: its
-    // client has most likely sent it already (a reload or stop must not drop
-    // it), and it is answered with `Connection: close`.
-    TimerList& idle = timers_[static_cast<std::size_t>(TimerKind::idle)];
-    std::size_t fresh = 0;
-    for (Conn* c = idle.front(); c;) {
-        Conn* next = c->next;
-        if (c->requests > 0)
-            close_conn(*c);
-        else
-            ++fresh;
-        c = next;
-    }
+    close_listeners_when_quiet();
+    // No connection closes while a request may be on its way: an idle one
+    // gets a moment for its next (or first) request, answered with
+    // `Connection: close` (keep-alive is off while draining); one still
+    // idle then closes (the idle timer). Busy ones finish their request and
+    // close after it.
     const std::int64_t grace = drain_grace_ms();
-    while (fresh-- > 0) arm(*idle.front(), TimerKind::idle, grace);
+    TimerList& idle = timers_[static_cast<std::size_t>(TimerKind::idle)];
+    std::size_t waiting = 0;
+    for (const Conn* c = idle.front(); c; c = c->next) ++waiting;
+    while (waiting-- > 0) arm(*idle.front(), TimerKind::idle, grace);  // each goes to the back
     // A connection still waiting for its PROXY protocol header gets the same
     // moment, after which it closes without an answer (the idle timer).
     TimerList& reading = timers_[static_cast<std::size_t>(TimerKind::read)];
@@ -433,8 +442,37 @@ void Loop::begin_drain() {
     }
 }
 
+void Loop::close_listeners_when_quiet() {
+    // Asked before the queues are emptied: a handshake not held any more
+    // has reached a queue, and none can start (refuse_new_handshakes).
+    bool held = false;
+    if (close_deadline_ms_ && now_ms_ < close_deadline_ms_) {
+        for (const ListenFd& l : listeners_)
+            if (!l.paused && l.sole && net::pending_handshakes(l.family, l.port) > 0) held = true;
+    }
+    for (const ListenFd& l : listeners_) {
+        if (l.paused) continue;
+        for (int round = 0; round < kMaxDrainAcceptRounds && accept_from(l.fd, l.proxy); ++round) {}
+    }
+    if (held) {
+        next_close_check_ms_ = now_ms_ + kCloseCheckMs;
+        return;
+    }
+    close_deadline_ms_ = 0;
+    // Stop accepting: an own socket is closed, so new connections are
+    // refused at once; a shared one just leaves this loop's poller.
+    for (std::size_t i = 0; i < listeners_.size(); ++i) {
+        ListenFd& l = listeners_[i];
+        stop_accepting(i);
+        if (!l.shared && l.fd >= 0) {
+            ::close(l.fd);
+            l.fd = -1;
+        }
+    }
+}
+
 std::int64_t Loop::drain_grace_ms() const noexcept {
-    std::int64_t grace = kFirstRequestGraceMs;
+    std::int64_t grace = kDrainGraceMs;
     if (cfg_.idle_timeout.count() > 0 && cfg_.idle_timeout.count() < grace) grace = cfg_.idle_timeout.count();
     return grace;
 }

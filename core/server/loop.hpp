@@ -42,9 +42,11 @@ public:
     /**
      * A listening socket this loop accepts on. A socket of its own (TCP,
      * SO_REUSEPORT) becomes the loop's and is closed when it drains; a socket
-     * shared with other loops (unix) stays the server's.
+     * shared with other loops (unix) stays the server's. `only_holder`: no
+     * other process holds the socket (it is not inherited), so closing it
+     * here ends it.
      */
-    void add_listener(int fd, bool shared_with_other_loops, bool proxy = false);
+    void add_listener(int fd, bool shared_with_other_loops, bool proxy = false, bool only_holder = false);
 
     /**
      * Per-loop set-up of every handler, on the loop's thread. Throws (after
@@ -61,8 +63,12 @@ public:
      */
     void run();
 
-    /** Asks the loop to drain and exit; callable from any thread. */
-    void stop() noexcept;
+    /**
+     * Asks the loop to drain and exit; callable from any thread. `last`: no
+     * successor shares the listening sockets, so closing them closes them
+     * for good (a stop, not a reload's retirement).
+     */
+    void stop(bool last = true) noexcept;
 
     unsigned index() const noexcept { return index_; }
 
@@ -79,8 +85,15 @@ private:
     void pause_accepts();
     void stop_accepting(std::size_t i) noexcept;
     void start_accepting(std::size_t i);
-    /** While draining: how long a connection without a request yet may take to send its first. */
+    /** While draining: how long an idle connection may take to send its next (or first) request. */
     std::int64_t drain_grace_ms() const noexcept;
+    /**
+     * While draining: accepts what the listen queues hold and closes the
+     * listeners, unless (on a last stop) the kernel still holds handshakes
+     * under way or deferred, whose connections are waited for until
+     * close_deadline_ms_.
+     */
+    void close_listeners_when_quiet();
     [[gnu::noinline]] void on_proxy_input(Conn& c);
     bool read_proxy_header(Conn& c, Worker& w);
     void resolve_forwarded(Conn& c, Worker& w);
@@ -180,6 +193,9 @@ private:
         bool paused;
         bool proxy;  // connections start with a PROXY protocol header
         bool armed;  // io_uring: a multishot accept is in flight
+        bool sole;  // TCP, and closing it ends the socket (not inherited, not shared by loops)
+        int family;  // AF_INET or AF_INET6 for TCP, else 0
+        std::uint16_t port;
     };
     std::vector<ListenFd> listeners_;
     std::unique_ptr<net::Ring> ring_;  // null on epoll
@@ -203,6 +219,10 @@ private:
     bool draining_ = false;
     bool wake_pending_ = false;
     std::atomic<bool> stop_flag_{false};
+    std::atomic<bool> last_stop_{true};
+    // Draining with listeners still open for handshakes the kernel holds: until when, and the next look.
+    std::int64_t close_deadline_ms_ = 0;
+    std::int64_t next_close_check_ms_ = 0;
 
     // Observation: both null unless an access log or a metrics route exists.
     LoopStats* stats_ = nullptr;

@@ -73,7 +73,7 @@ bool Loop::start_uring() {
 
 void Loop::run_uring() {
     unsigned last = 0;  // completions of the last pass
-    while (!draining_ || open_ > 0) {
+    while (!draining_ || open_ > 0 || close_deadline_ms_) {
         // Busy: hold out a little for a batch. Quiet: wake for the first completion.
         ring_->submit_and_wait(next_timeout_ms(), last >= kBusyPass ? kBatch : 1, kBatchWaitUs);
         update_clock();
@@ -123,7 +123,7 @@ void Loop::on_accepted(std::size_t i, const io_uring_cqe& cqe) {
         errno = err;
         if (!l.paused) pause_accepts();
     }
-    if (!l.armed && !l.paused && !draining_) arm_accept(i);
+    if (!l.armed && !l.paused) arm_accept(i);
 }
 
 void Loop::on_received(Conn& c, const io_uring_cqe& cqe) {

@@ -137,7 +137,8 @@ void Server::start() {
     for (unsigned i = 0; i < s.config.loops; ++i) {
         auto loop = std::make_unique<Loop>(s.config, s.router, s.shared, i, s.blocking.get());
         for (const net::Listener& l : s.listeners)
-            loop->add_listener(shared_by_loops(l) ? l.fds[0] : l.fds[i], shared_by_loops(l), l.address.proxy);
+            loop->add_listener(shared_by_loops(l) ? l.fds[0] : l.fds[i], shared_by_loops(l), l.address.proxy,
+                               !l.inherited);
         s.loops.push_back(std::move(loop));
     }
     // A socket per loop now belongs to its loop, which closes it when it drains.
@@ -210,7 +211,7 @@ void Server::stop() {
     for (net::Listener& l : impl_->listeners)
         if (!impl_->retiring && !l.inherited && l.address.kind == ListenAddress::Kind::unix_path)
             ::unlink(l.address.path.c_str());
-    for (auto& loop : impl_->loops) loop->stop();
+    for (auto& loop : impl_->loops) loop->stop(!impl_->retiring);
 }
 
 void Server::retire() {

@@ -1,5 +1,5 @@
-"""SIGINT/SIGTERM: stop accepting, finish in-flight requests, close idle
-keep-alive connections at once, exit 0."""
+"""SIGINT/SIGTERM: stop accepting, finish in-flight requests, give idle
+keep-alive connections a moment for a request already on its way, exit 0."""
 
 import signal
 import socket
@@ -29,7 +29,26 @@ class SignalTest(BriskTestCase):
         self.assert_still_serving(srv)
         self._stop_quickly(srv, signal.SIGINT)
 
-    def test_idle_keepalive_connections_closed_at_once(self):
+    def wait_for_stop_log(self, srv, sig="SIGTERM"):
+        deadline = time.monotonic() + 5
+        while "%s received" % sig not in srv.stderr():
+            self.assertLess(time.monotonic(), deadline, srv.stderr()[-2000:])
+            time.sleep(0.01)
+
+    def wait_until_not_accepting(self, srv, timeout=5.0):
+        """Until a new connection is refused, or its handshake is not
+        answered (a stopping listener drops new SYNs): the stop has begun.
+        A listener that serves answers a loopback handshake at once."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(srv.addr, timeout=0.2).close()
+            except (ConnectionRefusedError, socket.timeout):
+                return
+            time.sleep(0.01)
+        self.fail("new connections still accepted %.0f s after SIGTERM" % timeout)
+
+    def test_idle_keepalive_connections_closed_without_bytes(self):
         # --defer-accept 0: the silent connection is brisk's from the handshake on
         srv = self.start("--idle-timeout", "60s", "--loops", "2", "--defer-accept", "0")
         conns = []
@@ -48,6 +67,64 @@ class SignalTest(BriskTestCase):
         for c in conns + [fresh]:
             self.assertEqual(c.read_until_eof(timeout=2), b"",
                              "an idle connection got bytes at shutdown")
+
+    def test_idle_keepalive_connection_gets_its_next_request_answered(self):
+        # A keep-alive connection idle when the stop begins is not closed
+        # under a request that may be on its way: the next request is
+        # answered, with Connection: close.
+        srv = self.start("--idle-timeout", "60s", "--loops", "1", "--defer-accept", "0")
+        c = srv.connect()
+        self.addCleanup(c.close)
+        c.send(get())
+        first = c.read_response()
+        self.assertEqual(first.body, HELLO)
+        self.assertFalse(first.closes())
+        srv.send_signal(signal.SIGTERM)
+        self.wait_until_not_accepting(srv)
+        c.send(get())
+        r = c.read_response()
+        self.assertEqual((r.status, r.body), (200, HELLO))
+        self.assertTrue(r.closes(), "the answer while stopping must close: %r" % r)
+        self.assertEqual(c.read_until_eof(timeout=3), b"")
+        self.assertEqual(srv.wait_exit(timeout=5), 0, srv.stderr())
+
+    def test_connection_handshaken_before_sigterm_is_served(self):
+        # With --defer-accept a connection whose handshake completed is still
+        # the kernel's until its first bytes arrive. Its client has seen it
+        # connect: the stop keeps the listener open for those bytes.
+        srv = self.start("--loops", "1")
+        c = srv.connect()
+        self.addCleanup(c.close)
+        srv.send_signal(signal.SIGTERM)
+        self.wait_for_stop_log(srv)
+        time.sleep(0.2)  # the stop is under way; its grace for such a connection is 1 s
+        c.send(get())
+        r = c.read_response()
+        self.assertEqual((r.status, r.body), (200, HELLO))
+        self.assertTrue(r.closes(), r)
+        self.assertEqual(srv.wait_exit(timeout=5), 0, srv.stderr())
+
+    def test_new_connections_after_sigterm_are_not_served(self):
+        # Once the stop has begun, a new handshake is not completed by the
+        # listener that is about to close, even while it waits for a held one.
+        srv = self.start("--loops", "1")
+        held = srv.connect()
+        self.addCleanup(held.close)
+        srv.send_signal(signal.SIGTERM)
+        self.wait_for_stop_log(srv)
+        time.sleep(0.2)
+        served = False
+        try:
+            with socket.create_connection(srv.addr, timeout=0.5) as s2:
+                s2.sendall(get())
+                s2.settimeout(2)
+                served = s2.recv(100).startswith(b"HTTP/1.1 200")
+        except OSError:
+            pass  # refused, reset or timed out: not accepted
+        self.assertFalse(served, "a connection made after SIGTERM was served")
+        held.send(get())
+        self.assertEqual(held.read_response().status, 200)
+        self.assertEqual(srv.wait_exit(timeout=5), 0, srv.stderr())
 
     def test_silent_connection_still_deferred_is_refused(self):
         # With --defer-accept (1s by default) a connection that has sent
