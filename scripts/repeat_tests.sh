@@ -36,9 +36,9 @@ for test in "$@"; do
         for ((i = 1; i <= runs; i++)); do
             if ! (cd tests/integration &&
                 BRISK_BIN=$bin BRISK_IO=$io PYTHONDONTWRITEBYTECODE=1 \
-                    timeout 300 /usr/bin/python3 -m unittest "$test") >"$log/$io.$i.log" 2>&1; then
+                    timeout 300 /usr/bin/python3 -m unittest "$test") >"$log/$test.$io.$i.log" 2>&1; then
                 failed=$((failed + 1))
-                echo "  $io run $i failed: $log/$io.$i.log" >&2
+                echo "  $io run $i failed: $log/$test.$io.$i.log" >&2
             fi
         done
         echo "$test [$io]: $runs runs, $failed failed"

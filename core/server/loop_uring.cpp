@@ -73,7 +73,15 @@ bool Loop::start_uring() {
 
 void Loop::run_uring() {
     unsigned last = 0;  // completions of the last pass
-    while (!draining_ || open_ > 0 || close_deadline_ms_) {
+    // Draining ends once no connection is left and every accept has
+    // reported its end: one still armed may complete with a connection
+    // after the stop began, which is served like any other.
+    auto accepting = [this] {
+        for (const ListenFd& l : listeners_)
+            if (l.armed) return true;
+        return false;
+    };
+    while (!draining_ || open_ > 0 || close_deadline_ms_ || accepting()) {
         // Busy: hold out a little for a batch. Quiet: wake for the first completion.
         ring_->submit_and_wait(next_timeout_ms(), last >= kBusyPass ? kBatch : 1, kBatchWaitUs);
         update_clock();

@@ -172,8 +172,7 @@ class CheckConfigFileTest(BriskTestCase):
 
     def test_examples_file(self):
         example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "brisk.toml")
-        if not os.path.exists(example):
-            self.skipTest("examples/brisk.toml not present")
+        self.assertTrue(os.path.exists(example), "examples/brisk.toml is part of the tree")
         p = run_brisk(["--check-config", "--config", example])
         self.assertEqual(p.returncode, 0, decode(p.stderr))
 

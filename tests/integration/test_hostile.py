@@ -518,8 +518,7 @@ class BlockingHandlerFaultTest(HostileCase):
     def test_faulty_clients_during_blocking_handlers(self):
         so = os.path.join(os.path.dirname(os.path.abspath(brisk_bin())), "plugins", "fixtures",
                           "libfx_blocking.so")
-        if not os.path.isfile(so):
-            self.skipTest("%s was not built" % so)
+        self.assertTrue(os.path.isfile(so), "%s was not built: the fixture is part of the build" % so)
         srv = self.start("--loops", "1", "--blocking-threads", "2", "--blocking-queue", "4",
                          "--read-timeout", "5s", "--write-timeout", "1s", "--plugin", "/b/=" + so)
         baseline = self.fd_baseline(srv)

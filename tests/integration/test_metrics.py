@@ -148,8 +148,7 @@ class MetricsTest(BriskTestCase):
 
     def test_handler_errors_by_plugin(self):
         so = os.path.join(os.path.dirname(brisk_bin()), "plugins", "fixtures", "libfx_crashy.so")
-        if not os.path.exists(so):
-            self.skipTest("fixture plugin not built: %s" % so)
+        self.assertTrue(os.path.exists(so), "fixture plugin not built: %s" % so)
         srv = self.start("--metrics", "/metrics", "--plugin", "/c/=" + so)
         _, (r,) = self.exchange(srv, get("/c/error"))
         self.assertEqual(r.status, 500)

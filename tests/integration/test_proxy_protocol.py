@@ -47,8 +47,7 @@ def v2(src=None, sport=0, dst=None, dport=0, command=1, tlvs=b""):
 
 class ProxyCase(BriskTestCase):
     def setUp(self):
-        if not os.path.isfile(echo_so()):
-            self.skipTest("echo plugin not built: %s" % echo_so())
+        self.assertTrue(os.path.isfile(echo_so()), "echo plugin not built: %s" % echo_so())
 
     def start_proxy(self, *extra, log=False, fmt="$remote_addr $remote_port $status $request"):
         """brisk with a plain listener (the harness's) and a PROXY one; /echo/ is the echo plugin."""

@@ -210,8 +210,7 @@ class ReloadTest(BriskTestCase):
 
     def test_in_flight_request_finishes_on_the_old_generation(self):
         blocking = plugin_file("fixtures", "libfx_blocking.so")
-        if not os.path.isfile(blocking):
-            self.skipTest("fixture not built")
+        self.assertTrue(os.path.isfile(blocking), "fixture not built: %s" % blocking)
         extra = '[plugins.b]\nfile = "%s"\n[[route]]\nprefix = "/b/"\nplugin = "b"\n' % blocking
         srv = self.start(config=route_config("one", extra))
         slow = srv.connect()
@@ -229,8 +228,7 @@ class ReloadTest(BriskTestCase):
     def test_a_plugin_file_replaced_by_rename_is_loaded_anew(self):
         hello, echo = plugin_file("libhello.so"), plugin_file("libecho.so")
         for p in (hello, echo):
-            if not os.path.isfile(p):
-                self.skipTest("%s not built" % p)
+            self.assertTrue(os.path.isfile(p), "%s not built" % p)
         d = tempfile.mkdtemp(prefix="brisk-reload-")
         self.addCleanup(shutil.rmtree, d, True)
         so = os.path.join(d, "handler.so")
@@ -272,8 +270,7 @@ class ReloadTest(BriskTestCase):
 class ShutdownTimeoutTest(BriskTestCase):
     def blocking(self):
         so = plugin_file("fixtures", "libfx_blocking.so")
-        if not os.path.isfile(so):
-            self.skipTest("fixture not built")
+        self.assertTrue(os.path.isfile(so), "fixture not built: %s" % so)
         return so
 
     def test_in_flight_request_finishes_before_the_timeout(self):

@@ -50,7 +50,7 @@ TEST_CASE("access log flags", "[cli][observability]") {
     CHECK(run({"--access-log-format", "json", "--access-log", "-"}).options.server.access_log == "-");
 }
 
-TEST_CASE("--metrics and --health make routes that win over the file's", "[cli][observability]") {
+TEST_CASE("flag --metrics and --health make routes that win over the file's", "[cli][observability]") {
     Run r = run({"--metrics", "/metrics", "--health", "/healthz", "--respond", "/a=b"});
     REQUIRE_FALSE(r.status);
     const auto* m = find_route(r.options, RouteKind::metrics);

@@ -83,7 +83,7 @@ server_name = "from-file"
     CHECK(c.idle_timeout == 9s);  // follows the read timeout
 }
 
-TEST_CASE("--respond adds routes and wins over the file for the same path", "[toml][flags]") {
+TEST_CASE("flag --respond adds routes and wins over the file for the same path", "[toml][flags]") {
     TempFile file(R"(
 [[route]]
 path = "/a"
@@ -131,7 +131,7 @@ TEST_CASE("defaults filled after parsing", "[flags]") {
     CHECK(explicit_idle.options.server.read_timeout == 30s);
 }
 
-TEST_CASE("--check-config lists every problem from flags and file", "[flags]") {
+TEST_CASE("flag --check-config lists every problem from flags and file", "[flags]") {
     TempFile file("read_timeout = \"soon\"\nnope = 1\n");
     auto r = run({"--check-config", "--config", file.path, "--max-header-size", "1g", "--listen", "bad"});
     CHECK(r.status == brisk::cli::exit_invalid);
@@ -201,7 +201,7 @@ TEST_CASE("duplicate listen addresses are errors", "[flags]") {
     CHECK_FALSE(ports0.status.has_value());
 }
 
-TEST_CASE("--plugin makes instances and prefix routes, ahead of the file's", "[flags][plugin]") {
+TEST_CASE("flag --plugin makes instances and prefix routes, ahead of the file's", "[flags][plugin]") {
     TempFile file(R"(
 blocking_threads = 2
 blocking_queue = 50
@@ -296,7 +296,7 @@ methods = ["POST", "GET"]
                          ":4:1)\n");
 }
 
-TEST_CASE("--check-config lists plugin problems from the file and the flags", "[flags][plugin]") {
+TEST_CASE("flag --check-config lists plugin problems from the file and the flags", "[flags][plugin]") {
     TempFile file(R"([plugins.a]
 sha256 = "xyz"
 

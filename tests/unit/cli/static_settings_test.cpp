@@ -42,7 +42,7 @@ std::string toml_error(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("--root serves a directory at /", "[cli][static]") {
+TEST_CASE("flag --root serves a directory at /", "[cli][static]") {
     Run r = run({"--root", "/srv/www"});
     INFO(r.err);
     REQUIRE_FALSE(r.status.has_value());
@@ -57,7 +57,7 @@ TEST_CASE("--root serves a directory at /", "[cli][static]") {
     CHECK(routes[0].static_files.index == std::vector<std::string>{"index.html"});
 }
 
-TEST_CASE("--static PREFIX=DIR is repeatable and checked", "[cli][static]") {
+TEST_CASE("flag --static PREFIX=DIR is repeatable and checked", "[cli][static]") {
     Run r = run({"--static", "/assets/=./public", "--static", "/docs=/usr/share/doc", "--respond", "/a=b"});
     INFO(r.err);
     REQUIRE_FALSE(r.status.has_value());
