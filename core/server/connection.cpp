@@ -28,6 +28,10 @@ constexpr std::uint64_t kMaxRingSendmsg = 16 * 1024;
 // Free space wanted in the read buffer before a read.
 constexpr std::size_t kMinRead = 2048;
 constexpr int kMaxDiscardReads = 16;
+// How long a half-closed connection drains what its client still sends
+// (after an error, or a refusal) before it closes: time for the client to
+// read the answer before a reset could destroy it.
+constexpr std::int64_t kLingerMs = 2000;
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kTextPlain = "Content-Type: text/plain; charset=utf-8\r\n";
@@ -423,6 +427,9 @@ void Loop::answer(Conn& c, Worker& w, Outcome outcome) {
         } catch (const std::exception& e) {
             spdlog::error("handler for {} failed: {}", w.req.path, e.what());
             outcome = Outcome::error;
+        } catch (...) {
+            spdlog::error("handler for {} failed: an exception of unknown type", w.req.path);
+            outcome = Outcome::error;
         }
     }
     bool keep = w.req.keep_alive && !cfg_.disable_keepalive && !draining_ &&
@@ -457,6 +464,9 @@ bool Loop::run_blocking(Conn& c, Worker& w, Handler& h) {
             outcome = h.handle(call);
         } catch (const std::exception& e) {
             spdlog::error("handler for {} failed: {}", w.req.path, e.what());
+            outcome = Outcome::error;
+        } catch (...) {
+            spdlog::error("handler for {} failed: an exception of unknown type", w.req.path);
             outcome = Outcome::error;
         }
         blocking_done(c, outcome);
@@ -659,7 +669,7 @@ void Loop::linger(Conn& c) {
         close_conn(c);
         return;
     }
-    arm(c, TimerKind::linger, 2000);
+    arm(c, TimerKind::linger, kLingerMs);
     c.readable = true;
     discard_input(c);
 }

@@ -1,5 +1,5 @@
 // brisk — a request handler, the unit the router dispatches to: built-in
-// fixed responses and plugin instances (and, later, static roots).
+// fixed responses, static roots and plugin instances.
 #pragma once
 
 #include <cstdint>

@@ -13,8 +13,6 @@
 #include <climits>
 #include <cstring>
 
-#include "http/forwarded.hpp"
-#include "http/proxy_protocol.hpp"
 #include "net/listener.hpp"
 
 namespace brisk {
@@ -40,13 +38,6 @@ std::int64_t mono_ms() noexcept {
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
-
-const std::string_view kOverloaded =
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-    "Content-Length: 20\r\nConnection: close\r\n\r\nService Unavailable\n";
-const std::string_view kTooManyFromIp =
-    "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\n"
-    "Content-Length: 18\r\nConnection: close\r\n\r\nToo Many Requests\n";
 
 }  // namespace
 
@@ -214,121 +205,6 @@ bool Loop::accept_from(int listen_fd, bool proxy) {
     return true;
 }
 
-void Loop::accepted(int fd, const sockaddr_storage* ss, bool proxy) {
-    Conn* c = conns_.acquire();
-    c->fd = fd;
-    c->serial = ++next_serial_;
-    if (ss) {
-        record_peer(*ss, *c);
-    } else if (needs_peer_) {
-        sockaddr_storage peer{};
-        socklen_t len = sizeof peer;
-        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0) record_peer(peer, *c);
-    }
-    ++open_;
-    if (stats_) bump(stats_->accepted);
-    if (shared_.open.fetch_add(1, std::memory_order_relaxed) >= cfg_.concurrency) {
-        std::int64_t last = shared_.last_overload_log_s.load(std::memory_order_relaxed);
-        if (now_s_ - last >= 60 && shared_.last_overload_log_s.compare_exchange_strong(last, now_s_))
-            spdlog::warn("--concurrency {} reached: new connections get 503", cfg_.concurrency);
-        if (stats_) bump(stats_->rejected_concurrency);
-        reject(*c, kOverloaded, 503, 20);
-        return;
-    }
-    // Behind a PROXY listener the client is known only from its header:
-    // it is counted then (read_proxy_header), not the proxy's address now.
-    if (cfg_.max_conns_per_ip && !proxy && !ip_acquire(*c)) {
-        if (stats_) bump(stats_->rejected_per_ip);
-        reject(*c, kTooManyFromIp, 429, 18);
-        return;
-    }
-    // epoll: most clients send their request right behind the handshake, so
-    // read at once, and only ask the poller about this socket if it must
-    // wait. io_uring: input arrives as completions of the receive that
-    // settling the connection arms.
-    c->readable = !ring_;
-    if (proxy) [[unlikely]] {
-        c->state = ConnState::proxy_header;
-        on_proxy_input(*c);
-        return;
-    }
-    on_input(*c);
-}
-
-// The PROXY protocol header a connection on a PROXY listener starts with:
-// reads until it is complete, then puts the client's address in place of the
-// socket's peer for everything after (the per-address limit, handlers, the
-// access log). A malformed header, or a connection that ends before it is
-// complete, is closed without an answer. Returns whether the connection goes
-// on to its requests now; otherwise it waits (read timer) or is gone.
-void Loop::on_proxy_input(Conn& c) {
-    if (read_proxy_header(c, bind_worker(c))) on_input(c);
-}
-
-bool Loop::read_proxy_header(Conn& c, Worker& w) {
-    // Each read adds at least one byte or settles the connection; the header
-    // is at most http::proxy::kMaxV2 bytes, which bounds the loop.
-    for (std::size_t i = 0; i <= http::proxy::kMaxV2; ++i) {
-        http::proxy::Result r = http::proxy::parse(w.in.data() + w.start, w.end - w.start);
-        if (r.kind == http::proxy::Result::Kind::done) {
-            w.start += r.consumed;
-            // Requests from here on; their deadlines run from their own first byte.
-            disarm(c);
-            c.state = ConnState::idle;
-            if (r.has_addresses) {
-                std::memcpy(c.ip, r.source.ip, sizeof c.ip);
-                c.ip_len = r.source.ip_len;
-                c.port = r.source.port;
-            }
-            if (cfg_.max_conns_per_ip && !ip_acquire(c)) {
-                if (stats_) bump(stats_->rejected_per_ip);
-                w.start = w.end;
-                reject(c, kTooManyFromIp, 429, 18);
-                return false;
-            }
-            return true;
-        }
-        if (r.kind == http::proxy::Result::Kind::invalid) {
-            spdlog::debug("closing a connection on a PROXY listener: {}", r.reason);
-            close_conn(c);
-            return false;
-        }
-        if (!c.readable || c.peer_closed) break;
-        if (!read_into(c, w)) return false;
-    }
-    if (c.peer_closed || !watch(c)) {
-        if (c.peer_closed) spdlog::debug("closing a connection on a PROXY listener: it ended within the header");
-        close_conn(c);
-        return false;
-    }
-    // The header's deadline runs from accept, like a request's from its first byte.
-    if (c.timer != TimerKind::read) arm(c, TimerKind::read, cfg_.read_timeout.count());
-    return false;
-}
-
-// For a request from a trusted proxy: the client its X-Forwarded-For names,
-// for handlers and the access log (the per-address limit stays the peer's).
-void Loop::resolve_forwarded(Conn& c, Worker& w) {
-    w.forwarded.ip_len = 0;
-    if (!cidr_list_contains(cfg_.trusted_proxies, c.ip, c.ip_len)) return;
-    http::proxy::Address a;
-    if (http::forwarded_client(cfg_.trusted_proxies, w.req, a)) w.forwarded = a;
-}
-
-// Answers a connection refused at accept: the pre-rendered response, a
-// half-close, and a short linger so the client reads it instead of a reset.
-void Loop::reject(Conn& c, std::string_view response, std::uint16_t status, std::size_t body_len) {
-    [[maybe_unused]] ssize_t n = send(c.fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
-    if (observe_) {
-        alog::Record rec;
-        rec.status = status;
-        rec.body_bytes = body_len;
-        rec.bytes = response.size();
-        observe(c, nullptr, rec, 0);
-    }
-    linger(c);
-}
-
 // The gauges the metrics route shows for this loop.
 void Loop::publish() noexcept {
     set(stats_->open, open_);
@@ -475,28 +351,6 @@ std::int64_t Loop::drain_grace_ms() const noexcept {
     std::int64_t grace = kDrainGraceMs;
     if (cfg_.idle_timeout.count() > 0 && cfg_.idle_timeout.count() < grace) grace = cfg_.idle_timeout.count();
     return grace;
-}
-
-bool Loop::ip_acquire(Conn& c) {
-    if (c.ip_len == 0) return true;  // unix sockets have no address to count
-    std::string key(reinterpret_cast<const char*>(c.ip), c.ip_len);
-    std::lock_guard lock(shared_.ip_mutex);
-    std::uint32_t& n = shared_.per_ip[key];
-    if (n >= cfg_.max_conns_per_ip) {
-        if (n == 0) shared_.per_ip.erase(key);
-        return false;
-    }
-    ++n;
-    c.ip_counted = true;
-    return true;
-}
-
-void Loop::ip_release(Conn& c) {
-    std::string key(reinterpret_cast<const char*>(c.ip), c.ip_len);
-    std::lock_guard lock(shared_.ip_mutex);
-    auto it = shared_.per_ip.find(key);
-    if (it != shared_.per_ip.end() && --it->second == 0) shared_.per_ip.erase(it);
-    c.ip_counted = false;
 }
 
 }  // namespace brisk

@@ -20,6 +20,7 @@
 #include "net/poller.hpp"
 #include "net/uring.hpp"
 #include "server/access_log.hpp"
+#include "server/admission.hpp"
 #include "server/blocking_pool.hpp"
 #include "server/connection.hpp"
 #include "server/router.hpp"
@@ -97,7 +98,7 @@ private:
     [[gnu::noinline]] void on_proxy_input(Conn& c);
     bool read_proxy_header(Conn& c, Worker& w);
     void resolve_forwarded(Conn& c, Worker& w);
-    void reject(Conn& c, std::string_view response, std::uint16_t status, std::size_t body_len);
+    void reject(Conn& c, Refusal why);
     void publish() noexcept;
     void on_event(Conn& c, std::uint32_t events);
     void expire_timers();
@@ -199,11 +200,11 @@ private:
     };
     std::vector<ListenFd> listeners_;
     std::unique_ptr<net::Ring> ring_;  // null on epoll
+    // io_uring accepts give no address: ask for it when something reads it.
     bool needs_peer_ = false;
     // io_uring sends in flight, each holding a worker; past the cap a batch leaves by a plain send.
     std::uint32_t sends_in_flight_ = 0;
-    static constexpr std::uint32_t kMaxSendsInFlight =
-        64;  // io_uring accepts give no address: ask for it when something reads it
+    static constexpr std::uint32_t kMaxSendsInFlight = 64;
     std::int64_t resume_accept_ms_ = 0;
 
     ConnPool conns_;

@@ -50,7 +50,8 @@ struct Server::Impl {
 
 Server::Server(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {
     if (impl_->config.loops == 0) impl_->config.loops = 1;
-    (void)http::status_line(200);  // build the table before any loop thread runs
+    (void)http::status_line(200);  // build the tables before any loop thread runs
+    (void)refusal_answer(Refusal::overloaded);
 }
 
 Server::~Server() {

@@ -12,10 +12,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <string>
-#include <unordered_map>
 #include <vector>
+
+#include "server/admission.hpp"
 
 namespace brisk {
 
@@ -83,9 +82,8 @@ struct Shared {
     std::atomic<std::uint64_t> open{0};
     std::atomic<std::int64_t> last_overload_log_s{0};
 
-    // Connections per client address, only when --max-conns-per-ip is set.
-    std::mutex ip_mutex;
-    std::unordered_map<std::string, std::uint32_t> per_ip;
+    /** Connections per client address, counted only when --max-conns-per-ip is set. */
+    PeerCounts per_ip;
 
     /** Set by Server::stop(): the health route answers 503 from then on. */
     std::atomic<bool> draining{false};
