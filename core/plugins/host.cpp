@@ -164,11 +164,11 @@ int32_t host_add_header(brisk_ctx* ctx, brisk_str name, brisk_str value) {
 void add_copy(Reply& r, const void* data, uint64_t len) {
     r.body.reserve(r.body_len + len);
     std::memcpy(r.body.data() + r.body_len, data, len);
-    if (!r.pieces.empty() && r.pieces.back().kind == Reply::Piece::Kind::copy &&
+    if (!r.pieces.empty() && r.pieces.back().kind == Segment::Kind::bytes &&
         r.pieces.back().pos + r.pieces.back().len == r.body_len && r.kind != Reply::Kind::stream) {
         r.pieces.back().len += len;
     } else {
-        r.pieces.push_back(Reply::Piece{Reply::Piece::Kind::copy, -1, r.body_len, len, nullptr, nullptr});
+        r.pieces.push_back(Segment{Segment::Kind::bytes, -1, r.body_len, len, nullptr, nullptr});
     }
     r.body_len += len;
 }
@@ -186,7 +186,7 @@ int32_t host_body_ref(brisk_ctx* ctx, const void* data, uint64_t len, void (*rel
     Reply& r = reply_of(ctx);
     if (!building(r)) return -1;
     r.pieces.push_back(
-        Reply::Piece{Reply::Piece::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(data), len, release, arg});
+        Segment{Segment::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(data), len, release, arg});
     return 0;
 }
 
@@ -196,7 +196,7 @@ int32_t host_body_file(brisk_ctx* ctx, int32_t fd, uint64_t offset, uint64_t len
         ::close(fd);  // the host owns it from the call on, even when refusing it
         return -1;
     }
-    reply_of(ctx).pieces.push_back(Reply::Piece{Reply::Piece::Kind::file, fd, offset, len, nullptr, nullptr});
+    reply_of(ctx).pieces.push_back(Segment{Segment::Kind::file, fd, offset, len, nullptr, nullptr});
     return 0;
 }
 

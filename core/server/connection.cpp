@@ -10,10 +10,10 @@
 
 #include <cerrno>
 #include <climits>
-#include <cstdio>
 #include <cstring>
 
 #include "http/parser.hpp"
+#include "http/response_writer.hpp"
 #include "net/sys.hpp"
 #include "http/status.hpp"
 #include "server/loop.hpp"
@@ -36,21 +36,7 @@ constexpr std::int64_t kLingerMs = 2000;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kTextPlain = "Content-Type: text/plain; charset=utf-8\r\n";
 
-char* put(char* p, std::string_view s) noexcept {
-    if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view may have no data
-    return p + s.size();
-}
-
-char* put_uint(char* p, std::uint64_t v) noexcept {
-    char tmp[20];
-    int n = 0;
-    do {
-        tmp[n++] = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n) *p++ = tmp[--n];
-    return p;
-}
+using http::detail::put;
 
 }  // namespace
 
@@ -251,7 +237,7 @@ bool Loop::flush(Conn& c, Worker& w) {
         }
         ssize_t n;
         if (out.at_file()) {
-            OutSegment& s = out.segments()[out.head];
+            Segment& s = out.segments()[out.head];
             off_t off = static_cast<off_t>(s.pos + out.head_done);
             n = ::sendfile(c.fd, s.fd, &off, static_cast<std::size_t>(s.len - out.head_done));
         } else if (!out.has_segments()) {
@@ -434,14 +420,15 @@ void Loop::answer(Conn& c, Worker& w, Outcome outcome) {
     }
     bool keep = w.req.keep_alive && !cfg_.disable_keepalive && !draining_ &&
                 !(cfg_.max_requests_per_conn && c.requests >= cfg_.max_requests_per_conn);
+    const http::Answering a{w.req.method == http::Method::head, w.req.version_minor};
     if (overloaded) {
-        write_response(c, w, http::Response{503, kTextPlain, "Service Unavailable\n", {}}, keep);
+        write_response(w, http::Response{503, kTextPlain, "Service Unavailable\n", {}}, keep, a);
     } else if (outcome == Outcome::done) {
-        keep = write_reply(c, w, keep);
+        keep = write_reply(w, keep, a);
     } else if (outcome == Outcome::decline) {
-        write_response(c, w, http::Response{404, kTextPlain, "Not Found\n", {}}, keep);
+        write_response(w, http::Response{404, kTextPlain, "Not Found\n", {}}, keep, a);
     } else {
-        write_response(c, w, http::Response{500, kTextPlain, "Internal Server Error\n", {}}, keep);
+        write_response(w, http::Response{500, kTextPlain, "Internal Server Error\n", {}}, keep, a);
     }
     if constexpr (Observed) observe_answer(c, w, outcome, overloaded, out_before);
     w.reply.reset();
@@ -510,103 +497,64 @@ void Loop::take_completions() {
     done_batch_.clear();
 }
 
-// Renders the head into the output: status line, Server, Date, the
-// handler's header lines; then the caller adds framing and the final CRLF.
-// Reserves `extra` more bytes for the caller.
-char* Loop::write_head(Worker& w, std::uint16_t status, std::string_view headers, std::size_t extra) {
-    OutBuffer& out = w.out;
-    out.buf.reserve(out.len + server_line_.size() + headers.size() + 192 + extra);
-    char* p = out.buf.data() + out.len;
-    p = put(p, http::status_line(status));
-    p = put(p, server_line_);
-    if (!cfg_.no_date_header) p = put(p, date_.line(now_s_));
-    return put(p, headers);
+// The lines every answer carries: Server (unless turned off) and Date.
+http::CommonLines Loop::common_lines() noexcept {
+    return {server_line_, cfg_.no_date_header ? std::string_view{} : date_.line(now_s_)};
 }
 
-void Loop::write_response(Conn&, Worker& w, const http::Response& resp, bool keep_alive) {
-    const bool has_body = http::status_has_body(resp.status);
-    const bool send_body = has_body && w.req.method != http::Method::head;
+void Loop::write_response(Worker& w, const http::Response& resp, bool keep_alive, http::Answering a) {
     OutBuffer& out = w.out;
-    const std::size_t extra = resp.prerendered.size() + (send_body ? resp.body.size() : 0);
+    const http::CommonLines common = common_lines();
+    const bool send_body = http::status_has_body(resp.status) && !a.head;
+    const std::size_t body = send_body ? resp.body.size() : 0;
     char* p;
     if (!resp.prerendered.empty()) {
-        out.buf.reserve(out.len + extra + 128);
-        p = put(out.buf.data() + out.len, resp.prerendered);
-        if (!cfg_.no_date_header) p = put(p, date_.line(now_s_));
+        out.buf.reserve(out.len + resp.prerendered.size() + common.date.size() + http::kHeadSlack + body);
+        p = http::write_prerendered_head(out.buf.data() + out.len, resp.prerendered, common.date, keep_alive, a);
     } else {
-        p = write_head(w, resp.status, resp.headers, extra);
-        if (has_body) {
-            p = put(p, "Content-Length: ");
-            p = put_uint(p, resp.body.size());
-            p = put(p, "\r\n");
-        }
+        out.buf.reserve(out.len + http::head_bound(common, resp.headers.size()) + body);
+        p = http::write_head(out.buf.data() + out.len, resp.status, common, resp.headers,
+                             http::framing_for(resp.status, false, a.version_minor), resp.body.size(), keep_alive, a);
     }
-    if (!keep_alive)
-        p = put(p, "Connection: close\r\n");
-    else if (w.req.version_minor == 0)
-        p = put(p, "Connection: keep-alive\r\n");
-    p = put(p, "\r\n");
     if (send_body) p = put(p, resp.body);
     out.len = static_cast<std::size_t>(p - out.buf.data());
 }
 
-// A reply built call by call (plugins): head, then the pieces in order, by
-// copy, reference or file; a stream is framed chunk by chunk. Returns whether
-// the connection stays open (an HTTP/1.0 stream ends with it).
-bool Loop::write_reply(Conn& c, Worker& w, bool keep_alive) {
+// A reply built call by call (plugins, static files): the head, then the
+// pieces in order, copied or handed to the output by reference; a stream is
+// framed chunk by chunk. Returns whether the connection stays open (an
+// HTTP/1.0 stream ends with it).
+bool Loop::write_reply(Worker& w, bool keep_alive, http::Answering a) {
     Reply& r = w.reply;
     if (r.kind == Reply::Kind::simple) {
-        write_response(c, w, r.simple, keep_alive);
+        write_response(w, r.simple, keep_alive, a);
         return keep_alive;
     }
-    const bool stream = r.kind == Reply::Kind::stream;
-    const bool has_body = http::status_has_body(r.status);
-    const bool send_body = has_body && w.req.method != http::Method::head;
-    // HTTP/1.0 has no chunked coding: a stream ends with the connection.
-    if (stream && w.req.version_minor == 0) keep_alive = false;
+    const http::Framing framing = http::framing_for(r.status, r.kind == Reply::Kind::stream, a.version_minor);
     OutBuffer& out = w.out;
-    char* p = write_head(w, r.status, {r.headers.data(), r.headers_len}, 0);
-    if (has_body) {
-        if (!stream) {
-            p = put(p, "Content-Length: ");
-            p = put_uint(p, r.body_size());
-            p = put(p, "\r\n");
-        } else if (w.req.version_minor == 1) {
-            p = put(p, "Transfer-Encoding: chunked\r\n");
-        }
-    }
-    if (!keep_alive)
-        p = put(p, "Connection: close\r\n");
-    else if (w.req.version_minor == 0)
-        p = put(p, "Connection: keep-alive\r\n");
-    p = put(p, "\r\n");
+    const http::CommonLines common = common_lines();
+    out.buf.reserve(out.len + http::head_bound(common, r.headers_len));
+    char* p = http::write_head(out.buf.data() + out.len, r.status, common, {r.headers.data(), r.headers_len},
+                               framing, framing == http::Framing::length ? r.body_size() : 0, keep_alive, a);
     out.len = static_cast<std::size_t>(p - out.buf.data());
-    if (!send_body) return keep_alive;  // Reply::reset() releases the pieces
-    const bool chunked = stream && w.req.version_minor == 1;
-    for (Reply::Piece& piece : r.pieces) {
+    keep_alive = http::keeps_alive(framing, keep_alive);
+    if (!http::sends_body(framing, a)) return keep_alive;  // Reply::reset() gives the pieces back
+    const bool chunked = framing == http::Framing::chunked;
+    for (Segment& piece : r.pieces) {
         if (piece.len == 0) continue;
         if (chunked) {
-            char size[24];
-            int n = std::snprintf(size, sizeof size, "%llx\r\n", static_cast<unsigned long long>(piece.len));
-            out.append({size, static_cast<std::size_t>(n)});
+            char line[http::kChunkLineMax];
+            out.append({line, static_cast<std::size_t>(http::write_chunk_line(line, piece.len) - line)});
         }
-        switch (piece.kind) {
-        case Reply::Piece::Kind::copy:
+        if (piece.kind == Segment::Kind::bytes) {
             out.append({r.body.data() + piece.pos, static_cast<std::size_t>(piece.len)});
-            break;
-        case Reply::Piece::Kind::ref:
-            out.push_ref(reinterpret_cast<const void*>(piece.pos), piece.len, piece.release, piece.arg);
-            piece.release = nullptr;  // the output owns it now
-            break;
-        case Reply::Piece::Kind::file:
-            out.push_file(piece.fd, piece.pos, piece.len, piece.release, piece.arg);
-            piece.fd = -1;
-            piece.release = nullptr;
-            break;
+        } else {
+            out.push(piece);
+            piece.kind = Segment::Kind::bytes;  // the output owns it now
         }
-        if (chunked) out.append("\r\n");
+        if (chunked) out.append(http::kChunkEnd);
     }
-    if (chunked) out.append("0\r\n\r\n");
+    if (chunked) out.append(http::kLastChunk);
     return keep_alive;
 }
 
@@ -619,9 +567,8 @@ void Loop::respond_error(Conn& c, Worker& w, std::uint16_t status, bool parsed) 
     std::size_t n = reason.size() < sizeof body - 1 ? reason.size() : sizeof body - 2;
     std::memcpy(body, reason.data(), n);
     body[n++] = '\n';
-    w.req.method = http::Method::get;  // the head may not have parsed: always send the body
-    w.req.version_minor = 1;
-    write_response(c, w, http::Response{status, kTextPlain, {body, n}, {}}, false);
+    // The head may not have parsed: answered as HTTP/1.1, with the body.
+    write_response(w, http::Response{status, kTextPlain, {body, n}, {}}, false, http::Answering{});
     if (observe_) observe_error(c, w, status, parsed, out_before, n);
     c.close_after = true;
     c.force_linger = true;

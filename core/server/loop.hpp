@@ -17,6 +17,7 @@
 #include "brisk/config.hpp"
 #include "http/date_cache.hpp"
 #include "http/response.hpp"
+#include "http/response_writer.hpp"
 #include "net/poller.hpp"
 #include "net/uring.hpp"
 #include "server/access_log.hpp"
@@ -120,9 +121,10 @@ private:
     bool run_blocking(Conn& c, Worker& w, Handler& h);
     void blocking_done(Conn& c, Outcome outcome);
     void take_completions();
-    bool write_reply(Conn& c, Worker& w, bool keep_alive);
-    void write_response(Conn& c, Worker& w, const http::Response& resp, bool keep_alive);
-    char* write_head(Worker& w, std::uint16_t status, std::string_view headers, std::size_t extra);
+    /** Appends a built reply (or its simple response) to the output; returns whether the connection stays. */
+    bool write_reply(Worker& w, bool keep_alive, http::Answering a);
+    void write_response(Worker& w, const http::Response& resp, bool keep_alive, http::Answering a);
+    http::CommonLines common_lines() noexcept;
     void respond_error(Conn& c, Worker& w, std::uint16_t status, bool parsed = false);
     // --- observe.cpp: the access log line and the counters of an answered request
     void observe_answer(Conn& c, Worker& w, Outcome outcome, bool overloaded, std::size_t out_before);

@@ -37,9 +37,9 @@ void Loop::observe_answer(Conn& c, Worker& w, Outcome outcome, bool overloaded, 
         body = r.simple.body.size();
     } else if (outcome == Outcome::done) {
         rec.status = r.status;
-        for (const Reply::Piece& piece : r.pieces) {
+        for (const Segment& piece : r.pieces) {
             body += piece.len;
-            if (piece.kind != Reply::Piece::Kind::copy) by_reference += piece.len;
+            if (piece.kind != Segment::Kind::bytes) by_reference += piece.len;
         }
     } else if (outcome == Outcome::decline) {
         rec.status = 404;

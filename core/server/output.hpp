@@ -12,19 +12,9 @@
 #include <vector>
 
 #include "server/buffer.hpp"
+#include "server/segment.hpp"
 
 namespace brisk {
-
-/** A body sent by reference: memory released by a callback, or a file. */
-struct OutSegment {
-    enum class Kind : std::uint8_t { bytes, ref, file };
-    Kind kind = Kind::bytes;
-    int fd = -1;            // file
-    std::uint64_t pos = 0;  // bytes: offset in the buffer; ref: the address; file: the file offset
-    std::uint64_t len = 0;
-    void (*release)(void*) = nullptr;  // ref
-    void* arg = nullptr;
-};
 
 class OutBuffer {
 public:
@@ -38,10 +28,16 @@ public:
         len += s.size();
     }
 
+    /** Queues a reference or a file segment; the output owns it from now on. */
+    void push(const Segment& s) {
+        close_range();
+        segs_.push_back(s);
+    }
+
     /** Queues memory owned by someone else; `release(arg)` once sent or dropped. */
     void push_ref(const void* data, std::uint64_t n, void (*release)(void*), void* arg) {
         close_range();
-        segs_.push_back(OutSegment{OutSegment::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(data), n, release, arg});
+        segs_.push_back(Segment{Segment::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(data), n, release, arg});
     }
 
     /**
@@ -52,14 +48,14 @@ public:
     void push_file(int fd, std::uint64_t offset, std::uint64_t n, void (*release)(void*) = nullptr,
                    void* arg = nullptr) {
         close_range();
-        segs_.push_back(OutSegment{OutSegment::Kind::file, fd, offset, n, release, arg});
+        segs_.push_back(Segment{Segment::Kind::file, fd, offset, n, release, arg});
     }
 
     bool empty() const noexcept { return segs_.empty() ? sent == len : false; }
     /** Everything queued has been sent (reset() makes it empty again). */
     bool finished() const noexcept { return segs_.empty() ? sent == len : head == segs_.size(); }
     /** The next bytes to send are a file's (sendfile), not memory. */
-    bool at_file() const noexcept { return head < segs_.size() && segs_[head].kind == OutSegment::Kind::file; }
+    bool at_file() const noexcept { return head < segs_.size() && segs_[head].kind == Segment::Kind::file; }
 
     /**
      * Describes the run of memory that leaves next, up to the next file, in
@@ -73,9 +69,9 @@ public:
         close_range();
         std::size_t cnt = 0;
         for (std::size_t i = head; i < segs_.size() && cnt < max; ++i) {
-            const OutSegment& s = segs_[i];
-            if (s.kind == OutSegment::Kind::file) break;
-            char* base = s.kind == OutSegment::Kind::bytes ? buf.data() + s.pos : reinterpret_cast<char*>(s.pos);
+            const Segment& s = segs_[i];
+            if (s.kind == Segment::Kind::file) break;
+            char* base = s.kind == Segment::Kind::bytes ? buf.data() + s.pos : reinterpret_cast<char*>(s.pos);
             const std::uint64_t skip = i == head ? head_done : 0;
             iov[cnt++] = iovec{base + skip, static_cast<std::size_t>(s.len - skip)};
         }
@@ -87,7 +83,7 @@ public:
         if (segs_.empty()) return len - sent;
         close_range();
         std::uint64_t n = 0;
-        for (std::size_t i = head; i < segs_.size() && segs_[i].kind != OutSegment::Kind::file; ++i)
+        for (std::size_t i = head; i < segs_.size() && segs_[i].kind != Segment::Kind::file; ++i)
             n += segs_[i].len - (i == head ? head_done : 0);
         return n;
     }
@@ -99,14 +95,14 @@ public:
             return;
         }
         while (n > 0) {
-            OutSegment& s = segs_[head];
+            Segment& s = segs_[head];
             const std::uint64_t rest = s.len - head_done;
             if (n < rest) {
                 head_done += n;
                 break;
             }
             n -= rest;
-            drop(s);
+            s.drop();
             ++head;
             head_done = 0;
         }
@@ -115,7 +111,7 @@ public:
 
     /** Steps over empty segments (releasing them), so that what is next has bytes. */
     void skip_empty() noexcept {
-        while (head < segs_.size() && segs_[head].len == 0) drop(segs_[head++]);
+        while (head < segs_.size() && segs_[head].len == 0) segs_[head++].drop();
     }
     /** Bytes in buf not sent yet: what an early flush of a long pipeline looks at. */
     std::size_t buffered() const noexcept { return len - sent; }
@@ -126,7 +122,7 @@ public:
      * output is the segment list, and returns it with the index and bytes of
      * the first segment not fully sent.
      */
-    std::vector<OutSegment>& segments() {
+    std::vector<Segment>& segments() {
         close_range();
         return segs_;
     }
@@ -135,27 +131,18 @@ public:
 
     /** Forgets everything, releasing references and closing files not sent. */
     void reset() noexcept {
-        for (std::size_t i = head; i < segs_.size(); ++i) drop(segs_[i]);
+        for (std::size_t i = head; i < segs_.size(); ++i) segs_[i].drop();
         segs_.clear();
         len = sent = mark_ = head = 0;
         head_done = 0;
     }
 
-    /** Gives a segment back: releases a reference, closes a file. */
-    static void drop(OutSegment& s) noexcept {
-        if (s.kind != OutSegment::Kind::bytes && s.release)
-            s.release(s.arg);
-        else if (s.kind == OutSegment::Kind::file && s.fd >= 0)
-            ::close(s.fd);
-        s.kind = OutSegment::Kind::bytes;  // dropped once only
-    }
-
 private:
     void close_range() {
-        if (len > mark_) segs_.push_back(OutSegment{OutSegment::Kind::bytes, -1, mark_, len - mark_, nullptr, nullptr});
+        if (len > mark_) segs_.push_back(Segment{Segment::Kind::bytes, -1, mark_, len - mark_, nullptr, nullptr});
         mark_ = len;
     }
-    std::vector<OutSegment> segs_;
+    std::vector<Segment> segs_;
     std::size_t mark_ = 0;  // start of the run of bytes not yet in segs_
 };
 

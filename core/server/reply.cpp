@@ -43,12 +43,7 @@ void Arena::reset() noexcept {
 }
 
 void Reply::reset_slow() noexcept {
-    for (Piece& p : pieces) {
-        if (p.kind != Piece::Kind::copy && p.release)
-            p.release(p.arg);
-        else if (p.kind == Piece::Kind::file && p.fd >= 0)
-            ::close(p.fd);
-    }
+    for (Segment& p : pieces) p.drop();
     pieces.clear();
     kind = Kind::none;
     status = 200;

@@ -11,6 +11,7 @@
 
 #include "http/response.hpp"
 #include "server/buffer.hpp"
+#include "server/segment.hpp"
 
 namespace brisk {
 
@@ -40,17 +41,6 @@ private:
 
 struct Reply {
     enum class Kind : std::uint8_t { none, simple, built, stream };
-    /** One piece of a built body, in order. */
-    struct Piece {
-        enum class Kind : std::uint8_t { copy, ref, file };
-        Kind kind;
-        int fd;
-        std::uint64_t pos;  // copy: offset in `body`; ref: address; file: file offset
-        std::uint64_t len;
-        void (*release)(void*);  // ref: gives the memory back; file: set when the fd is only borrowed
-        void* arg;
-    };
-
     Kind kind = Kind::none;
     http::Response simple;       // Kind::simple
     std::uint16_t status = 200;  // built and stream
@@ -58,13 +48,13 @@ struct Reply {
     std::size_t headers_len = 0;
     Buffer body;  // copied body bytes
     std::size_t body_len = 0;
-    std::vector<Piece> pieces;
+    std::vector<Segment> pieces;  // the body in order; bytes: offsets in `body`
     Arena arena;
     void* slot = nullptr;  // a plugin's per-request state
 
     std::uint64_t body_size() const noexcept {
         std::uint64_t n = 0;
-        for (const Piece& p : pieces) n += p.len;
+        for (const Segment& p : pieces) n += p.len;
         return n;
     }
     /** Back to empty; references not handed to the output are released, files closed. */

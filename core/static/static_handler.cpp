@@ -86,11 +86,11 @@ void add_copy(Reply& r, std::string_view data) {
     if (data.empty()) return;
     r.body.reserve(r.body_len + data.size());
     std::memcpy(r.body.data() + r.body_len, data.data(), data.size());
-    if (!r.pieces.empty() && r.pieces.back().kind == Reply::Piece::Kind::copy &&
+    if (!r.pieces.empty() && r.pieces.back().kind == Segment::Kind::bytes &&
         r.pieces.back().pos + r.pieces.back().len == r.body_len) {
         r.pieces.back().len += data.size();
     } else {
-        r.pieces.push_back(Reply::Piece{Reply::Piece::Kind::copy, -1, r.body_len, data.size(), nullptr, nullptr});
+        r.pieces.push_back(Segment{Segment::Kind::bytes, -1, r.body_len, data.size(), nullptr, nullptr});
     }
     r.body_len += data.size();
 }
@@ -105,14 +105,14 @@ void add_uint(Reply& r, std::uint64_t v) {
 void add_ref(Reply& r, Entry& e, const char* p, std::uint64_t n) {
     if (n == 0) return;
     r.pieces.push_back(
-        Reply::Piece{Reply::Piece::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(p), n, &Entry::release, &e});
+        Segment{Segment::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(p), n, &Entry::release, &e});
     e.ref();
 }
 
 // A range of an entry's descriptor, sent with sendfile; the descriptor is only borrowed.
 void add_file(Reply& r, Entry& e, int fd, std::uint64_t pos, std::uint64_t n) {
     if (n == 0) return;
-    r.pieces.push_back(Reply::Piece{Reply::Piece::Kind::file, fd, pos, n, &Entry::release, &e});
+    r.pieces.push_back(Segment{Segment::Kind::file, fd, pos, n, &Entry::release, &e});
     e.ref();
 }
 
@@ -121,7 +121,7 @@ void add_length_only(Reply& r, std::uint64_t n) {
     static const char kNothing = 0;
     if (n == 0) return;
     r.pieces.push_back(
-        Reply::Piece{Reply::Piece::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(&kNothing), n, nullptr, nullptr});
+        Segment{Segment::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(&kNothing), n, nullptr, nullptr});
 }
 
 // Bytes [pos, pos + n) of a representation.

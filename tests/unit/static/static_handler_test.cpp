@@ -24,6 +24,7 @@
 
 namespace fs = std::filesystem;
 using brisk::Reply;
+using brisk::Segment;
 
 namespace {
 
@@ -105,16 +106,16 @@ public:
         a.headers.assign(reply_.headers.data() ? reply_.headers.data() : "", reply_.headers_len);
         a.length = reply_.body_size();
         if (method != "HEAD") {
-            for (const Reply::Piece& p : reply_.pieces) {
+            for (const Segment& p : reply_.pieces) {
                 switch (p.kind) {
-                case Reply::Piece::Kind::copy:
+                case Segment::Kind::bytes:
                     a.body.append(reply_.body.data() + p.pos, p.len);
                     break;
-                case Reply::Piece::Kind::ref:
+                case Segment::Kind::ref:
                     a.body.append(reinterpret_cast<const char*>(p.pos), p.len);
                     a.borrowed_memory = a.borrowed_memory || p.release != nullptr;
                     break;
-                case Reply::Piece::Kind::file: {
+                case Segment::Kind::file: {
                     std::string buf(p.len, '\0');
                     REQUIRE(::pread(p.fd, buf.data(), p.len, static_cast<off_t>(p.pos)) == static_cast<ssize_t>(p.len));
                     a.body += buf;
