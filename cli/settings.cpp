@@ -12,6 +12,7 @@
 #include <string_view>
 #include <thread>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "brisk/units.hpp"
@@ -55,34 +56,10 @@ bool parse_count(std::string_view text, std::uint64_t& out, std::string& error) 
     return true;
 }
 
-/** A count in [lo, hi]; `hint` follows the range in the message. */
-bool count_in_range(std::string_view text, std::uint64_t lo, std::uint64_t hi, std::string_view hint,
-                    std::uint64_t& out, std::string& error) {
-    if (!parse_count(text, out, error)) return false;
-    if (out < lo || out > hi) {
-        error = "must be from " + std::to_string(lo) + " to " + std::to_string(hi);
-        if (!hint.empty()) error += " (" + std::string(hint) + ")";
-        error += ", not " + std::to_string(out);
-        return false;
-    }
-    return true;
-}
-
-bool apply_duration(std::string_view text, Duration& out, std::string& error) {
-    return parse_duration(text, out, error);
-}
-
 bool apply_listen(Options& o, std::string_view v, const std::string&, std::string& error) {
     ListenAddress address;
     if (!parse_listen_address(v, address, error)) return false;
     o.server.listen.push_back(std::move(address));
-    return true;
-}
-
-bool apply_loops(Options& o, std::string_view v, const std::string&, std::string& error) {
-    std::uint64_t n = 0;
-    if (!count_in_range(v, 0, max_loops, "0 = one per usable core", n, error)) return false;
-    o.server.loops = static_cast<unsigned>(n);
     return true;
 }
 
@@ -101,44 +78,10 @@ bool apply_io(Options& o, std::string_view v, const std::string&, std::string& e
     return true;
 }
 
-bool apply_concurrency(Options& o, std::string_view v, const std::string&, std::string& error) {
-    std::uint64_t n = 0;
-    if (!count_in_range(v, 1, std::numeric_limits<std::uint32_t>::max(), "", n, error)) return false;
-    o.server.concurrency = n;
-    return true;
-}
-
-bool apply_max_requests_per_conn(Options& o, std::string_view v, const std::string&, std::string& error) {
-    return parse_count(v, o.server.max_requests_per_conn, error);
-}
-
-bool apply_max_conns_per_ip(Options& o, std::string_view v, const std::string&, std::string& error) {
-    std::uint64_t n = 0;
-    if (!count_in_range(v, 0, std::numeric_limits<std::uint32_t>::max(), "0 = unlimited", n, error)) return false;
-    o.server.max_conns_per_ip = static_cast<std::uint32_t>(n);
-    return true;
-}
-
 bool apply_trusted_proxy(Options& o, std::string_view v, const std::string&, std::string& error) {
     Cidr range;
     if (!parse_cidr(v, range, error)) return false;
     o.server.trusted_proxies.push_back(std::move(range));
-    return true;
-}
-
-bool apply_max_request_body_size(Options& o, std::string_view v, const std::string&, std::string& error) {
-    return parse_size(v, o.server.max_request_body_size, error);
-}
-
-bool apply_max_header_size(Options& o, std::string_view v, const std::string&, std::string& error) {
-    std::uint64_t n = 0;
-    if (!parse_size(v, n, error)) return false;
-    if (n < min_header_size || n > max_header_size) {
-        error = "must be from " + format_size(min_header_size) + " to " + format_size(max_header_size) + ", not " +
-                std::string(v);
-        return false;
-    }
-    o.server.max_header_size = static_cast<std::uint32_t>(n);
     return true;
 }
 
@@ -229,20 +172,6 @@ bool apply_static(Options& o, std::string_view v, const std::string& origin, std
     return true;
 }
 
-bool apply_blocking_threads(Options& o, std::string_view v, const std::string&, std::string& error) {
-    std::uint64_t n = 0;
-    if (!count_in_range(v, 1, max_blocking_threads, "", n, error)) return false;
-    o.server.blocking_threads = static_cast<unsigned>(n);
-    return true;
-}
-
-bool apply_blocking_queue(Options& o, std::string_view v, const std::string&, std::string& error) {
-    std::uint64_t n = 0;
-    if (!count_in_range(v, 1, std::numeric_limits<std::uint32_t>::max(), "", n, error)) return false;
-    o.server.blocking_queue = static_cast<unsigned>(n);
-    return true;
-}
-
 bool apply_log_level(Options& o, std::string_view v, const std::string&, std::string& error) {
     if (std::find(log_levels.begin(), log_levels.end(), v) == log_levels.end()) {
         error = "unknown log level \"" + std::string(v) + "\" (use trace, debug, info, warn, error, critical or off)";
@@ -271,18 +200,6 @@ bool apply_access_log_format(Options& o, std::string_view v, const std::string&,
     return true;
 }
 
-bool apply_access_log_buffer(Options& o, std::string_view v, const std::string&, std::string& error) {
-    std::uint64_t n = 0;
-    if (!parse_size(v, n, error)) return false;
-    if (n < min_access_log_buffer || n > max_access_log_buffer) {
-        error = "must be from " + format_size(min_access_log_buffer) + " to " + format_size(max_access_log_buffer) +
-                ", not " + std::string(v);
-        return false;
-    }
-    o.server.access_log_buffer = n;
-    return true;
-}
-
 /** --metrics PATH, --health PATH: a route of that kind at exactly PATH. */
 bool apply_builtin_route(Options& o, RouteKind kind, std::string_view v, const std::string& origin,
                          std::string& error) {
@@ -304,138 +221,149 @@ bool apply_error_log(Options& o, std::string_view v, const std::string&, std::st
     return true;
 }
 
+// Typed settings, built by what they set.
+template <class T>
+constexpr Field<T> server_field(T Config::*member) {
+    return Field<T>{member, nullptr};
+}
+template <class T>
+constexpr Field<T> own_field(T Options::*member) {
+    return Field<T>{nullptr, member};
+}
+
+constexpr Setting flag(std::string_view name, std::string_view help, bool Config::*member) {
+    return Setting{name, ValueKind::flag, "", help, server_field(member)};
+}
+
+template <class F>
+constexpr Setting duration(std::string_view name, std::string_view help, F field) {
+    return Setting{name, ValueKind::duration, "DUR", help, field};
+}
+
+template <class T>
+constexpr Setting count(std::string_view name, std::string_view help, Field<T> field, std::uint64_t min,
+                        std::uint64_t max, std::string_view hint = {}) {
+    return Setting{name, ValueKind::count, "N", help, field, min, max, hint};
+}
+
+template <class T>
+constexpr Setting size(std::string_view name, std::string_view help, Field<T> field, std::uint64_t min,
+                       std::uint64_t max) {
+    return Setting{name, ValueKind::size, "SIZE", help, field, min, max};
+}
+
+using Parse = bool (*)(Options&, std::string_view, const std::string&, std::string&);
+using Shown = std::string (*)(const Options&);
+
+constexpr Setting text(std::string_view name, ValueKind kind, std::string_view metavar, std::string_view help,
+                       Parse parse, Shown shown, void (*clear)(Options&) = nullptr) {
+    Setting s{name, kind, metavar, help};
+    s.parse = parse;
+    s.shown_default = shown;
+    s.clear = clear;
+    return s;
+}
+
+constexpr std::uint64_t max_u32 = std::numeric_limits<std::uint32_t>::max();
+std::string none_shown(const Options&) { return {}; }
+
 const std::array setting_table{
-    Setting{"listen", ValueKind::text_list, "ADDR",
-            "host:port, [v6]:port, :port (all IPv4) or unix:/path, with \",proxy\" for a PROXY protocol listener; "
-            "repeatable, replaces the file's list",
-            apply_listen, nullptr, [](const Options&) { return std::string(default_listen); },
-            [](Options& o) { o.server.listen.clear(); }},
-    Setting{"loops", ValueKind::count, "N", "Event loops (threads); 0 = one per usable core", apply_loops, nullptr,
-            [](const Options&) { return std::to_string(usable_cores()); }, nullptr},
-    Setting{"io", ValueKind::text, "BACKEND",
-            "auto, epoll or io_uring; auto takes io_uring where the kernel allows it, else epoll "
-            "(when not set here or in the file: $BRISK_IO)",
-            apply_io, nullptr, [](const Options&) { return std::string("auto"); }, nullptr},
-    Setting{"concurrency", ValueKind::count, "N", "Most open connections across all loops; the one over gets a 503",
-            apply_concurrency, nullptr, [](const Options& d) { return std::to_string(d.server.concurrency); }, nullptr},
-    Setting{"max-idle-worker-duration", ValueKind::duration, "DUR",
-            "Free a loop's spare worker once idle this long; 0 = never",
-            [](Options& o, std::string_view v, const std::string&, std::string& e) {
-                return apply_duration(v, o.server.max_idle_worker_duration, e);
-            },
-            nullptr, [](const Options& d) { return format_duration(d.server.max_idle_worker_duration); }, nullptr},
-    Setting{"read-timeout", ValueKind::duration, "DUR",
-            "Time to receive a whole request once it has begun; 0 = no limit",
-            [](Options& o, std::string_view v, const std::string&, std::string& e) {
-                return apply_duration(v, o.server.read_timeout, e);
-            },
-            nullptr, [](const Options& d) { return format_duration(d.server.read_timeout); }, nullptr},
-    Setting{"write-timeout", ValueKind::duration, "DUR",
-            "Time a response may wait for the client to read it; 0 = no limit",
-            [](Options& o, std::string_view v, const std::string&, std::string& e) {
-                return apply_duration(v, o.server.write_timeout, e);
-            },
-            nullptr, [](const Options& d) { return format_duration(d.server.write_timeout); }, nullptr},
-    Setting{"idle-timeout", ValueKind::duration, "DUR",
-            "Keep-alive wait for the next request (default: the read timeout); 0 = no limit",
-            [](Options& o, std::string_view v, const std::string&, std::string& e) {
-                if (!apply_duration(v, o.server.idle_timeout, e)) return false;
-                o.idle_timeout_given = true;
-                return true;
-            },
-            nullptr, [](const Options& d) { return format_duration(d.server.read_timeout); }, nullptr},
-    Setting{"defer-accept", ValueKind::duration, "DUR",
-            "Accept a TCP connection once its first bytes arrive, or after DUR if it sends nothing; 0 = at once",
-            [](Options& o, std::string_view v, const std::string&, std::string& e) {
-                return apply_duration(v, o.server.defer_accept, e);
-            },
-            nullptr, [](const Options& d) { return format_duration(d.server.defer_accept); }, nullptr},
-    Setting{"max-requests-per-conn", ValueKind::count, "N",
-            "Close a connection after this many requests; 0 = unlimited", apply_max_requests_per_conn, nullptr,
-            [](const Options& d) { return std::to_string(d.server.max_requests_per_conn); }, nullptr},
-    Setting{"max-request-body-size", ValueKind::size, "SIZE", "Largest request body; a larger one gets a 413",
-            apply_max_request_body_size, nullptr,
-            [](const Options& d) { return format_size(d.server.max_request_body_size); }, nullptr},
-    Setting{"max-header-size", ValueKind::size, "SIZE",
-            "Largest request line plus header fields, 256 to 1MiB; a larger one gets a 431", apply_max_header_size,
-            nullptr, [](const Options& d) { return format_size(d.server.max_header_size); }, nullptr},
-    Setting{"max-conns-per-ip", ValueKind::count, "N", "Most open connections from one client address; 0 = unlimited",
-            apply_max_conns_per_ip, nullptr, [](const Options& d) { return std::to_string(d.server.max_conns_per_ip); },
-            nullptr},
-    Setting{"trusted-proxy", ValueKind::text_list, "CIDR",
-            "Believe X-Forwarded-For from peers in CIDR (10.0.0.0/8, fd00::/8, 192.0.2.7, or unix for unix socket "
-            "peers); repeatable, replaces "
-            "the file's trusted_proxies",
-            apply_trusted_proxy, nullptr, [](const Options&) { return std::string("none"); },
-            [](Options& o) { o.server.trusted_proxies.clear(); }},
-    Setting{"disable-keepalive", ValueKind::flag, "", "Close every connection after its first response", nullptr,
-            [](Options& o, bool on) { o.server.disable_keepalive = on; }, nullptr, nullptr},
-    Setting{"server-name", ValueKind::text, "NAME", "Value of the Server response header", apply_server_name, nullptr,
-            [](const Options& d) { return d.server.server_name; }, nullptr},
-    Setting{"no-server-header", ValueKind::flag, "", "Send no Server header", nullptr,
-            [](Options& o, bool on) { o.server.no_server_header = on; }, nullptr, nullptr},
-    Setting{"no-date-header", ValueKind::flag, "", "Send no Date header", nullptr,
-            [](Options& o, bool on) { o.server.no_date_header = on; }, nullptr, nullptr},
-    Setting{"respond", ValueKind::text_list, "PATH=TEXT",
-            "Answer exactly PATH with 200 and TEXT as text/plain; repeatable, wins over the file's routes",
-            apply_respond, nullptr, [](const Options&) { return std::string(); }, nullptr},
-    Setting{"plugin", ValueKind::text_list, "PREFIX=FILE.so",
-            "Serve paths under PREFIX by the plugin FILE.so (an instance named after the file); repeatable",
-            apply_plugin, nullptr, [](const Options&) { return std::string(); }, nullptr},
-    Setting{"root", ValueKind::text, "DIR", "Serve the files under DIR at / (directories without an index get a 403)",
-            apply_root, nullptr, [](const Options&) { return std::string(); }, nullptr},
-    Setting{"static", ValueKind::text_list, "PREFIX=DIR",
-            "Serve the files under DIR at PREFIX; repeatable. Without any route, brisk serves the current "
-            "directory at / with listings",
-            apply_static, nullptr, [](const Options&) { return std::string(); }, nullptr},
-    Setting{"blocking-threads", ValueKind::count, "N", "Threads for handlers of plugins that may block, 1 to 1024",
-            apply_blocking_threads, nullptr, [](const Options& d) { return std::to_string(d.server.blocking_threads); },
-            nullptr},
-    Setting{"blocking-queue", ValueKind::count, "N", "Requests waiting for a blocking thread; the one over gets a 503",
-            apply_blocking_queue, nullptr, [](const Options& d) { return std::to_string(d.server.blocking_queue); },
-            nullptr},
-    Setting{"shutdown-timeout", ValueKind::duration, "DUR",
-            "After SIGTERM, close what is still in flight after this long and exit 1; 0 = wait for it",
-            [](Options& o, std::string_view v, const std::string&, std::string& e) {
-                return apply_duration(v, o.shutdown_timeout, e);
-            },
-            nullptr, [](const Options& d) { return format_duration(d.shutdown_timeout); }, nullptr},
-    Setting{"processes", ValueKind::count, "N",
-            "Serve from N worker processes under a master that restarts a crashed one; 0 = this process",
-            [](Options& o, std::string_view v, const std::string&, std::string& e) {
-                std::uint64_t n = 0;
-                if (!count_in_range(v, 0, max_processes, "", n, e)) return false;
-                o.processes = static_cast<unsigned>(n);
-                return true;
-            },
-            nullptr, [](const Options& d) { return std::to_string(d.processes); }, nullptr},
-    Setting{"log-level", ValueKind::text, "LEVEL", "trace, debug, info, warn, error, critical or off", apply_log_level,
-            nullptr, [](const Options& d) { return d.log_level; }, nullptr},
-    Setting{"error-log", ValueKind::text, "FILE", "Append the log to FILE instead of the standard error",
-            apply_error_log, nullptr, [](const Options&) { return std::string("stderr"); }, nullptr},
-    Setting{"log-all-errors", ValueKind::flag, "",
-            "Also log client resets, broken pipes and timeouts (normal on the Internet)", nullptr,
-            [](Options& o, bool on) { o.server.log_all_errors = on; }, nullptr, nullptr},
-    Setting{"access-log", ValueKind::text, "FILE",
-            "Append a line per request to FILE (- for the standard output); SIGUSR1 reopens it", apply_access_log,
-            nullptr, [](const Options&) { return std::string("none"); }, nullptr},
-    Setting{"access-log-format", ValueKind::text, "FORMAT",
-            "common, combined, json, or a template of $variables such as '$remote_addr $status $request_time_us'",
-            apply_access_log_format, nullptr, [](const Options& d) { return d.server.access_log_format; }, nullptr},
-    Setting{"access-log-buffer", ValueKind::size, "SIZE",
-            "Access log bytes each loop may hold for the writer, 64KiB to 1GiB; lines past it are dropped",
-            apply_access_log_buffer, nullptr, [](const Options& d) { return format_size(d.server.access_log_buffer); },
-            nullptr},
-    Setting{"metrics", ValueKind::text, "PATH", "Answer exactly PATH with counters in the Prometheus text format",
-            [](Options& o, std::string_view v, const std::string& origin, std::string& e) {
-                return apply_builtin_route(o, RouteKind::metrics, v, origin, e);
-            },
-            nullptr, [](const Options&) { return std::string(); }, nullptr},
-    Setting{"health", ValueKind::text, "PATH", "Answer exactly PATH with 200 ok, or 503 draining once stopping",
-            [](Options& o, std::string_view v, const std::string& origin, std::string& e) {
-                return apply_builtin_route(o, RouteKind::health, v, origin, e);
-            },
-            nullptr, [](const Options&) { return std::string(); }, nullptr},
+    text("listen", ValueKind::text_list, "ADDR",
+         "host:port, [v6]:port, :port (all IPv4) or unix:/path, with \",proxy\" for a PROXY protocol listener; "
+         "repeatable, replaces the file's list",
+         apply_listen, [](const Options&) { return std::string(default_listen); },
+         [](Options& o) { o.server.listen.clear(); }),
+    [] {
+        Setting s = count("loops", "Event loops (threads); 0 = one per usable core", server_field(&Config::loops), 0,
+                          max_loops, "0 = one per usable core");
+        s.shown_default = [](const Options&) { return std::to_string(usable_cores()); };
+        return s;
+    }(),
+    text("io", ValueKind::text, "BACKEND",
+         "auto, epoll or io_uring; auto takes io_uring where the kernel allows it, else epoll "
+         "(when not set here or in the file: $BRISK_IO)",
+         apply_io, [](const Options&) { return std::string("auto"); }),
+    count("concurrency", "Most open connections across all loops; the one over gets a 503",
+          server_field(&Config::concurrency), 1, max_u32),
+    duration("max-idle-worker-duration", "Free a loop's spare worker once idle this long; 0 = never",
+             server_field(&Config::max_idle_worker_duration)),
+    duration("read-timeout", "Time to receive a whole request once it has begun; 0 = no limit",
+             server_field(&Config::read_timeout)),
+    duration("write-timeout", "Time a response may wait for the client to read it; 0 = no limit",
+             server_field(&Config::write_timeout)),
+    [] {
+        Setting s = duration("idle-timeout", "Keep-alive wait for the next request (default: the read timeout); 0 = no limit",
+                             server_field(&Config::idle_timeout));
+        s.shown_default = [](const Options& d) { return format_duration(d.server.read_timeout); };
+        s.given = [](Options& o) { o.idle_timeout_given = true; };
+        return s;
+    }(),
+    duration("defer-accept",
+             "Accept a TCP connection once its first bytes arrive, or after DUR if it sends nothing; 0 = at once",
+             server_field(&Config::defer_accept)),
+    count("max-requests-per-conn", "Close a connection after this many requests; 0 = unlimited",
+          server_field(&Config::max_requests_per_conn), 0, UINT64_MAX),
+    size("max-request-body-size", "Largest request body; a larger one gets a 413",
+         server_field(&Config::max_request_body_size), 0, UINT64_MAX),
+    size("max-header-size", "Largest request line plus header fields, 256 to 1MiB; a larger one gets a 431",
+         server_field(&Config::max_header_size), min_header_size, max_header_size),
+    count("max-conns-per-ip", "Most open connections from one client address; 0 = unlimited",
+          server_field(&Config::max_conns_per_ip), 0, max_u32, "0 = unlimited"),
+    text("trusted-proxy", ValueKind::text_list, "CIDR",
+         "Believe X-Forwarded-For from peers in CIDR (10.0.0.0/8, fd00::/8, 192.0.2.7, or unix for unix socket "
+         "peers); repeatable, replaces the file's trusted_proxies",
+         apply_trusted_proxy, [](const Options&) { return std::string("none"); },
+         [](Options& o) { o.server.trusted_proxies.clear(); }),
+    flag("disable-keepalive", "Close every connection after its first response", &Config::disable_keepalive),
+    text("server-name", ValueKind::text, "NAME", "Value of the Server response header", apply_server_name,
+         [](const Options& d) { return d.server.server_name; }),
+    flag("no-server-header", "Send no Server header", &Config::no_server_header),
+    flag("no-date-header", "Send no Date header", &Config::no_date_header),
+    text("respond", ValueKind::text_list, "PATH=TEXT",
+         "Answer exactly PATH with 200 and TEXT as text/plain; repeatable, wins over the file's routes", apply_respond,
+         none_shown),
+    text("plugin", ValueKind::text_list, "PREFIX=FILE.so",
+         "Serve paths under PREFIX by the plugin FILE.so (an instance named after the file); repeatable",
+         apply_plugin, none_shown),
+    text("root", ValueKind::text, "DIR", "Serve the files under DIR at / (directories without an index get a 403)",
+         apply_root, none_shown),
+    text("static", ValueKind::text_list, "PREFIX=DIR",
+         "Serve the files under DIR at PREFIX; repeatable. Without any route, brisk serves the current "
+         "directory at / with listings",
+         apply_static, none_shown),
+    count("blocking-threads", "Threads for handlers of plugins that may block, 1 to 1024",
+          server_field(&Config::blocking_threads), 1, max_blocking_threads),
+    count("blocking-queue", "Requests waiting for a blocking thread; the one over gets a 503",
+          server_field(&Config::blocking_queue), 1, max_u32),
+    duration("shutdown-timeout", "After SIGTERM, close what is still in flight after this long and exit 1; 0 = wait for it",
+             own_field(&Options::shutdown_timeout)),
+    count("processes", "Serve from N worker processes under a master that restarts a crashed one; 0 = this process",
+          own_field(&Options::processes), 0, max_processes),
+    text("log-level", ValueKind::text, "LEVEL", "trace, debug, info, warn, error, critical or off", apply_log_level,
+         [](const Options& d) { return d.log_level; }),
+    text("error-log", ValueKind::text, "FILE", "Append the log to FILE instead of the standard error",
+         apply_error_log, [](const Options&) { return std::string("stderr"); }),
+    flag("log-all-errors", "Also log client resets, broken pipes and timeouts (normal on the Internet)",
+         &Config::log_all_errors),
+    text("access-log", ValueKind::text, "FILE",
+         "Append a line per request to FILE (- for the standard output); SIGUSR1 reopens it", apply_access_log,
+         [](const Options&) { return std::string("none"); }),
+    text("access-log-format", ValueKind::text, "FORMAT",
+         "common, combined, json, or a template of $variables such as '$remote_addr $status $request_time_us'",
+         apply_access_log_format, [](const Options& d) { return d.server.access_log_format; }),
+    size("access-log-buffer",
+         "Access log bytes each loop may hold for the writer, 64KiB to 1GiB; lines past it are dropped",
+         server_field(&Config::access_log_buffer), min_access_log_buffer, max_access_log_buffer),
+    text("metrics", ValueKind::text, "PATH", "Answer exactly PATH with counters in the Prometheus text format",
+         [](Options& o, std::string_view v, const std::string& origin, std::string& e) {
+             return apply_builtin_route(o, RouteKind::metrics, v, origin, e);
+         },
+         none_shown),
+    text("health", ValueKind::text, "PATH", "Answer exactly PATH with 200 ok, or 503 draining once stopping",
+         [](Options& o, std::string_view v, const std::string& origin, std::string& e) {
+             return apply_builtin_route(o, RouteKind::health, v, origin, e);
+         },
+         none_shown),
 };
 
 bool same_address(const ListenAddress& a, const ListenAddress& b) {
@@ -540,6 +468,84 @@ void check_plugins(const Options& o, std::vector<std::string>& errors) {
 
 Options::Options() {
     server.loops = 0;  // finalize() resolves it to the usable cores
+}
+
+namespace {
+
+/** A count or size in the setting's bounds; `shown` is the value as written. */
+bool in_bounds(const Setting& s, std::uint64_t n, std::string_view shown, std::string& error) {
+    if (n >= s.min && n <= s.max) return true;
+    if (s.kind == ValueKind::size) {
+        error = "must be from " + format_size(s.min) + " to " + format_size(s.max) + ", not " + std::string(shown);
+    } else {
+        error = "must be from " + std::to_string(s.min) + " to " + std::to_string(s.max);
+        if (!s.hint.empty()) error += " (" + std::string(s.hint) + ")";
+        error += ", not " + std::to_string(n);
+    }
+    return false;
+}
+
+/** Stores a checked whole number in the setting's field, whatever its width. */
+bool store_number(const Setting& s, Options& o, std::uint64_t n) {
+    if (auto* f = std::get_if<Field<std::uint64_t>>(&s.target)) {
+        f->of(o) = n;
+        return true;
+    }
+    if (auto* f = std::get_if<Field<std::uint32_t>>(&s.target)) {
+        f->of(o) = static_cast<std::uint32_t>(n);  // the bounds keep it in range
+        return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+bool Setting::apply(Options& o, std::string_view value, const std::string& origin, std::string& error) const {
+    bool ok = false;
+    if (parse) {
+        ok = parse(o, value, origin, error);
+    } else if (kind == ValueKind::duration) {
+        ok = parse_duration(value, std::get<Field<Duration>>(target).of(o), error);
+    } else if (kind == ValueKind::count || kind == ValueKind::size) {
+        std::uint64_t n = 0;
+        ok = (kind == ValueKind::count ? parse_count(value, n, error) : parse_size(value, n, error)) &&
+             in_bounds(*this, n, value, error) && store_number(*this, o, n);
+    }
+    if (ok && given) given(o);
+    return ok;
+}
+
+bool Setting::apply_integer(Options& o, std::int64_t value, std::string& error) const {
+    const std::string shown = std::to_string(value);
+    if (kind == ValueKind::duration && value == 0) return apply(o, "0", {}, error);
+    if (kind != ValueKind::count && kind != ValueKind::size) {
+        error = "expected text, not a number";
+        return false;
+    }
+    if (value < 0) {
+        error = std::string(kind == ValueKind::size ? "bad size" : "bad number") + " \"" + shown +
+                "\": must not be negative";
+        return false;
+    }
+    const auto n = static_cast<std::uint64_t>(value);
+    if (!in_bounds(*this, n, shown, error) || !store_number(*this, o, n)) return false;
+    if (given) given(o);
+    return true;
+}
+
+void Setting::set_flag(Options& o, bool on) const { std::get<Field<bool>>(target).of(o) = on; }
+
+std::string Setting::default_text(const Options& d) const {
+    if (shown_default) return shown_default(d);
+    if (const auto* f = std::get_if<Field<Duration>>(&target)) return format_duration(f->of(d));
+    const std::uint64_t n = std::holds_alternative<Field<std::uint64_t>>(target)
+                                ? std::get<Field<std::uint64_t>>(target).of(d)
+                                : std::holds_alternative<Field<std::uint32_t>>(target)
+                                      ? std::get<Field<std::uint32_t>>(target).of(d)
+                                      : 0;
+    if (kind == ValueKind::size) return format_size(n);
+    if (kind == ValueKind::count) return std::to_string(n);
+    return {};
 }
 
 std::span<const Setting> settings() { return setting_table; }

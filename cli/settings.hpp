@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "brisk/config.hpp"
@@ -42,12 +43,31 @@ struct Options {
 enum class ValueKind : std::uint8_t {
     flag,       // a flag without argument; TOML boolean
     count,      // a whole number; TOML integer
-    duration,   // "10s", "500ms"; TOML string
+    duration,   // "10s", "500ms"; TOML string (or 0)
     size,       // "4MiB", "8k", bytes; TOML string or integer
     text,       // TOML string
     text_list,  // a repeatable flag; TOML array of strings, or one string
 };
 
+/** A field a setting sets: of Options::server (the server's Config), or of Options itself. */
+template <class T>
+struct Field {
+    T Config::*server = nullptr;
+    T Options::*own = nullptr;
+    T& of(Options& o) const noexcept { return server ? o.server.*server : o.*own; }
+    const T& of(const Options& o) const noexcept { return server ? o.server.*server : o.*own; }
+};
+
+/** What a typed setting sets; empty for settings that parse their own text (a route, an address). */
+using Target = std::variant<std::monostate, Field<bool>, Field<Duration>, Field<std::uint32_t>, Field<std::uint64_t>>;
+
+/**
+ * One setting: a flag and a TOML key. Most are typed (a flag, a duration, a
+ * count or a size with its bounds, straight into a field); the others parse
+ * their text themselves. Flags, the TOML file, --help and --check-config all
+ * go through the same members, so a value means the same thing and fails
+ * with the same message wherever it was written.
+ */
 struct Setting {
     /** Flag name without the leading "--". */
     std::string_view name;
@@ -55,21 +75,35 @@ struct Setting {
     /** Placeholder for the value in --help ("DUR"); empty for flags. */
     std::string_view metavar;
     std::string_view help;
-    /**
-     * Applies one textual value (a flag argument, a TOML string, or a TOML
-     * integer in decimal). `origin` says where it was written ("--respond",
-     * "brisk.toml:3:1"). Returns false with a one-line reason. Null for flags.
-     */
-    bool (*apply)(Options& out, std::string_view value, const std::string& origin, std::string& error);
-    /** Sets a flag. Null for settings that take a value. */
-    void (*set_flag)(Options& out, bool on);
-    /** The default as --help shows it. */
-    std::string (*default_text)(const Options& defaults);
+    /** Typed settings: the field. */
+    Target target{};
+    /** Counts and sizes: the bounds, and what follows them in a message ("0 = unlimited"). */
+    std::uint64_t min = 0;
+    std::uint64_t max = UINT64_MAX;
+    std::string_view hint{};
+    /** Other settings: applies one textual value. `origin` says where it was written. */
+    bool (*parse)(Options& out, std::string_view value, const std::string& origin, std::string& error) = nullptr;
+    /** The default as --help shows it, where the field's own value is not it (or there is no field). */
+    std::string (*shown_default)(const Options& defaults) = nullptr;
     /**
      * For a list the command line replaces rather than extends (--listen):
      * empties the list before the flags' values are applied. Null otherwise.
      */
-    void (*clear)(Options& out);
+    void (*clear)(Options& out) = nullptr;
+    /** Called once a value is applied (to note that it was given). */
+    void (*given)(Options& out) = nullptr;
+
+    /**
+     * Applies one textual value (a flag argument, a TOML string). Returns
+     * false with a one-line reason. Not for flags.
+     */
+    bool apply(Options& out, std::string_view value, const std::string& origin, std::string& error) const;
+    /** Applies a TOML integer to a count, a size, or (0 only) a duration. */
+    bool apply_integer(Options& out, std::int64_t value, std::string& error) const;
+    /** Sets a flag. */
+    void set_flag(Options& out, bool on) const;
+    /** The default as --help shows it; empty for flags. */
+    std::string default_text(const Options& defaults) const;
 };
 
 /** Every setting, in --help order. */

@@ -206,6 +206,12 @@ private:
             problem(node.source(), std::string(key) + ": " + error);
     }
 
+    /** Applies a TOML integer to a count or a size as the number it is. */
+    void apply_integer(const Setting& setting, std::string_view key, const toml::node& node, std::int64_t value) {
+        std::string error;
+        if (!setting.apply_integer(out_, value, error)) problem(node.source(), std::string(key) + ": " + error);
+    }
+
     void wrong_type(std::string_view key, const toml::node& node, std::string_view expected) {
         problem(node.source(),
                 std::string(key) + ": expected " + std::string(expected) + ", not " + std::string(type_name(node)));
@@ -221,7 +227,7 @@ private:
             return;
         case ValueKind::count:
             if (auto i = node.as_integer())
-                apply(setting, key, node, std::to_string(i->get()));
+                apply_integer(setting, key, node, i->get());
             else
                 wrong_type(key, node, "a whole number");
             return;
@@ -229,7 +235,7 @@ private:
             if (auto s = node.as_string())
                 apply(setting, key, node, s->get());
             else if (auto i = node.as_integer(); i && i->get() == 0)
-                apply(setting, key, node, "0");
+                apply_integer(setting, key, node, 0);
             else if (i)
                 problem(node.source(), std::string(key) + ": a duration needs a unit; write it as a string, " +
                                            "as in \"" + std::to_string(i->get()) + "s\"");
@@ -240,7 +246,7 @@ private:
             if (auto s = node.as_string())
                 apply(setting, key, node, s->get());
             else if (auto i = node.as_integer())
-                apply(setting, key, node, std::to_string(i->get()));
+                apply_integer(setting, key, node, i->get());
             else
                 wrong_type(key, node, "a size such as \"4MiB\" or a number of bytes");
             return;

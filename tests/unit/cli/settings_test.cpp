@@ -37,10 +37,20 @@ TEST_CASE("every TOML key is the flag name with '_' for '-'", "[settings]") {
         CHECK(key.size() == (s.name == "trusted-proxy" ? std::string_view("trusted_proxies").size() : s.name.size()));
         if (s.name == "trusted-proxy") CHECK(key == "trusted_proxies");
         CHECK(brisk::cli::find_setting_by_key(key) == &s);
-        // Each setting can be applied: flags by set_flag, the rest by apply, and shows a default.
-        CHECK((s.kind == brisk::cli::ValueKind::flag) == (s.set_flag != nullptr));
-        CHECK((s.kind == brisk::cli::ValueKind::flag) == (s.apply == nullptr));
-        CHECK((s.kind == brisk::cli::ValueKind::flag) == (s.default_text == nullptr));
+        // Each setting is typed (a field its kind can hold) or parses its own text, never both.
+        using brisk::cli::ValueKind;
+        const bool typed = !std::holds_alternative<std::monostate>(s.target);
+        CHECK(typed == (s.parse == nullptr));
+        if (s.kind == ValueKind::flag) CHECK(std::holds_alternative<brisk::cli::Field<bool>>(s.target));
+        if (s.kind == ValueKind::duration) CHECK(std::holds_alternative<brisk::cli::Field<brisk::Duration>>(s.target));
+        if (s.kind == ValueKind::count || s.kind == ValueKind::size) {
+            CHECK((std::holds_alternative<brisk::cli::Field<std::uint32_t>>(s.target) ||
+                   std::holds_alternative<brisk::cli::Field<std::uint64_t>>(s.target)));
+            CHECK(s.min <= s.max);
+        }
+        if (s.kind == ValueKind::text || s.kind == ValueKind::text_list) CHECK_FALSE(typed);
+        // Every setting with a value shows a default in --help (some show none: "").
+        if (s.kind != ValueKind::flag) CHECK_NOTHROW(s.default_text(brisk::cli::Options{}));
     }
     CHECK(brisk::cli::find_setting_by_key("read-timeout") == nullptr);
     CHECK(&setting("read_timeout") != &setting("write_timeout"));
