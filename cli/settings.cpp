@@ -583,20 +583,6 @@ bool check_route_path(std::string_view path, std::string& error) {
     return true;
 }
 
-bool check_static_root(std::string_view dir, std::string& error) {
-    // Whether it is a directory is checked when the server starts, relative
-    // to the directory it starts in (as plugin files are).
-    if (dir.empty()) {
-        error = "no directory given";
-        return false;
-    }
-    if (dir.find('\0') != std::string_view::npos) {
-        error = "a directory name cannot hold a NUL byte";
-        return false;
-    }
-    return true;
-}
-
 bool is_plugin_instance_name(std::string_view name) {
     return !name.empty() &&
            std::all_of(name.begin(), name.end(), [](char c) { return is_ascii_alnum(c) || c == '_' || c == '-'; });
@@ -697,11 +683,6 @@ bool parse_route_host(std::string_view text, std::string& out, std::string& erro
     if (text.size() > 253) return fail("longer than 253 bytes");
     out = lower(text);
     return true;
-}
-
-bool is_header_value(std::string_view value) {
-    if (value.empty() || value.front() == ' ' || value.back() == ' ') return false;
-    return std::all_of(value.begin(), value.end(), [](char c) { return c >= ' ' && c < 0x7f; });
 }
 
 unsigned usable_cores() {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "brisk/config.hpp"
+#include "brisk/static_options.hpp"
 
 namespace brisk::cli {
 
@@ -128,12 +129,10 @@ inline constexpr std::string_view health_flag_origin = "--health";
 /** Origin of the route a configuration without any route gets: the current directory at "/". */
 inline constexpr std::string_view default_route_origin = "default route";
 
-/**
- * Checks the root (or compress cache) directory of a static route as
- * written: not empty. That it is a directory is checked at start-up,
- * relative to the working directory.
- */
-bool check_static_root(std::string_view dir, std::string& error);
+// Checks of a static route's directory and of header values, shared with the
+// route options (brisk/static_options.hpp).
+using brisk::check_static_root;
+using brisk::is_header_value;
 
 /** Whether `name` can name a plugin instance: [A-Za-z0-9_-]+. */
 bool is_plugin_instance_name(std::string_view name);
@@ -170,8 +169,6 @@ bool parse_route_host(std::string_view text, std::string& out, std::string& erro
  */
 bool check_route_path(std::string_view path, std::string& error);
 
-/** Whether `value` can be sent as a header value: visible ASCII and inner spaces, not empty. */
-bool is_header_value(std::string_view value);
 
 /** The CPUs this process may run on (sched_getaffinity), at least 1. */
 unsigned usable_cores();

@@ -17,6 +17,7 @@
 
 #include <toml++/toml.h>
 
+#include "brisk/static_options.hpp"
 #include "brisk/units.hpp"
 
 namespace brisk::cli {
@@ -94,6 +95,7 @@ bool build_respond(Reader& reader, const toml::table& table, RouteConfig& route)
 bool build_plugin(Reader& reader, const toml::table& table, RouteConfig& route);
 bool build_static(Reader& reader, const toml::table& table, RouteConfig& route);
 bool build_type(Reader& reader, const toml::table& table, RouteConfig& route);
+void read_static_option(Reader& reader, const static_files::Option& opt, const toml::node& node, StaticConfig& out);
 
 constexpr std::array<std::string_view, 2> respond_options{"status", "content_type"};
 constexpr std::array<RouteAction, 4> route_actions{{
@@ -104,12 +106,6 @@ constexpr std::array<RouteAction, 4> route_actions{{
 }};
 
 /** Keys of a route's `static = { ... }` table. */
-constexpr std::array<std::string_view, 17> static_keys{
-    "root",         "index",        "listing",           "compress",       "gzip_level",
-    "brotli_level", "zstd_level",   "compress_max_size", "compress_cache", "precompressed",
-    "ranges",       "etag",         "cache_duration",    "dotfiles",       "follow_symlinks",
-    "mime",         "cache_control"};
-
 constexpr std::array<std::string_view, 2> route_match_keys{"path", "prefix"};
 /** Keys that narrow a route of any kind. */
 constexpr std::array<std::string_view, 2> route_filter_keys{"methods", "host"};
@@ -560,6 +556,8 @@ private:
     friend bool build_static(Reader& reader, const toml::table& table, RouteConfig& route);
     friend bool build_type(Reader& reader, const toml::table& table, RouteConfig& route);
     friend void read_static_options(Reader& reader, const toml::table& table, StaticConfig& out);
+    friend void read_static_option(Reader& reader, const static_files::Option& opt, const toml::node& node,
+                                   StaticConfig& out);
 
     const std::string& source_;
     Options& out_;
@@ -641,153 +639,107 @@ bool build_type(Reader& reader, const toml::table& table, RouteConfig& route) {
     return s && (route.kind == RouteKind::metrics || route.kind == RouteKind::health);
 }
 
-void read_static_options(Reader& reader, const toml::table& table, StaticConfig& out) {
-    auto boolean = [&](std::string_view key, const toml::node& node, bool& field) {
+// One option of a static route, by its descriptor (brisk/static_options.hpp).
+void read_static_option(Reader& reader, const static_files::Option& opt, const toml::node& node, StaticConfig& out) {
+    using static_files::OptionKind;
+    const std::string key(opt.key);
+    std::string error;
+    auto checked = [&](std::string_view value) {
+        if (opt.check(value, error)) return true;
+        reader.problem(node.source(), key + ": " + error);
+        return false;
+    };
+    switch (opt.kind) {
+    case OptionKind::flag:
         if (auto b = node.as_boolean())
-            field = b->get();
+            out.*opt.flag = b->get();
         else
-            reader.wrong_type(key, node, "true or false");
-    };
-    auto level = [&](std::string_view key, const toml::node& node, int lo, int hi, int& field) {
-        auto i = node.as_integer();
-        if (!i) {
-            reader.wrong_type(key, node, "an integer");
-        } else if (i->get() < lo || i->get() > hi) {
-            reader.problem(node.source(), std::string(key) + ": must be from " + std::to_string(lo) + " to " +
-                                              std::to_string(hi) + ", not " + std::to_string(i->get()));
+            reader.wrong_type(key, node, opt.expected);
+        return;
+    case OptionKind::level:
+        if (auto i = node.as_integer(); !i)
+            reader.wrong_type(key, node, opt.expected);
+        else if (i->get() < opt.min || i->get() > opt.max)
+            reader.problem(node.source(), key + ": must be from " + std::to_string(opt.min) + " to " +
+                                              std::to_string(opt.max) + ", not " + std::to_string(i->get()));
+        else
+            out.*opt.level = static_cast<int>(i->get());
+        return;
+    case OptionKind::size:
+        if (auto s = node.as_string()) {
+            if (!parse_size(s->get(), out.*opt.size, error)) reader.problem(node.source(), key + ": " + error);
+        } else if (auto i = node.as_integer(); i && i->get() >= 0) {
+            out.*opt.size = static_cast<std::uint64_t>(i->get());
         } else {
-            field = static_cast<int>(i->get());
+            reader.wrong_type(key, node, opt.expected);
         }
-    };
-    auto strings = [&](std::string_view key, const toml::node& node, std::vector<std::string>& list) {
+        return;
+    case OptionKind::duration:
+        if (auto s = node.as_string()) {
+            if (!parse_duration(s->get(), out.*opt.duration, error)) reader.problem(node.source(), key + ": " + error);
+        } else if (auto i = node.as_integer(); i && i->get() == 0) {
+            out.*opt.duration = Duration{0};
+        } else {
+            reader.wrong_type(key, node, opt.expected);
+        }
+        return;
+    case OptionKind::text:
+        if (auto s = node.as_string()) {
+            if (checked(s->get())) out.*opt.text = s->get();
+        } else {
+            reader.wrong_type(key, node, opt.expected);
+        }
+        return;
+    case OptionKind::names: {
+        std::vector<std::string>& list = out.*opt.names;
         list.clear();
         if (auto s = node.as_string()) {
-            list.push_back(s->get());
-            return true;
+            if (checked(s->get())) list.push_back(s->get());
+            return;
         }
         const toml::array* a = node.as_array();
         if (!a) {
-            reader.wrong_type(key, node, "an array of strings");
-            return false;
+            reader.wrong_type(key, node, opt.expected);
+            return;
         }
-        bool ok = true;
         for (const auto& element : *a) {
             if (auto es = element.as_string()) {
-                list.push_back(es->get());
+                if (checked(es->get())) list.push_back(es->get());
             } else {
                 reader.wrong_type(key, element, "a string");
-                ok = false;
             }
         }
-        return ok;
-    };
+        return;
+    }
+    case OptionKind::table: {
+        const toml::table* entries = node.as_table();
+        if (!entries) {
+            reader.wrong_type(key, node, opt.expected);
+            return;
+        }
+        for (auto&& [name, value] : *entries) {
+            std::string stored;
+            if (!opt.entry_name(name.str(), stored, error))
+                reader.problem(name.source(), key + ": " + error);
+            else if (auto v = value.as_string(); !v)
+                reader.wrong_type(key + "." + stored, value, "a string");
+            else if (!opt.add(out, stored, v->get(), error))
+                reader.problem(value.source(), key + ": " + error);
+        }
+        return;
+    }
+    }
+}
 
+void read_static_options(Reader& reader, const toml::table& table, StaticConfig& out) {
     for (auto&& [key, node] : table) {
-        std::string_view name = key.str();
-        std::string error;
-        if (!contains(static_keys, name)) {
-            std::string known;
-            for (auto k : static_keys) known += (known.empty() ? "" : ", ") + std::string(k);
-            reader.problem(key.source(), "unknown key " + quoted(name) + " in static (known: " + known + ")");
-        } else if (name == "root") {
-            if (auto s = node.as_string()) {
-                if (check_static_root(s->get(), error))
-                    out.root = s->get();
-                else
-                    reader.problem(node.source(), "root: " + error);
-            } else {
-                reader.wrong_type("root", node, "a string");
-            }
-        } else if (name == "index") {
-            if (strings("index", node, out.index)) {
-                for (const auto& file : out.index)
-                    if (file.empty() || file.find('/') != std::string::npos || file == "." || file == "..")
-                        reader.problem(node.source(), "index: " + quoted(file) + " is not a file name");
-            }
-        } else if (name == "listing") {
-            boolean(name, node, out.listing);
-        } else if (name == "compress") {
-            boolean(name, node, out.compress);
-        } else if (name == "ranges") {
-            boolean(name, node, out.ranges);
-        } else if (name == "etag") {
-            boolean(name, node, out.etag);
-        } else if (name == "dotfiles") {
-            boolean(name, node, out.dotfiles);
-        } else if (name == "follow_symlinks") {
-            boolean(name, node, out.follow_symlinks);
-        } else if (name == "gzip_level") {
-            level(name, node, 1, 9, out.gzip_level);
-        } else if (name == "brotli_level") {
-            level(name, node, 0, 11, out.brotli_level);
-        } else if (name == "zstd_level") {
-            level(name, node, 1, 22, out.zstd_level);
-        } else if (name == "compress_max_size") {
-            std::string text;
-            if (auto s = node.as_string())
-                text = s->get();
-            else if (auto i = node.as_integer(); i && i->get() >= 0)
-                text = std::to_string(i->get());
-            else
-                reader.wrong_type(name, node, "a size such as \"1MiB\" or a number of bytes");
-            if (!text.empty() && !parse_size(text, out.compress_max_size, error))
-                reader.problem(node.source(), "compress_max_size: " + error);
-        } else if (name == "compress_cache") {
-            if (auto s = node.as_string()) {
-                if (check_static_root(s->get(), error))
-                    out.compress_cache = s->get();
-                else
-                    reader.problem(node.source(), "compress_cache: " + error);
-            } else {
-                reader.wrong_type(name, node, "a directory");
-            }
-        } else if (name == "precompressed") {
-            if (strings(name, node, out.precompressed)) {
-                for (const auto& enc : out.precompressed)
-                    if (enc != "br" && enc != "zst" && enc != "zstd" && enc != "gz" && enc != "gzip")
-                        reader.problem(node.source(), "precompressed: unknown coding " + quoted(enc) +
-                                                          " (use \"br\", \"zst\" or \"gz\")");
-            }
-        } else if (name == "cache_duration") {
-            if (auto s = node.as_string()) {
-                if (!parse_duration(s->get(), out.cache_duration, error))
-                    reader.problem(node.source(), "cache_duration: " + error);
-            } else if (auto i = node.as_integer(); i && i->get() == 0) {
-                out.cache_duration = Duration{0};
-            } else {
-                reader.wrong_type(name, node, "a duration string such as \"10s\"");
-            }
-        } else if (name == "mime") {
-            const toml::table* types = node.as_table();
-            if (!types) {
-                reader.wrong_type(name, node, "a table of extension = \"type\"");
-                continue;
-            }
-            for (auto&& [ext, type] : *types) {
-                std::string_view e = ext.str();
-                if (e.starts_with('.')) e.remove_prefix(1);
-                if (e.empty() || e.find('.') != std::string_view::npos || e.find('/') != std::string_view::npos) {
-                    reader.problem(ext.source(), "mime: " + quoted(ext.str()) + " is not a file extension");
-                } else if (auto t = type.as_string()) {
-                    if (is_header_value(t->get()))
-                        out.mime.emplace_back(std::string(e), t->get());
-                    else
-                        reader.problem(type.source(), "mime: " + quoted(t->get()) + " is not a valid header value");
-                } else {
-                    reader.wrong_type("mime." + std::string(e), type, "a string");
-                }
-            }
-        } else if (name == "cache_control") {
-            if (auto s = node.as_string()) {
-                if (is_header_value(s->get()))
-                    out.cache_control = s->get();
-                else
-                    reader.problem(node.source(),
-                                   "cache_control: " + quoted(s->get()) + " is not a valid header value");
-            } else {
-                reader.wrong_type(name, node, "a string such as \"max-age=60\"");
-            }
+        if (const static_files::Option* opt = static_files::find_route_option(key.str())) {
+            read_static_option(reader, *opt, node, out);
+            continue;
         }
+        std::string known;
+        for (const auto& o : static_files::route_options()) known += (known.empty() ? "" : ", ") + std::string(o.key);
+        reader.problem(key.source(), "unknown key " + quoted(key.str()) + " in static (known: " + known + ")");
     }
 }
 
