@@ -268,11 +268,12 @@ constexpr std::uint64_t max_u32 = std::numeric_limits<std::uint32_t>::max();
 std::string none_shown(const Options&) { return {}; }
 
 const std::array setting_table{
-    text("listen", ValueKind::text_list, "ADDR",
-         "host:port, [v6]:port, :port (all IPv4) or unix:/path, with \",proxy\" for a PROXY protocol listener; "
-         "repeatable, replaces the file's list",
-         apply_listen, [](const Options&) { return std::string(default_listen); },
-         [](Options& o) { o.server.listen.clear(); }),
+    text(
+        "listen", ValueKind::text_list, "ADDR",
+        "host:port, [v6]:port, :port (all IPv4) or unix:/path, with \",proxy\" for a PROXY protocol listener; "
+        "repeatable, replaces the file's list",
+        apply_listen, [](const Options&) { return std::string(default_listen); },
+        [](Options& o) { o.server.listen.clear(); }),
     [] {
         Setting s = count("loops", "Event loops (threads); 0 = one per usable core", server_field(&Config::loops), 0,
                           max_loops, "0 = one per usable core");
@@ -292,8 +293,9 @@ const std::array setting_table{
     duration("write-timeout", "Time a response may wait for the client to read it; 0 = no limit",
              server_field(&Config::write_timeout)),
     [] {
-        Setting s = duration("idle-timeout", "Keep-alive wait for the next request (default: the read timeout); 0 = no limit",
-                             server_field(&Config::idle_timeout));
+        Setting s =
+            duration("idle-timeout", "Keep-alive wait for the next request (default: the read timeout); 0 = no limit",
+                     server_field(&Config::idle_timeout));
         s.shown_default = [](const Options& d) { return format_duration(d.server.read_timeout); };
         s.given = [](Options& o) { o.idle_timeout_given = true; };
         return s;
@@ -309,11 +311,12 @@ const std::array setting_table{
          server_field(&Config::max_header_size), min_header_size, max_header_size),
     count("max-conns-per-ip", "Most open connections from one client address; 0 = unlimited",
           server_field(&Config::max_conns_per_ip), 0, max_u32, "0 = unlimited"),
-    text("trusted-proxy", ValueKind::text_list, "CIDR",
-         "Believe X-Forwarded-For from peers in CIDR (10.0.0.0/8, fd00::/8, 192.0.2.7, or unix for unix socket "
-         "peers); repeatable, replaces the file's trusted_proxies",
-         apply_trusted_proxy, [](const Options&) { return std::string("none"); },
-         [](Options& o) { o.server.trusted_proxies.clear(); }),
+    text(
+        "trusted-proxy", ValueKind::text_list, "CIDR",
+        "Believe X-Forwarded-For from peers in CIDR (10.0.0.0/8, fd00::/8, 192.0.2.7, or unix for unix socket "
+        "peers); repeatable, replaces the file's trusted_proxies",
+        apply_trusted_proxy, [](const Options&) { return std::string("none"); },
+        [](Options& o) { o.server.trusted_proxies.clear(); }),
     flag("disable-keepalive", "Close every connection after its first response", &Config::disable_keepalive),
     text("server-name", ValueKind::text, "NAME", "Value of the Server response header", apply_server_name,
          [](const Options& d) { return d.server.server_name; }),
@@ -323,8 +326,8 @@ const std::array setting_table{
          "Answer exactly PATH with 200 and TEXT as text/plain; repeatable, wins over the file's routes", apply_respond,
          none_shown),
     text("plugin", ValueKind::text_list, "PREFIX=FILE.so",
-         "Serve paths under PREFIX by the plugin FILE.so (an instance named after the file); repeatable",
-         apply_plugin, none_shown),
+         "Serve paths under PREFIX by the plugin FILE.so (an instance named after the file); repeatable", apply_plugin,
+         none_shown),
     text("root", ValueKind::text, "DIR", "Serve the files under DIR at / (directories without an index get a 403)",
          apply_root, none_shown),
     text("static", ValueKind::text_list, "PREFIX=DIR",
@@ -335,14 +338,15 @@ const std::array setting_table{
           server_field(&Config::blocking_threads), 1, max_blocking_threads),
     count("blocking-queue", "Requests waiting for a blocking thread; the one over gets a 503",
           server_field(&Config::blocking_queue), 1, max_u32),
-    duration("shutdown-timeout", "After SIGTERM, close what is still in flight after this long and exit 1; 0 = wait for it",
+    duration("shutdown-timeout",
+             "After SIGTERM, close what is still in flight after this long and exit 1; 0 = wait for it",
              own_field(&Options::shutdown_timeout)),
     count("processes", "Serve from N worker processes under a master that restarts a crashed one; 0 = this process",
           own_field(&Options::processes), 0, max_processes),
     text("log-level", ValueKind::text, "LEVEL", "trace, debug, info, warn, error, critical or off", apply_log_level,
          [](const Options& d) { return d.log_level; }),
-    text("error-log", ValueKind::text, "FILE", "Append the log to FILE instead of the standard error",
-         apply_error_log, [](const Options&) { return std::string("stderr"); }),
+    text("error-log", ValueKind::text, "FILE", "Append the log to FILE instead of the standard error", apply_error_log,
+         [](const Options&) { return std::string("stderr"); }),
     flag("log-all-errors", "Also log client resets, broken pipes and timeouts (normal on the Internet)",
          &Config::log_all_errors),
     text("access-log", ValueKind::text, "FILE",
@@ -354,16 +358,18 @@ const std::array setting_table{
     size("access-log-buffer",
          "Access log bytes each loop may hold for the writer, 64KiB to 1GiB; lines past it are dropped",
          server_field(&Config::access_log_buffer), min_access_log_buffer, max_access_log_buffer),
-    text("metrics", ValueKind::text, "PATH", "Answer exactly PATH with counters in the Prometheus text format",
-         [](Options& o, std::string_view v, const std::string& origin, std::string& e) {
-             return apply_builtin_route(o, RouteKind::metrics, v, origin, e);
-         },
-         none_shown),
-    text("health", ValueKind::text, "PATH", "Answer exactly PATH with 200 ok, or 503 draining once stopping",
-         [](Options& o, std::string_view v, const std::string& origin, std::string& e) {
-             return apply_builtin_route(o, RouteKind::health, v, origin, e);
-         },
-         none_shown),
+    text(
+        "metrics", ValueKind::text, "PATH", "Answer exactly PATH with counters in the Prometheus text format",
+        [](Options& o, std::string_view v, const std::string& origin, std::string& e) {
+            return apply_builtin_route(o, RouteKind::metrics, v, origin, e);
+        },
+        none_shown),
+    text(
+        "health", ValueKind::text, "PATH", "Answer exactly PATH with 200 ok, or 503 draining once stopping",
+        [](Options& o, std::string_view v, const std::string& origin, std::string& e) {
+            return apply_builtin_route(o, RouteKind::health, v, origin, e);
+        },
+        none_shown),
 };
 
 bool same_address(const ListenAddress& a, const ListenAddress& b) {
@@ -538,11 +544,10 @@ void Setting::set_flag(Options& o, bool on) const { std::get<Field<bool>>(target
 std::string Setting::default_text(const Options& d) const {
     if (shown_default) return shown_default(d);
     if (const auto* f = std::get_if<Field<Duration>>(&target)) return format_duration(f->of(d));
-    const std::uint64_t n = std::holds_alternative<Field<std::uint64_t>>(target)
-                                ? std::get<Field<std::uint64_t>>(target).of(d)
-                                : std::holds_alternative<Field<std::uint32_t>>(target)
-                                      ? std::get<Field<std::uint32_t>>(target).of(d)
-                                      : 0;
+    const std::uint64_t n =
+        std::holds_alternative<Field<std::uint64_t>>(target)   ? std::get<Field<std::uint64_t>>(target).of(d)
+        : std::holds_alternative<Field<std::uint32_t>>(target) ? std::get<Field<std::uint32_t>>(target).of(d)
+                                                               : 0;
     if (kind == ValueKind::size) return format_size(n);
     if (kind == ValueKind::count) return std::to_string(n);
     return {};

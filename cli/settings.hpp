@@ -169,7 +169,6 @@ bool parse_route_host(std::string_view text, std::string& out, std::string& erro
  */
 bool check_route_path(std::string_view path, std::string& error);
 
-
 /** The CPUs this process may run on (sched_getaffinity), at least 1. */
 unsigned usable_cores();
 

@@ -36,7 +36,7 @@ enum class Framing : std::uint8_t {
 
 /** The request an answer is for, as far as its head depends on it. */
 struct Answering {
-    bool head = false;                // a HEAD request: no body bytes follow the head
+    bool head = false;               // a HEAD request: no body bytes follow the head
     std::uint8_t version_minor = 1;  // HTTP/1.x
 };
 
@@ -81,7 +81,16 @@ inline char* put_uint(char* p, std::uint64_t v) noexcept {
     while (n) *p++ = tmp[--n];
     return p;
 }
-/** The framing line, the Connection line and the blank line that end every head. */
+/** The Connection line (if any) and the blank line that end every head. */
+inline char* end_head(char* p, bool keep_alive, Answering a) noexcept {
+    if (!keep_alive)
+        p = put(p, "Connection: close\r\n");
+    else if (a.version_minor == 0)
+        p = put(p, "Connection: keep-alive\r\n");
+    return put(p, "\r\n");
+}
+
+/** The framing line, the Connection line and the blank line. */
 inline char* end_head(char* p, Framing f, std::uint64_t length, bool keep_alive, Answering a) noexcept {
     if (f == Framing::length) {
         p = put(p, "Content-Length: ");
@@ -90,11 +99,7 @@ inline char* end_head(char* p, Framing f, std::uint64_t length, bool keep_alive,
     } else if (f == Framing::chunked) {
         p = put(p, "Transfer-Encoding: chunked\r\n");
     }
-    if (!keeps_alive(f, keep_alive))
-        p = put(p, "Connection: close\r\n");
-    else if (a.version_minor == 0)
-        p = put(p, "Connection: keep-alive\r\n");
-    return put(p, "\r\n");
+    return end_head(p, keeps_alive(f, keep_alive), a);
 }
 }  // namespace detail
 
@@ -103,8 +108,8 @@ inline char* end_head(char* p, Framing f, std::uint64_t length, bool keep_alive,
  * (handler lines ending in CRLF), framing, Connection, the blank line.
  * `length` is the body's for Framing::length. Returns the end.
  */
-inline char* write_head(char* p, std::uint16_t status, const CommonLines& common, std::string_view headers,
-                        Framing f, std::uint64_t length, bool keep_alive, Answering a) noexcept {
+inline char* write_head(char* p, std::uint16_t status, const CommonLines& common, std::string_view headers, Framing f,
+                        std::uint64_t length, bool keep_alive, Answering a) noexcept {
     p = detail::put(p, status_line(status));
     p = detail::put(p, common.server);
     p = detail::put(p, common.date);
@@ -121,7 +126,7 @@ inline char* write_prerendered_head(char* p, std::string_view prerendered, std::
                                     Answering a) noexcept {
     p = detail::put(p, prerendered);
     p = detail::put(p, date);
-    return detail::end_head(p, Framing::none, 0, keep_alive, a);
+    return detail::end_head(p, keep_alive, a);
 }
 
 /** Room a chunk's size line needs. */

@@ -504,14 +504,16 @@ http::CommonLines Loop::common_lines() noexcept {
 
 void Loop::write_response(Worker& w, const http::Response& resp, bool keep_alive, http::Answering a) {
     OutBuffer& out = w.out;
-    const http::CommonLines common = common_lines();
     const bool send_body = http::status_has_body(resp.status) && !a.head;
     const std::size_t body = send_body ? resp.body.size() : 0;
     char* p;
     if (!resp.prerendered.empty()) {
-        out.buf.reserve(out.len + resp.prerendered.size() + common.date.size() + http::kHeadSlack + body);
-        p = http::write_prerendered_head(out.buf.data() + out.len, resp.prerendered, common.date, keep_alive, a);
+        // The common case of fixed answers: only Date and Connection are added.
+        const std::string_view date = cfg_.no_date_header ? std::string_view{} : date_.line(now_s_);
+        out.buf.reserve(out.len + resp.prerendered.size() + date.size() + http::kHeadSlack + body);
+        p = http::write_prerendered_head(out.buf.data() + out.len, resp.prerendered, date, keep_alive, a);
     } else {
+        const http::CommonLines common = common_lines();
         out.buf.reserve(out.len + http::head_bound(common, resp.headers.size()) + body);
         p = http::write_head(out.buf.data() + out.len, resp.status, common, resp.headers,
                              http::framing_for(resp.status, false, a.version_minor), resp.body.size(), keep_alive, a);
@@ -534,8 +536,8 @@ bool Loop::write_reply(Worker& w, bool keep_alive, http::Answering a) {
     OutBuffer& out = w.out;
     const http::CommonLines common = common_lines();
     out.buf.reserve(out.len + http::head_bound(common, r.headers_len));
-    char* p = http::write_head(out.buf.data() + out.len, r.status, common, {r.headers.data(), r.headers_len},
-                               framing, framing == http::Framing::length ? r.body_size() : 0, keep_alive, a);
+    char* p = http::write_head(out.buf.data() + out.len, r.status, common, {r.headers.data(), r.headers_len}, framing,
+                               framing == http::Framing::length ? r.body_size() : 0, keep_alive, a);
     out.len = static_cast<std::size_t>(p - out.buf.data());
     keep_alive = http::keeps_alive(framing, keep_alive);
     if (!http::sends_body(framing, a)) return keep_alive;  // Reply::reset() gives the pieces back

@@ -196,7 +196,7 @@ private:
         bool paused;
         bool proxy;  // connections start with a PROXY protocol header
         bool armed;  // io_uring: a multishot accept is in flight
-        bool sole;  // TCP, and closing it ends the socket (not inherited, not shared by loops)
+        bool sole;   // TCP, and closing it ends the socket (not inherited, not shared by loops)
         int family;  // AF_INET or AF_INET6 for TCP, else 0
         std::uint16_t port;
     };

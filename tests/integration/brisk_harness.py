@@ -531,6 +531,60 @@ class Conn:
 
 
 # --------------------------------------------------------------------------
+# What the kernel says of brisk's sockets (/proc/net/tcp): events a test can
+# wait on instead of sleeping
+# --------------------------------------------------------------------------
+
+TCP_ESTABLISHED, TCP_SYN_RECV, TCP_CLOSE_WAIT, TCP_LISTEN = "01", "03", "08", "0A"
+
+
+def _tcp_table(srv):
+    path = "/proc/net/tcp6" if srv.family == socket.AF_INET6 else "/proc/net/tcp"
+    with open(path) as f:
+        next(f)
+        return [line.split() for line in f]
+
+
+def server_end(srv, client_sock):
+    """(state, inode) of brisk's end of client_sock's TCP connection, or None
+    once the kernel has no such socket. States (hex): TCP_SYN_RECV (a
+    deferred connection, in no accept queue yet), TCP_ESTABLISHED,
+    TCP_CLOSE_WAIT (the client closed, brisk not yet), '04' FIN_WAIT1 and
+    '05' FIN_WAIT2 (closed by brisk)."""
+    peer = client_sock.getsockname()[1]
+    for p in _tcp_table(srv):
+        if p[1].endswith(":%04X" % srv.port) and p[2].endswith(":%04X" % peer):
+            return p[3], int(p[9])
+    return None
+
+
+def server_end_by_port(srv, client_port):
+    """The state of brisk's end of the connection from local port `client_port`, or None."""
+    for p in _tcp_table(srv):
+        if p[1].endswith(":%04X" % srv.port) and p[2].endswith(":%04X" % client_port) and p[3] != TCP_LISTEN:
+            return p[3]
+    return None
+
+
+def listener_fds(srv):
+    """How many of brisk's descriptors are its listening sockets on srv.port."""
+    inodes = {"socket:[%s]" % p[9] for p in _tcp_table(srv) if p[3] == TCP_LISTEN and p[1].endswith(":%04X" % srv.port)}
+    n = 0
+    fd_dir = "/proc/%d/fd" % srv.pid
+    for name in os.listdir(fd_dir):
+        try:
+            n += os.readlink(os.path.join(fd_dir, name)) in inodes
+        except OSError:
+            pass
+    return n
+
+
+def listening(srv):
+    """Whether any socket listens on srv.port."""
+    return any(p[3] == TCP_LISTEN and p[1].endswith(":%04X" % srv.port) for p in _tcp_table(srv))
+
+
+# --------------------------------------------------------------------------
 # unittest glue
 # --------------------------------------------------------------------------
 
@@ -549,6 +603,27 @@ class BriskTestCase(unittest.TestCase):
         srv.start(wait=wait)
         self.addCleanup(self.stop_and_check, srv)
         return srv
+
+    def wait_for_stop_log(self, srv, sig="SIGTERM", timeout=5.0):
+        """Until brisk has logged that it received `sig` (the stop begins right after)."""
+        deadline = time.monotonic() + timeout
+        while "%s received" % sig not in srv.stderr():
+            self.assertLess(time.monotonic(), deadline, srv.stderr()[-2000:])
+            time.sleep(0.01)
+
+    def wait_until_not_accepting(self, srv, timeout=5.0):
+        """Until a new connection is refused, or its handshake is not answered
+        within 0.2 s (a stopping listener drops new SYNs): the stop has begun
+        on the loop of the probed socket (with --loops 1, the stop has begun).
+        A listener that serves answers a loopback handshake at once."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(srv.addr, timeout=0.2).close()
+            except (ConnectionRefusedError, socket.timeout):
+                return
+            time.sleep(0.01)
+        self.fail("new connections still accepted %.0f s after the stop began" % timeout)
 
     def stop_and_check(self, srv, sig=signal.SIGTERM):
         """Stops srv (if still running) and asserts a graceful exit."""

@@ -8,6 +8,7 @@ tests pin the backend with flags, so both passes check the same thing.
 """
 import os
 import re
+import time
 import unittest
 from unittest import mock
 
@@ -44,6 +45,10 @@ class BackendChoiceTest(BriskTestCase):
     def test_io_uring_has_a_ring_per_loop(self):
         srv = self.start("--io", "io_uring", "--loops", "2")
         self.serve_some(srv)
+        # Each loop sets its ring up as its thread starts: wait for the count to reach 2.
+        deadline = time.monotonic() + 5
+        while ring_fds(srv.pid) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
         self.assertEqual(ring_fds(srv.pid), 2)
 
     def test_epoll_has_no_ring(self):

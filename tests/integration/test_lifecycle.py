@@ -1,12 +1,13 @@
 """SIGINT/SIGTERM: stop accepting, finish in-flight requests, give idle
 keep-alive connections a moment for a request already on its way, exit 0."""
 
+import select
 import signal
 import socket
 import time
 import unittest
 
-from brisk_harness import HELLO, BriskTestCase, get, request
+from brisk_harness import HELLO, BriskTestCase, get, listening, request
 
 
 class SignalTest(BriskTestCase):
@@ -28,25 +29,6 @@ class SignalTest(BriskTestCase):
         srv = self.start()
         self.assert_still_serving(srv)
         self._stop_quickly(srv, signal.SIGINT)
-
-    def wait_for_stop_log(self, srv, sig="SIGTERM"):
-        deadline = time.monotonic() + 5
-        while "%s received" % sig not in srv.stderr():
-            self.assertLess(time.monotonic(), deadline, srv.stderr()[-2000:])
-            time.sleep(0.01)
-
-    def wait_until_not_accepting(self, srv, timeout=5.0):
-        """Until a new connection is refused, or its handshake is not
-        answered (a stopping listener drops new SYNs): the stop has begun.
-        A listener that serves answers a loopback handshake at once."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(srv.addr, timeout=0.2).close()
-            except (ConnectionRefusedError, socket.timeout):
-                return
-            time.sleep(0.01)
-        self.fail("new connections still accepted %.0f s after SIGTERM" % timeout)
 
     def test_idle_keepalive_connections_closed_without_bytes(self):
         # --defer-accept 0: the silent connection is brisk's from the handshake on
@@ -97,7 +79,7 @@ class SignalTest(BriskTestCase):
         self.addCleanup(c.close)
         srv.send_signal(signal.SIGTERM)
         self.wait_for_stop_log(srv)
-        time.sleep(0.2)  # the stop is under way; its grace for such a connection is 1 s
+        self.wait_until_not_accepting(srv)  # the stop is under way: new SYNs are dropped
         c.send(get())
         r = c.read_response()
         self.assertEqual((r.status, r.body), (200, HELLO))
@@ -112,25 +94,34 @@ class SignalTest(BriskTestCase):
         self.addCleanup(held.close)
         srv.send_signal(signal.SIGTERM)
         self.wait_for_stop_log(srv)
-        time.sleep(0.2)
-        served = False
-        try:
-            with socket.create_connection(srv.addr, timeout=0.5) as s2:
-                s2.sendall(get())
-                s2.settimeout(2)
-                served = s2.recv(100).startswith(b"HTTP/1.1 200")
-        except OSError:
-            pass  # refused, reset or timed out: not accepted
-        self.assertFalse(served, "a connection made after SIGTERM was served")
+        self.wait_until_not_accepting(srv)
+        s2 = socket.socket(srv.family, socket.SOCK_STREAM)
+        self.addCleanup(s2.close)
+        s2.setblocking(False)
+        s2.connect_ex(srv.addr)  # its SYN goes out now, while the listener waits for `held`
         held.send(get())
         self.assertEqual(held.read_response().status, 200)
+        # s2's handshake is never completed: refused once the listener has
+        # closed (its SYN is repeated after 1 s), or still unanswered.
+        served = False
+        _, writable, _ = select.select([], [s2], [], 3.0)
+        if writable and s2.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+            s2.setblocking(True)
+            s2.settimeout(2)
+            try:
+                s2.sendall(get())
+                served = s2.recv(100).startswith(b"HTTP/1.1 200")
+            except OSError:
+                pass
+        self.assertFalse(served, "a connection made after SIGTERM was served")
         self.assertEqual(srv.wait_exit(timeout=5), 0, srv.stderr())
 
     def test_silent_connection_still_deferred_is_refused(self):
-        # With --defer-accept (1s by default) a connection that has sent
-        # nothing is still the kernel's when the listener closes: its first
-        # bytes get a reset, never a response, and it is not left hanging.
-        srv = self.start("--loops", "1")
+        # With --defer-accept a connection that has sent nothing is still the
+        # kernel's when the listener closes (the stop waits up to 1 s for it,
+        # the kernel holds it for 3): its first bytes get a reset, never a
+        # response, and it is not left hanging.
+        srv = self.start("--loops", "1", "--defer-accept", "3s")
         fresh = srv.connect()
         self.addCleanup(fresh.close)
         time.sleep(0.1)
@@ -148,7 +139,8 @@ class SignalTest(BriskTestCase):
             c.send(request("POST", headers=[("Content-Length", "10")], body=b"01234"))
             time.sleep(0.3)   # the request is in the server's hands
             srv.send_signal(signal.SIGTERM)
-            time.sleep(0.5)
+            self.wait_for_stop_log(srv)
+            self.wait_until_not_accepting(srv)
             self.assertTrue(srv.alive(), "exited before the in-flight request finished: %s"
                             % srv.stderr())
             c.send(b"56789")
@@ -167,25 +159,27 @@ class SignalTest(BriskTestCase):
             c.send(request("POST", headers=[("Content-Length", "10")], body=b"01234"))
             time.sleep(0.3)
             srv.send_signal(signal.SIGTERM)
-            time.sleep(0.3)   # let the server act on the signal
-            refused, served, hung = False, False, 0
-            deadline = time.monotonic() + 2
-            while time.monotonic() < deadline and srv.alive():
-                try:
-                    with socket.create_connection(srv.addr, timeout=1) as s2:
-                        s2.sendall(get())
-                        s2.settimeout(0.3)
-                        try:
-                            data = s2.recv(100)
-                        except (socket.timeout, ConnectionResetError):
-                            data = b""
-                        served = served or data.startswith(b"HTTP/1.1 200")
-                        hung += 1
-                except ConnectionRefusedError:
-                    refused = True
-                    break
-                time.sleep(0.05)
+            self.wait_for_stop_log(srv)
+            # The stop closes the listening socket (the kernel's view), then one
+            # new connection must be refused.
+            deadline = time.monotonic() + 2.3
+            while listening(srv) and time.monotonic() < deadline:
+                time.sleep(0.01)
             still_alive = srv.alive()
+            refused, served, hung = False, False, 0
+            try:
+                with socket.create_connection(srv.addr, timeout=1) as s2:
+                    s2.sendall(get())
+                    s2.settimeout(0.3)
+                    try:
+                        served = s2.recv(100).startswith(b"HTTP/1.1 200")
+                    except (socket.timeout, ConnectionResetError):
+                        pass
+                    hung += 1
+            except ConnectionRefusedError:
+                refused = True
+            except socket.timeout:
+                hung += 1
             # finish the in-flight request so that the server can exit
             c.send(b"56789")
             r = c.read_response()
@@ -202,7 +196,8 @@ class SignalTest(BriskTestCase):
             c.send(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n")
             time.sleep(0.3)
             srv.send_signal(signal.SIGTERM)
-            time.sleep(0.3)
+            self.wait_for_stop_log(srv)
+            self.wait_until_not_accepting(srv)
             self.assertTrue(srv.alive(), "exited with a request in flight: %s" % srv.stderr())
             c.send(b"X-Last: 1\r\n\r\n")
             r = c.read_response()

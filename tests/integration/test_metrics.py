@@ -188,7 +188,7 @@ class HealthTest(BriskTestCase):
         c.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         time.sleep(0.2)
         srv.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
+        self.wait_until_not_accepting(srv)  # the loop drains: 503 and Connection: close from now on
         self.assertTrue(srv.alive(), "brisk exited with a request in flight")
         c.send(b"\r\n")
         r = c.read_response()

@@ -22,8 +22,9 @@ import threading
 import time
 import unittest
 
-from brisk_harness import (HELLO, IO_TIMEOUT, BriskTestCase, Server, brisk_bin, curl, decode, free_port,
-                           get, ipv6_available, parse_curl_head, request, run_brisk)
+from brisk_harness import (HELLO, IO_TIMEOUT, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_SYN_RECV, BriskTestCase, Server,
+                           brisk_bin, curl, decode, free_port, get, ipv6_available, parse_curl_head, request,
+                           run_brisk, server_end_by_port)
 
 HELLO_JSON = b'{"message":"Hello, World!"}'
 REFUSE_TIMEOUT = 10.0  # seconds a refusing brisk may take to exit
@@ -1000,12 +1001,19 @@ class BodiesTest(PluginTestCase):
         for _ in range(20):
             self.assertEqual(self.get_one(srv, q + "&off=1&len=3").body, data[1:4])
         # a client that leaves before the file is sent
+        ports = []
         for _ in range(5):
             c = srv.connect()
             c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             c.send(get(q + "&off=0&len=%d" % len(data)))
+            ports.append(c.sock.getsockname()[1])
             c.close()
-        deadline = time.monotonic() + 5.0
+        # Once brisk has closed its end of each (no new request can open the
+        # file then), its descriptors on the file go back to what they were.
+        deadline = time.monotonic() + 10.0
+        while any(server_end_by_port(srv, p) in (TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_SYN_RECV) for p in ports):
+            self.assertLess(time.monotonic(), deadline, "brisk kept a connection whose client left")
+            time.sleep(0.02)
         while fds() > base and time.monotonic() < deadline:
             time.sleep(0.05)
         self.assertLessEqual(fds(), base, "descriptors of brisk grew: body_file fds not closed?")

@@ -212,7 +212,7 @@ class MalformedHeaderTest(ProxyCase):
         c.send(b"PROXY TCP4 203.0.113.4 127.0.0.1 1 2")
         time.sleep(0.2)
         srv.send_signal(signal.SIGTERM)
-        time.sleep(0.2)
+        self.wait_until_not_accepting(srv)  # the drain began (--loops 1): the header's moment starts now
         c.send(b"\r\n" + get("/echo/late"))
         r = c.read_response()
         self.assertEqual((r.status, r.header("x-echo-peer")), (200, "203.0.113.4 1"), r)

@@ -13,7 +13,8 @@ import threading
 import time
 import unittest
 
-from brisk_harness import (HELLO, IO_TIMEOUT, BriskTestCase, Server, brisk_bin, free_port, get, request)
+from brisk_harness import (HELLO, IO_TIMEOUT, BriskTestCase, Server, brisk_bin, free_port, get, listener_fds,
+                           request)
 
 SLOW_SANITIZER = bool(os.environ.get("BRISK_SANITIZE"))
 
@@ -199,14 +200,19 @@ class ReloadTest(BriskTestCase):
         self.addCleanup(c.close)
         c.send(get("/v"))
         self.assertEqual(c.read_response().body, b"one")
+        before = listener_fds(srv)
         self.rewrite(srv, route_config("two"))
         self.reload(srv, 1)
-        self.assertEqual(self.get_body(srv, "/v"), b"two")
+        # Every loop of generation 0 has begun to drain once it has closed its
+        # descriptors of the listening sockets (generation 1 holds as many).
+        self.assertTrue(wait_for(lambda: listener_fds(srv) == before, timeout=10, step=0.005),
+                        "generation 0 never began to drain")
         c.send(get("/v"))
         r = c.read_response()
         self.assertEqual((r.status, r.body), (200, b"one"))
         self.assertTrue(r.closes(), "the retiring generation keeps no connection: %r" % r)
         self.assertEqual(c.read_until_eof(timeout=3), b"")
+        self.assertEqual(self.get_body(srv, "/v"), b"two")
 
     def test_in_flight_request_finishes_on_the_old_generation(self):
         blocking = plugin_file("fixtures", "libfx_blocking.so")

@@ -56,8 +56,7 @@ TEST_CASE("Connection: close when closing, keep-alive only for HTTP/1.0 kept ope
     CHECK(head(200, "", Framing::length, 1, false, v10, CommonLines{}) ==
           "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\n");
     // An HTTP/1.0 stream ends with the connection, whatever was asked.
-    CHECK(head(200, "", Framing::close, 0, true, v10, CommonLines{}) ==
-          "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+    CHECK(head(200, "", Framing::close, 0, true, v10, CommonLines{}) == "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
 }
 
 TEST_CASE("the longest status line and a 20-digit length fit the bound", "[response_writer]") {
