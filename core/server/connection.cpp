@@ -92,10 +92,12 @@ void Loop::close_conn(Conn& c) noexcept {
     disarm(c);
     // Under io_uring an output in flight still reads the worker's buffer.
     if (c.worker && !c.sending) release_worker(c);
-    const bool in_flight = ring_ ? !close_async(c) : (::close(c.fd), false);  // epoll: also leaves the poller
-    c.fd = -1;
+    // The limits it counts towards let go first: once the descriptor is
+    // gone, an observer may count on the slot being free.
     if (c.ip_counted) ip_release(c);
     shared_.open.fetch_sub(1, std::memory_order_relaxed);
+    const bool in_flight = ring_ ? !close_async(c) : (::close(c.fd), false);  // epoll: also leaves the poller
+    c.fd = -1;
     c.state = ConnState::closed;
     if (in_flight) return;  // settle() finishes when the last completion is in
     --open_;

@@ -197,16 +197,34 @@ class Server:
                 s.close()
                 time.sleep(0.02)
                 continue
+            held = None
             try:
                 s.sendall(b"GET /__probe HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n")
                 end = time.monotonic() + 3.0
                 while time.monotonic() < end:
                     if not s.recv(65536):
                         break
+                if self.family in (socket.AF_INET, socket.AF_INET6):
+                    held = server_end(self, s)  # an inode while brisk still holds its descriptor
             except OSError:
                 pass
             finally:
                 s.close()
+            # brisk lingers on the probe until our FIN and counts it until then
+            # (per address, --concurrency): wait until it has let the probe's
+            # descriptor go, so that a test that fills a limit starts from zero.
+            target = "socket:[%d]" % held[1] if held and held[1] else None
+            fd_dir = "/proc/%d/fd" % self.pid
+            while target and time.monotonic() < deadline:
+                links = []
+                for name in os.listdir(fd_dir):
+                    try:
+                        links.append(os.readlink(os.path.join(fd_dir, name)))
+                    except OSError:
+                        pass
+                if target not in links:
+                    break
+                time.sleep(0.005)
             return
         self.kill()
         raise AssertionError("brisk did not accept connections within %.0f s (%s): %s"

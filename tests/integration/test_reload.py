@@ -46,6 +46,17 @@ def wait_for(predicate, timeout=5.0, step=0.02):
     return predicate()
 
 
+def handler_events(test):
+    """Paths for fx_blocking's started= and gate= (its handler makes the first
+    as it begins, then waits for the second). The gate is opened at cleanup,
+    so that no pool thread is left waiting."""
+    d = tempfile.mkdtemp(prefix="brisk-gate-")
+    started, gate = os.path.join(d, "started"), os.path.join(d, "gate")
+    test.addCleanup(shutil.rmtree, d, True)
+    test.addCleanup(lambda: os.path.isdir(d) and open(gate, "w").close())
+    return started, gate
+
+
 def one_request(addr, family, target, timeout=IO_TIMEOUT):
     """A fresh connection, one request with Connection: close; (status, body)."""
     s = socket.socket(family, socket.SOCK_STREAM)
@@ -219,13 +230,18 @@ class ReloadTest(BriskTestCase):
         self.assertTrue(os.path.isfile(blocking), "fixture not built: %s" % blocking)
         extra = '[plugins.b]\nfile = "%s"\n[[route]]\nprefix = "/b/"\nplugin = "b"\n' % blocking
         srv = self.start(config=route_config("one", extra))
+        started, gate = handler_events(self)
         slow = srv.connect()
         self.addCleanup(slow.close)
-        slow.send(get("/b/x?ms=1500"))
-        time.sleep(0.3)
+        slow.send(get("/b/x?started=%s&gate=%s" % (started, gate)))
+        self.assertTrue(wait_for(lambda: os.path.exists(started), timeout=10), "the handler never started")
+        before = listener_fds(srv)
         self.rewrite(srv, route_config("two", extra))
         self.reload(srv, 1)
         self.assertEqual(self.get_body(srv, "/v"), b"two")
+        self.assertTrue(wait_for(lambda: listener_fds(srv) == before, timeout=10, step=0.005),
+                        "generation 0 never began to drain")
+        open(gate, "w").close()  # the handler answers now, on the retiring generation
         r = slow.read_response(timeout=10)
         self.assertEqual(r.status, 200, r)
         self.assertTrue(r.body.startswith(b"path=/b/x"), r.body)
@@ -281,11 +297,15 @@ class ShutdownTimeoutTest(BriskTestCase):
 
     def test_in_flight_request_finishes_before_the_timeout(self):
         srv = self.start("--plugin", "/b/=" + self.blocking(), "--shutdown-timeout", "10s")
+        started, gate = handler_events(self)
         c = srv.connect()
         self.addCleanup(c.close)
-        c.send(get("/b/x?ms=600"))
-        time.sleep(0.2)
+        c.send(get("/b/x?started=%s&gate=%s" % (started, gate)))
+        self.assertTrue(wait_for(lambda: os.path.exists(started), timeout=10), "the handler never started")
         srv.send_signal(signal.SIGTERM)
+        self.wait_for_stop_log(srv)
+        self.wait_until_not_accepting(srv)
+        open(gate, "w").close()  # the handler answers now, while brisk stops
         r = c.read_response(timeout=10)
         self.assertEqual(r.status, 200)
         self.assertTrue(r.closes())
