@@ -185,8 +185,7 @@ int32_t host_body_ref(brisk_ctx* ctx, const void* data, uint64_t len, void (*rel
     if (!ctx || (!data && len)) return -1;
     Reply& r = reply_of(ctx);
     if (!building(r)) return -1;
-    r.pieces.push_back(
-        Segment{Segment::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(data), len, release, arg});
+    r.pieces.push_back(Segment{Segment::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(data), len, release, arg});
     return 0;
 }
 

@@ -104,8 +104,7 @@ void add_uint(Reply& r, std::uint64_t v) {
 // Bytes of a cached entry, sent without a copy; the entry lives until they are.
 void add_ref(Reply& r, Entry& e, const char* p, std::uint64_t n) {
     if (n == 0) return;
-    r.pieces.push_back(
-        Segment{Segment::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(p), n, &Entry::release, &e});
+    r.pieces.push_back(Segment{Segment::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(p), n, &Entry::release, &e});
     e.ref();
 }
 
