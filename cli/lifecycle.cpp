@@ -391,6 +391,9 @@ private:
 
     /** SIGTERM to every worker, then waits for them all; true if each stopped with status 0. */
     bool stop_workers() {
+        // Sockets of the master's own close when it exits: from now on they
+        // take no new connection (systemd's sockets stay as they are).
+        if (activated_.empty()) refuse_new_connections(sockets_);
         forward(SIGTERM);
         bool clean = true;
         for (Worker& w : workers_) {

@@ -3,7 +3,7 @@
 # the proof that a timing-sensitive test (SIGTERM or reload under load) holds.
 # Not part of CI; run it by hand after a change to the stop or reload path.
 #
-#   scripts/repeat_tests.sh [-n 50] [-b build] [-io "epoll io_uring"] TEST...
+#   scripts/repeat_tests.sh [-n 50] [-b build] [-i "epoll io_uring"] TEST...
 #   scripts/repeat_tests.sh -n 50 test_reload.ShutdownTimeoutTest.test_sigterm_under_load_drops_no_accepted_request
 #
 # TEST is a unittest name relative to tests/integration (module.Class.test).

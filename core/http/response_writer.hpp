@@ -59,7 +59,7 @@ struct CommonLines {
 };
 
 /** Room write_head() needs besides the status line, the common lines and `headers`. */
-inline constexpr std::size_t kHeadSlack = 96;  // framing (up to 36), Connection (24), CRLF, spare
+inline constexpr std::size_t kHeadSlack = 96;  // framing (up to 38), Connection (24), CRLF, spare
 
 /** Room for a whole head of `headers_len` bytes of handler lines. */
 constexpr std::size_t head_bound(const CommonLines& common, std::size_t headers_len) noexcept {

@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -226,21 +227,27 @@ int pending_handshakes(int family, std::uint16_t port) noexcept {
     int count = 0;
     if (send(fd, &ask, sizeof ask, 0) != static_cast<ssize_t>(sizeof ask)) count = -1;
     // The dump ends with NLMSG_DONE; bounded by the number of such sockets.
+    // A truncated or malformed reply makes the answer unknown (-1).
     alignas(nlmsghdr) char buf[16384];
     for (bool done = count < 0; !done;) {
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        iovec iov{buf, sizeof buf};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        ssize_t n = recvmsg(fd, &msg, 0);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
+        if (n <= 0 || (msg.msg_flags & MSG_TRUNC)) {
             count = -1;
             break;
         }
-        auto left = static_cast<std::uint32_t>(n);
+        int left = static_cast<int>(n);
         for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
             if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
                 if (h->nlmsg_type == NLMSG_ERROR) count = -1;
                 done = true;
                 break;
             }
+            if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) continue;
             const auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
             if (m->idiag_state == TCP_SYN_RECV && ntohs(m->id.idiag_sport) == port) ++count;
         }
@@ -260,6 +267,7 @@ Listener reuse_listener(const Listener& old, unsigned loops) {
         close_all(l.fds);
         throw;
     }
+    old.held_by_successor = take;
     if (old.fds.size() > 1 && l.fds.size() < loops) add_tcp_sockets(l, bound_port(l.fds[0]), loops);
     return l;
 }

@@ -22,6 +22,11 @@ struct Listener {
     bool loops_own_fds = false;
     /** Made from an inherited socket: a unix socket's file is left to its creator. */
     bool inherited = false;
+    /**
+     * How many of `fds`, from the first, a successor (a reload's new
+     * generation) holds duplicates of: set by reuse_listener().
+     */
+    mutable std::size_t held_by_successor = 0;
 };
 
 /**

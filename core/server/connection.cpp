@@ -554,7 +554,7 @@ bool Loop::write_reply(Worker& w, bool keep_alive, http::Answering a) {
             out.append({r.body.data() + piece.pos, static_cast<std::size_t>(piece.len)});
         } else {
             out.push(piece);
-            piece.kind = Segment::Kind::bytes;  // the output owns it now
+            piece.hand_on();  // the output owns it now
         }
         if (chunked) out.append(http::kChunkEnd);
     }

@@ -23,8 +23,10 @@ constexpr int kMaxAcceptsPerWake = 64;
 constexpr std::int64_t kAcceptPauseMs = 100;
 // While draining, how long an idle connection may take to send its next request.
 constexpr std::int64_t kDrainGraceMs = 1000;
+// While draining, how long a closing listener waits for handshakes the kernel holds.
+constexpr std::int64_t kHandshakeGraceMs = 1000;
 // While draining, how often the kernel is asked about handshakes it still holds.
-constexpr std::int64_t kCloseCheckMs = 2;
+constexpr std::int64_t kCloseCheckMs = 10;
 // Rounds of kMaxAcceptsPerWake accepts that empty a listen queue (its backlog is 4096) when draining.
 constexpr int kMaxDrainAcceptRounds = 4096 / kMaxAcceptsPerWake + 1;
 
@@ -82,9 +84,11 @@ void Loop::add_listener(int fd, bool shared_with_other_loops, bool proxy, bool o
     poller_.add(fd, ev, listen_tag(listeners_.size() - 1));
 }
 
-void Loop::stop(bool last) noexcept {
-    last_stop_.store(last, std::memory_order_relaxed);
-    stop_flag_.store(true, std::memory_order_release);
+void Loop::stop(std::vector<bool> handed_on) noexcept {
+    if (!stop_asked_.exchange(true, std::memory_order_relaxed)) {
+        handed_on_ = std::move(handed_on);  // read by the loop thread after the flag below
+        stop_flag_.store(true, std::memory_order_release);
+    }
     std::uint64_t one = 1;
     [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
 }
@@ -283,21 +287,33 @@ void Loop::expire_timers() {
 void Loop::begin_drain() {
     if (draining_) return;
     draining_ = true;
+    resume_accept_ms_ = 0;  // a paused listener stays paused: it closes below
     // A connection the kernel holds but nobody accepted would be reset when
     // its listening socket closes, though its client saw the handshake
-    // complete. On a last stop the socket refuses new handshakes from now
-    // on, and stays open until those under way, and deferred connections
-    // whose first bytes are on their way, have reached the accept queue (or
-    // the grace is over). A retiring generation's sockets stay open in its
-    // successor: they close at once.
-    if (last_stop_.load(std::memory_order_relaxed)) {
-        for (const ListenFd& l : listeners_) {
-            if (l.paused || !l.sole) continue;
-            net::refuse_new_handshakes(l.fd);
-            close_deadline_ms_ = now_ms_ + drain_grace_ms();
+    // complete. A socket that closes for good here (no successor holds it)
+    // refuses new handshakes from now on, and stays open until those under
+    // way, and deferred connections whose first bytes are on their way, have
+    // reached the accept queue (or kHandshakeGraceMs is over). The first look
+    // is one check later: a SYN that passed before the filter may not be a
+    // request socket yet. Sockets a successor holds close at once.
+    for (std::size_t i = 0; i < listeners_.size(); ++i) {
+        ListenFd& l = listeners_[i];
+        l.sole = l.sole && !(i < handed_on_.size() && handed_on_[i]);
+        if (l.paused || !l.sole) continue;
+        if (!net::refuse_new_handshakes(l.fd)) {
+            spdlog::debug("listener {}: new handshakes cannot be refused during the stop", i);
+            l.sole = false;  // waiting would only let new connections in
+            continue;
         }
+        close_deadline_ms_ = now_ms_ + kHandshakeGraceMs;
+        next_close_check_ms_ = now_ms_ + kCloseCheckMs;
     }
-    close_listeners_when_quiet();
+    if (close_deadline_ms_) {
+        for (const ListenFd& l : listeners_)
+            if (!l.paused) accept_from(l.fd, l.proxy);
+    } else {
+        close_listeners_when_quiet();
+    }
     // No connection closes while a request may be on its way: an idle one
     // gets a moment for its next (or first) request, answered with
     // `Connection: close` (keep-alive is off while draining); one still
@@ -320,11 +336,23 @@ void Loop::begin_drain() {
 
 void Loop::close_listeners_when_quiet() {
     // Asked before the queues are emptied: a handshake not held any more
-    // has reached a queue, and none can start (refuse_new_handshakes).
+    // has reached a queue, and none can start (refuse_new_handshakes). When
+    // the kernel does not tell, the listener waits out the grace.
     bool held = false;
     if (close_deadline_ms_ && now_ms_ < close_deadline_ms_) {
-        for (const ListenFd& l : listeners_)
-            if (!l.paused && l.sole && net::pending_handshakes(l.family, l.port) > 0) held = true;
+        for (const ListenFd& l : listeners_) {
+            if (l.paused || !l.sole) continue;
+            const int pending = net::pending_handshakes(l.family, l.port);
+            if (pending < 0 && !diag_failure_logged_) {
+                spdlog::debug("the kernel does not tell which handshakes it holds: the stop waits {} ms for them",
+                              kHandshakeGraceMs);
+                diag_failure_logged_ = true;
+            }
+            if (pending != 0) {
+                held = true;
+                break;
+            }
+        }
     }
     for (const ListenFd& l : listeners_) {
         if (l.paused) continue;

@@ -66,11 +66,12 @@ public:
     void run();
 
     /**
-     * Asks the loop to drain and exit; callable from any thread. `last`: no
-     * successor shares the listening sockets, so closing them closes them
-     * for good (a stop, not a reload's retirement).
+     * Asks the loop to drain and exit; callable from any thread.
+     * `handed_on[i]`: a successor (a reload's new generation) holds listener
+     * i's socket too, so closing it here does not end it; listeners past the
+     * end of `handed_on` are not held by any.
      */
-    void stop(bool last = true) noexcept;
+    void stop(std::vector<bool> handed_on = {}) noexcept;
 
     unsigned index() const noexcept { return index_; }
 
@@ -222,7 +223,9 @@ private:
     bool draining_ = false;
     bool wake_pending_ = false;
     std::atomic<bool> stop_flag_{false};
-    std::atomic<bool> last_stop_{true};
+    std::atomic<bool> stop_asked_{false};  // stop() was called: its first call counts
+    std::vector<bool> handed_on_;          // see stop()
+    bool diag_failure_logged_ = false;
     // Draining with listeners still open for handshakes the kernel holds: until when, and the next look.
     std::int64_t close_deadline_ms_ = 0;
     std::int64_t next_close_check_ms_ = 0;

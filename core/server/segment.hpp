@@ -25,8 +25,7 @@ struct Segment {
 
     /**
      * Gives the segment back: a reference released, a file closed (or its
-     * release called). Once only: afterwards the segment is plain bytes,
-     * which is also how a segment handed on to its next owner is left.
+     * release called). Once only: afterwards the segment is plain bytes.
      */
     void drop() noexcept {
         if (kind != Kind::bytes && release)
@@ -34,6 +33,11 @@ struct Segment {
         else if (kind == Kind::file && fd >= 0)
             ::close(fd);
         kind = Kind::bytes;
+    }
+    /** After a copy of it went to its next owner: drop() gives back nothing; kind and length stay (counted). */
+    void hand_on() noexcept {
+        release = nullptr;
+        fd = -1;
     }
 };
 

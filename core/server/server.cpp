@@ -2,6 +2,7 @@
 #include "brisk/server.hpp"
 
 #include <pthread.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -212,7 +213,15 @@ void Server::stop() {
     for (net::Listener& l : impl_->listeners)
         if (!impl_->retiring && !l.inherited && l.address.kind == ListenAddress::Kind::unix_path)
             ::unlink(l.address.path.c_str());
-    for (auto& loop : impl_->loops) loop->stop(!impl_->retiring);
+    // A retiring generation's sockets its successor holds stay open there;
+    // the others (fewer loops now, an address no longer listed) end here.
+    for (unsigned i = 0; i < impl_->loops.size(); ++i) {
+        std::vector<bool> handed_on;
+        if (impl_->retiring)
+            for (const net::Listener& l : impl_->listeners)
+                handed_on.push_back(l.fds.size() == 1 ? l.held_by_successor > 0 : i < l.held_by_successor);
+        impl_->loops[i]->stop(std::move(handed_on));
+    }
 }
 
 void Server::retire() {
@@ -245,6 +254,17 @@ std::vector<std::vector<int>> open_worker_sockets(const Config& config, unsigned
         for (unsigned k = 0; k < workers; ++k) out[k].push_back(l.fds.size() == 1 ? l.fds[0] : l.fds[k]);
     }
     return out;
+}
+
+void refuse_new_connections(const std::vector<std::vector<int>>& sockets) noexcept {
+    for (const auto& worker : sockets)
+        for (int fd : worker) {
+            sockaddr_storage ss{};
+            socklen_t len = sizeof ss;
+            if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
+                (ss.ss_family == AF_INET || ss.ss_family == AF_INET6))
+                net::refuse_new_handshakes(fd);
+        }
 }
 
 void Server::reopen_logs() {

@@ -569,9 +569,15 @@ def server_end(srv, client_sock):
     deferred connection, in no accept queue yet), TCP_ESTABLISHED,
     TCP_CLOSE_WAIT (the client closed, brisk not yet), '04' FIN_WAIT1 and
     '05' FIN_WAIT2 (closed by brisk)."""
-    peer = client_sock.getsockname()[1]
+    local = client_sock.getsockname()[1]
+    try:
+        server_port = client_sock.getpeername()[1]
+    except OSError:  # reset: the kernel keeps no connection for it
+        server_port = srv.port
+    if server_port is None:
+        return None
     for p in _tcp_table(srv):
-        if p[1].endswith(":%04X" % srv.port) and p[2].endswith(":%04X" % peer):
+        if p[1].endswith(":%04X" % server_port) and p[2].endswith(":%04X" % local):
             return p[3], int(p[9])
     return None
 

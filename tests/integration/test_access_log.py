@@ -4,12 +4,14 @@ reopen, and dropped lines when the log does not keep up."""
 import json
 import os
 import re
+import shutil
 import signal
 import socket
+import tempfile
 import time
 import unittest
 
-from brisk_harness import (BriskTestCase, get, request, run_brisk, HELLO)
+from brisk_harness import (BriskTestCase, brisk_bin, get, request, run_brisk, HELLO)
 
 UA = "probe-ua/1.0"
 
@@ -127,6 +129,37 @@ class FormatsTest(BriskTestCase):
         self.assertEqual(fields["route"], "/plaintext")
         self.assertEqual(fields["loop"], "0")
         self.assertEqual(fields["http_x_trace_id"], "t-42")
+
+    def test_bytes_sent_counts_bodies_sent_by_reference_and_from_files(self):
+        # A small static file leaves from the open-file cache (by reference),
+        # a large one by sendfile; a plugin body by reference. Each line's
+        # bytes_sent is the whole response as the client read it.
+        root = os.path.join(self.tmp_dir(), "site")
+        os.makedirs(root)
+        with open(os.path.join(root, "small.txt"), "wb") as f:
+            f.write(b"s" * 700)
+        with open(os.path.join(root, "big.bin"), "wb") as f:
+            f.write(os.urandom(3 << 20))
+        echo = os.path.join(os.path.dirname(os.path.abspath(brisk_bin())), "plugins", "libecho.so")
+        self.assertTrue(os.path.isfile(echo), "%s was not built" % echo)
+        srv = self.start("--access-log", "@TMP@/access.log", "--access-log-format",
+                         "$path $status $body_bytes_sent $bytes_sent", "--loops", "1",
+                         "--static", "/s/=" + root, "--plugin", "/e/=" + echo)
+        sizes = {}
+        for path in ("/s/small.txt", "/s/big.bin", "/e/x"):
+            _, (r,) = self.exchange(srv, get(path), timeout=20)
+            self.assertEqual(r.status, 200, r)
+            sizes[path] = (len(r.body), response_size(r))
+        lines = wait_lines(self.log_path(srv), 3)
+        for line in lines:
+            path, status, body, sent = line.split()
+            self.assertEqual(status, "200", line)
+            self.assertEqual((int(body), int(sent)), sizes[path], line)
+
+    def tmp_dir(self):
+        d = tempfile.mkdtemp(prefix="brisk-alog-")
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
 
     def test_standard_output_and_toml_keys(self):
         srv = self.start(config='access_log = "-"\naccess_log_format = "$status $path"\n')

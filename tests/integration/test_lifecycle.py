@@ -7,7 +7,7 @@ import socket
 import time
 import unittest
 
-from brisk_harness import HELLO, BriskTestCase, get, listening, request
+from brisk_harness import HELLO, TCP_SYN_RECV, BriskTestCase, get, listening, request, server_end
 
 
 class SignalTest(BriskTestCase):
@@ -124,7 +124,7 @@ class SignalTest(BriskTestCase):
         srv = self.start("--loops", "1", "--defer-accept", "3s")
         fresh = srv.connect()
         self.addCleanup(fresh.close)
-        time.sleep(0.1)
+        self.assertEqual((server_end(srv, fresh.sock) or ("gone",))[0], TCP_SYN_RECV, "not deferred")
         self._stop_quickly(srv, signal.SIGTERM)
         try:
             fresh.send(get())

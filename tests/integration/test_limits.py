@@ -105,14 +105,15 @@ class DeferAcceptTest(LimitMixin, BriskTestCase):
         self.addCleanup(silent.close)
         # The silent connection holds no place: another client is served.
         self.hold(srv, 1)
-        self.assertEqual(server_end(srv, silent.sock)[0], TCP_SYN_RECV, "the silent connection is not deferred")
+        self.assertEqual((server_end(srv, silent.sock) or ("gone",))[0], TCP_SYN_RECV,
+                         "the silent connection is not deferred")
 
     def test_silent_connection_is_taken_after_the_deferral(self):
         srv = self.start("--max-conns-per-ip", "1", "--loops", "1", "--defer-accept", "1s")
         silent = srv.connect()
         self.addCleanup(silent.close)
         # Deferred: brisk's end is still a request socket in the kernel, and holds no place.
-        self.assertEqual(server_end(srv, silent.sock)[0], TCP_SYN_RECV, "not deferred")
+        self.assertEqual((server_end(srv, silent.sock) or ("gone",))[0], TCP_SYN_RECV, "not deferred")
         with srv.connect() as c:
             c.send(get())
             r = c.read_response()

@@ -90,4 +90,12 @@ private:
  */
 std::vector<std::vector<int>> open_worker_sockets(const Config& config, unsigned workers);
 
+/**
+ * For a prefork master that stops: its TCP sockets (from
+ * open_worker_sockets) complete no new handshake from now on, so no client
+ * connects to a socket that will be reset when the master exits. The
+ * workers still serve what reached them. Unix sockets are left alone.
+ */
+void refuse_new_connections(const std::vector<std::vector<int>>& sockets) noexcept;
+
 }  // namespace brisk

@@ -47,6 +47,7 @@ TEST_CASE("every TOML key is the flag name with '_' for '-'", "[settings]") {
             CHECK((std::holds_alternative<brisk::cli::Field<std::uint32_t>>(s.target) ||
                    std::holds_alternative<brisk::cli::Field<std::uint64_t>>(s.target)));
             CHECK(s.min <= s.max);
+            if (std::holds_alternative<brisk::cli::Field<std::uint32_t>>(s.target)) CHECK(s.max <= UINT32_MAX);
         }
         if (s.kind == ValueKind::text || s.kind == ValueKind::text_list) CHECK_FALSE(typed);
         // Every setting with a value shows a default in --help (some show none: "").
