@@ -544,10 +544,9 @@ void Setting::set_flag(Options& o, bool on) const { std::get<Field<bool>>(target
 std::string Setting::default_text(const Options& d) const {
     if (shown_default) return shown_default(d);
     if (const auto* f = std::get_if<Field<Duration>>(&target)) return format_duration(f->of(d));
-    const std::uint64_t n =
-        std::holds_alternative<Field<std::uint64_t>>(target)   ? std::get<Field<std::uint64_t>>(target).of(d)
-        : std::holds_alternative<Field<std::uint32_t>>(target) ? std::get<Field<std::uint32_t>>(target).of(d)
-                                                               : 0;
+    std::uint64_t n = 0;
+    if (const auto* f = std::get_if<Field<std::uint64_t>>(&target)) n = f->of(d);
+    if (const auto* f = std::get_if<Field<std::uint32_t>>(&target)) n = f->of(d);
     if (kind == ValueKind::size) return format_size(n);
     if (kind == ValueKind::count) return std::to_string(n);
     return {};

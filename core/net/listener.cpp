@@ -110,11 +110,10 @@ int tcp_socket(const ListenAddress& a, const SockAddr& sa, bool reuseport) {
 }
 
 std::uint16_t bound_port(int fd) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-    if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-    return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    int family = 0;
+    std::uint16_t port = 0;
+    tcp_endpoint(fd, family, port);
+    return port;
 }
 
 void close_all(std::vector<int>& fds) {
@@ -197,7 +196,24 @@ void defer_accept(const Listener& l, Duration wait) {
     for (int fd : l.fds) setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs);
 }
 
+bool tcp_endpoint(int fd, int& family, std::uint16_t& port) noexcept {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return false;
+    if (ss.ss_family == AF_INET)
+        port = ntohs(reinterpret_cast<const sockaddr_in&>(ss).sin_port);
+    else if (ss.ss_family == AF_INET6)
+        port = ntohs(reinterpret_cast<const sockaddr_in6&>(ss).sin6_port);
+    else
+        return false;
+    family = ss.ss_family;
+    return true;
+}
+
 bool refuse_new_handshakes(int fd) noexcept {
+    int family = 0;
+    std::uint16_t port = 0;
+    if (!tcp_endpoint(fd, family, port)) return false;
     // Classic BPF over the TCP header (a socket filter sees the segment from
     // its transport header): drop a segment whose flags have SYN without ACK.
     sock_filter code[] = {

@@ -62,12 +62,16 @@ Listener inherited_listener(int fd);
  */
 void defer_accept(const Listener& l, Duration wait);
 
+/** The family (AF_INET or AF_INET6) and local port of a TCP socket; false for any other socket. */
+bool tcp_endpoint(int fd, int& family, std::uint16_t& port) noexcept;
+
 /**
- * For a listening socket about to close for good: from now on the kernel
+ * For a listening TCP socket about to close for good: from now on the kernel
  * drops new connection attempts to it (a bare SYN; the client's retry then
  * finds the socket gone, or another server on the port), while handshakes
  * already under way, and deferred connections' first bytes, still arrive
- * and can be accepted. False if the filter could not be attached.
+ * and can be accepted. False if the filter could not be attached, or the
+ * socket is not TCP (the filter reads a TCP header).
  */
 bool refuse_new_handshakes(int fd) noexcept;
 

@@ -10,7 +10,7 @@
 
 #include "http/forwarded.hpp"
 #include "http/proxy_protocol.hpp"
-#include "http/status.hpp"
+#include "http/response_writer.hpp"
 #include "server/loop.hpp"
 
 namespace brisk {
@@ -19,12 +19,11 @@ namespace {
 std::string key_of(const std::uint8_t* ip, std::size_t len) { return {reinterpret_cast<const char*>(ip), len}; }
 
 std::string render_refusal(std::uint16_t status, std::string_view body) {
-    std::string out(http::status_line(status));
-    out += "Content-Type: text/plain; charset=utf-8\r\nContent-Length: ";
-    out += std::to_string(body.size());
-    out += "\r\nConnection: close\r\n\r\n";
-    out += body;
-    return out;
+    constexpr std::string_view type = "Content-Type: text/plain; charset=utf-8\r\n";
+    std::string out(http::head_bound({}, type.size()) + body.size(), '\0');
+    char* end = http::write_head(out.data(), status, {}, type, http::Framing::length, body.size(), false, {});
+    out.resize(static_cast<std::size_t>(end - out.data()));
+    return out.append(body);
 }
 
 constexpr std::string_view kOverloadedBody = "Service Unavailable\n";

@@ -66,16 +66,9 @@ Loop::~Loop() {
 }
 
 void Loop::add_listener(int fd, bool shared_with_other_loops, bool proxy, bool only_holder) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
     int family = 0;
     std::uint16_t port = 0;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
-        (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)) {
-        family = ss.ss_family;
-        port = ntohs(ss.ss_family == AF_INET ? reinterpret_cast<const sockaddr_in&>(ss).sin_port
-                                             : reinterpret_cast<const sockaddr_in6&>(ss).sin6_port);
-    }
+    net::tcp_endpoint(fd, family, port);
     const bool sole = family && only_holder && !shared_with_other_loops;
     listeners_.push_back(ListenFd{fd, shared_with_other_loops, false, proxy, false, sole, family, port});
     // One loop per listener for TCP (SO_REUSEPORT spreads connections);

@@ -28,27 +28,13 @@ public:
         len += s.size();
     }
 
-    /** Queues a reference or a file segment; the output owns it from now on. */
+    /**
+     * Queues a reference or a file segment (see server/segment.hpp); the
+     * output owns it from now on and gives it back once sent or dropped.
+     */
     void push(const Segment& s) {
         close_range();
         segs_.push_back(s);
-    }
-
-    /** Queues memory owned by someone else; `release(arg)` once sent or dropped. */
-    void push_ref(const void* data, std::uint64_t n, void (*release)(void*), void* arg) {
-        close_range();
-        segs_.push_back(Segment{Segment::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(data), n, release, arg});
-    }
-
-    /**
-     * Queues `n` bytes of `fd` from `offset`. Once sent or dropped, the fd is
-     * closed — or, with `release`, release(arg) is called instead (a cached
-     * descriptor the output only borrows).
-     */
-    void push_file(int fd, std::uint64_t offset, std::uint64_t n, void (*release)(void*) = nullptr,
-                   void* arg = nullptr) {
-        close_range();
-        segs_.push_back(Segment{Segment::Kind::file, fd, offset, n, release, arg});
     }
 
     bool empty() const noexcept { return segs_.empty() ? sent == len : false; }

@@ -2,7 +2,6 @@
 #include "brisk/server.hpp"
 
 #include <pthread.h>
-#include <sys/socket.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -258,13 +257,7 @@ std::vector<std::vector<int>> open_worker_sockets(const Config& config, unsigned
 
 void refuse_new_connections(const std::vector<std::vector<int>>& sockets) noexcept {
     for (const auto& worker : sockets)
-        for (int fd : worker) {
-            sockaddr_storage ss{};
-            socklen_t len = sizeof ss;
-            if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0 &&
-                (ss.ss_family == AF_INET || ss.ss_family == AF_INET6))
-                net::refuse_new_handshakes(fd);
-        }
+        for (int fd : worker) net::refuse_new_handshakes(fd);  // TCP ones only
 }
 
 void Server::reopen_logs() {
