@@ -11,6 +11,7 @@
 #include "http/forwarded.hpp"
 #include "http/proxy_protocol.hpp"
 #include "http/response_writer.hpp"
+#include "server/http1_connection.hpp"
 #include "server/loop.hpp"
 
 namespace brisk {
@@ -66,97 +67,29 @@ const RefusalAnswer& refusal_answer(Refusal why) noexcept {
 }
 
 void Loop::accepted(int fd, const sockaddr_storage* ss, bool proxy) {
-    Conn* c = conns_.acquire();
-    c->fd = fd;
-    c->serial = ++next_serial_;
+    Conn& c = proto_->adopt(fd);
     if (ss) {
-        record_peer(*ss, *c);
+        record_peer(*ss, c);
     } else if (needs_peer_) {
         sockaddr_storage peer{};
         socklen_t len = sizeof peer;
-        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0) record_peer(peer, *c);
+        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0) record_peer(peer, c);
     }
-    ++open_;
     if (stats_) bump(stats_->accepted);
     if (shared_.open.fetch_add(1, std::memory_order_relaxed) >= cfg_.concurrency) {
         std::int64_t last = shared_.last_overload_log_s.load(std::memory_order_relaxed);
         if (now_s_ - last >= 60 && shared_.last_overload_log_s.compare_exchange_strong(last, now_s_))
             spdlog::warn("--concurrency {} reached: new connections get 503", cfg_.concurrency);
-        if (stats_) bump(stats_->rejected_concurrency);
-        reject(*c, Refusal::overloaded);
+        reject(c, Refusal::overloaded);
         return;
     }
     // Behind a PROXY listener the client is known only from its header:
-    // it is counted then (read_proxy_header), not the proxy's address now.
-    if (cfg_.max_conns_per_ip && !proxy && !ip_acquire(*c)) {
-        if (stats_) bump(stats_->rejected_per_ip);
-        reject(*c, Refusal::too_many_from_ip);
+    // it is counted then (Http1::read_proxy_header), not the proxy's address now.
+    if (cfg_.max_conns_per_ip && !proxy && !ip_acquire(c)) {
+        reject(c, Refusal::too_many_from_ip);
         return;
     }
-    // epoll: most clients send their request right behind the handshake, so
-    // read at once, and only ask the poller about this socket if it must
-    // wait. io_uring: input arrives as completions of the receive that
-    // settling the connection arms.
-    c->readable = !ring_;
-    if (proxy) [[unlikely]] {
-        c->state = ConnState::proxy_header;
-        on_proxy_input(*c);
-        return;
-    }
-    on_input(*c);
-}
-
-// The PROXY protocol header a connection on a PROXY listener starts with:
-// reads until it is complete, then puts the client's address in place of the
-// socket's peer for everything after (the per-address limit, handlers, the
-// access log). A malformed header, or a connection that ends before it is
-// complete, is closed without an answer. Once it is complete the connection
-// goes on to its requests; until then it waits (read timer).
-void Loop::on_proxy_input(Conn& c) {
-    if (read_proxy_header(c, bind_worker(c))) on_input(c);
-}
-
-// Returns whether the header is complete and the connection goes on to its
-// requests; otherwise it waits for more or is gone.
-bool Loop::read_proxy_header(Conn& c, Worker& w) {
-    // Each read adds at least one byte or settles the connection; the header
-    // is at most http::proxy::kMaxV2 bytes, which bounds the loop.
-    for (std::size_t i = 0; i <= http::proxy::kMaxV2; ++i) {
-        http::proxy::Result r = http::proxy::parse(w.in.data() + w.start, w.end - w.start);
-        if (r.kind == http::proxy::Result::Kind::done) {
-            w.start += r.consumed;
-            // Requests from here on; their deadlines run from their own first byte.
-            disarm(c);
-            c.state = ConnState::idle;
-            if (r.has_addresses) {
-                std::memcpy(c.ip, r.source.ip, sizeof c.ip);
-                c.ip_len = r.source.ip_len;
-                c.port = r.source.port;
-            }
-            if (cfg_.max_conns_per_ip && !ip_acquire(c)) {
-                if (stats_) bump(stats_->rejected_per_ip);
-                w.start = w.end;
-                reject(c, Refusal::too_many_from_ip);
-                return false;
-            }
-            return true;
-        }
-        if (r.kind == http::proxy::Result::Kind::invalid) {
-            spdlog::debug("closing a connection on a PROXY listener: {}", r.reason);
-            close_conn(c);
-            return false;
-        }
-        if (!c.readable || c.peer_closed) break;
-        if (!read_into(c, w)) return false;
-    }
-    if (c.peer_closed || !watch(c)) {
-        if (c.peer_closed) spdlog::debug("closing a connection on a PROXY listener: it ended within the header");
-        close_conn(c);
-        return false;
-    }
-    // The header's deadline runs from accept, like a request's from its first byte.
-    if (c.timer != TimerKind::read) arm(c, TimerKind::read, cfg_.read_timeout.count());
-    return false;
+    proto_->start(c, proxy);
 }
 
 // For a request from a trusted proxy: the client its X-Forwarded-For names,
@@ -172,7 +105,7 @@ void Loop::resolve_forwarded(Conn& c, Worker& w) {
 // half-close, and a short linger so the client reads it instead of a reset.
 void Loop::reject(Conn& c, Refusal why) {
     const RefusalAnswer& a = refusal_answer(why);
-    [[maybe_unused]] ssize_t n = send(c.fd, a.bytes.data(), a.bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
+    if (stats_) bump(why == Refusal::overloaded ? stats_->rejected_concurrency : stats_->rejected_per_ip);
     if (observe_) {
         alog::Record rec;
         rec.status = a.status;
@@ -180,7 +113,7 @@ void Loop::reject(Conn& c, Refusal why) {
         rec.bytes = a.bytes.size();
         observe(c, nullptr, rec, 0);
     }
-    linger(c);
+    proto_->refuse(c, a.bytes);
 }
 
 bool Loop::ip_acquire(Conn& c) {

@@ -12,13 +12,19 @@ namespace brisk {
 
 struct Worker;
 
+/**
+ * The state of a connection's HTTP/1 state machine (server/http1_connection.hpp);
+ * it changes only through Http1::enter(), which also sets the deadline the
+ * connection waits under.
+ */
 enum class ConnState : std::uint8_t {
-    idle,          // keep-alive, waiting for the next request; no worker
-    reading,       // a request has started; worker bound
-    writing,       // output pending, waiting for the socket to drain
-    lingering,     // answered and half-closed; discarding input until EOF
-    proxy_header,  // on a PROXY protocol listener, before its header is complete; worker bound
-    closed,        // io_uring: closed, waiting for the kernel to finish with its last operations
+    idle,          // keep-alive, waiting for the next request; no worker (idle timer)
+    reading,       // a request has started; worker bound (read timer, from its first byte)
+    writing,       // output pending, waiting for the socket to take it (write timer, restarted on progress)
+    handling,      // a handler runs on the blocking pool with the worker (no timer)
+    lingering,     // answered and half-closed; discarding input until EOF (linger timer)
+    proxy_header,  // on a PROXY protocol listener, before its header is complete; worker bound (read timer)
+    closed,        // the socket is closed; io_uring: the record waits for the kernel's last completions
 };
 
 /** Which deadline a connection waits under; one list per kind. */
@@ -34,18 +40,20 @@ struct Conn {
     ConnState state = ConnState::idle;
     TimerKind timer = TimerKind::none;
     // Flags, one bit each: only the loop thread touches them.
-    bool registered : 1 = false;    // epoll: added to the poller; io_uring: a multishot receive is armed
-    bool readable : 1 = false;      // edge-triggered: input may be waiting
-    bool peer_fin : 1 = false;      // the poller saw the client's FIN (EPOLLRDHUP)
-    bool peer_closed : 1 = false;   // read returned 0
+    // The transport's (server/transport.hpp):
+    bool registered : 1 = false;  // epoll: added to the poller; io_uring: a multishot receive is armed
+    bool readable : 1 = false;    // epoll, edge-triggered: input may be waiting
+    bool peer_fin : 1 = false;    // epoll: the poller saw the client's FIN (EPOLLRDHUP)
+    bool sending : 1 = false;     // io_uring: a send of the worker's output is in flight
+    bool polling : 1 = false;     // io_uring: waiting for the socket to take more output
+    // The protocol's:
+    bool peer_closed : 1 = false;   // the client's input ended (read returned 0)
     bool close_after : 1 = false;   // close once the pending output is written
     bool force_linger : 1 = false;  // after an error: drain what the client still sends
-    bool ip_counted : 1 = false;    // holds a --max-conns-per-ip slot
-    bool blocked : 1 = false;       // a handler runs on the blocking pool with this worker
-    bool sending : 1 = false;       // io_uring: a send of the worker's output is in flight
-    bool polling : 1 = false;       // io_uring: waiting for the socket to take more output
-    std::uint8_t ip_len = 0;        // 4 or 16; 0 for unix sockets
-    std::uint16_t port = 0;         // the client's
+    // The accept path's:
+    bool ip_counted : 1 = false;  // holds a --max-conns-per-ip slot
+    std::uint8_t ip_len = 0;      // 4 or 16; 0 for unix sockets
+    std::uint16_t port = 0;       // the client's
     std::uint32_t requests = 0;
     std::uint32_t serial = 0;  // with the loop index, the connection id
     std::uint8_t ip[16] = {};  // the client's address

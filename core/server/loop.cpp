@@ -14,6 +14,8 @@
 #include <cstring>
 
 #include "net/listener.hpp"
+#include "server/http1_connection.hpp"
+#include "server/transport.hpp"
 
 namespace brisk {
 namespace {
@@ -101,6 +103,8 @@ void Loop::run() {
 }
 
 void Loop::run_epoll() {
+    Http1<EpollTransport> http1(*this, EpollTransport{poller_, cfg_.log_all_errors, observe_});
+    proto_ = &http1;
     epoll_event events[kMaxEvents];
     while (!draining_ || open_ > 0 || close_deadline_ms_) {
         int n = poller_.wait(events, kMaxEvents, next_timeout_ms());
@@ -116,11 +120,13 @@ void Loop::run_epoll() {
                 // Acted on after the batch: both may close connections that have events in it.
                 wake_pending_ = true;
             } else {
-                on_event(*static_cast<Conn*>(events[i].data.ptr), events[i].events);
+                Conn& c = *static_cast<Conn*>(events[i].data.ptr);
+                if (c.state != ConnState::closed) http1.on_event(c, EpollTransport::events(c, events[i].events));
             }
         }
         after_wait();
     }
+    proto_ = nullptr;
 }
 
 void Loop::after_wait() {
@@ -153,7 +159,7 @@ void Loop::stop_accepting(std::size_t i) noexcept {
     if (!ring_)
         poller_.remove(l.fd);
     else if (l.armed)
-        cancel(accept_tag(i));
+        uring_cancel(*ring_, uring_tag::accept_of(i));
 }
 
 void Loop::start_accepting(std::size_t i) {
@@ -209,41 +215,6 @@ void Loop::publish() noexcept {
     set(stats_->workers_idle, workers_.idle());
 }
 
-void Loop::on_event(Conn& c, std::uint32_t events) {
-    if (c.state == ConnState::closed) return;
-    if (events & EPOLLERR) {
-        close_conn(c);  // deferred while a blocking handler runs
-        return;
-    }
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) c.readable = true;
-    if (events & (EPOLLRDHUP | EPOLLHUP)) c.peer_fin = true;
-    if (c.blocked) {
-        // Its handler runs on the pool: only earlier answers may move meanwhile.
-        if ((events & EPOLLOUT) && !c.worker->out.empty()) flush(c, *c.worker);
-        return;
-    }
-    switch (c.state) {
-    case ConnState::lingering:
-    case ConnState::proxy_header:  // grouped so that the common states cost no extra test
-        if (!c.readable) return;
-        if (c.state == ConnState::lingering)
-            discard_input(c);
-        else
-            on_proxy_input(c);
-        return;
-    case ConnState::writing:
-        if (!(events & (EPOLLOUT | EPOLLHUP))) return;
-        if (flush(c, *c.worker)) on_input(c);
-        return;
-    case ConnState::idle:
-    case ConnState::reading:
-        if (c.readable) on_input(c);
-        return;
-    case ConnState::closed:
-        return;
-    }
-}
-
 void record_peer(const sockaddr_storage& ss, Conn& c) noexcept {
     if (ss.ss_family == AF_INET6) {
         const auto& sin6 = reinterpret_cast<const sockaddr_in6&>(ss);
@@ -272,7 +243,7 @@ void Loop::expire_timers() {
     for (TimerList& t : timers_) {
         while (Conn* c = t.front()) {
             if (c->deadline_ms > now_ms_) break;
-            on_timeout(*c);
+            proto_->on_timeout(*c);
         }
     }
 }
@@ -366,6 +337,37 @@ void Loop::close_listeners_when_quiet() {
             l.fd = -1;
         }
     }
+}
+
+void Loop::arm(Conn& c, TimerKind kind, std::int64_t ms) noexcept {
+    disarm(c);
+    c.timer = kind;
+    c.deadline_ms = ms > 0 ? now_ms_ + ms : INT64_MAX;
+    timers_[static_cast<std::size_t>(kind)].push(c);
+}
+
+void Loop::disarm(Conn& c) noexcept {
+    if (c.timer == TimerKind::none) return;
+    timers_[static_cast<std::size_t>(c.timer)].erase(c);
+    c.timer = TimerKind::none;
+}
+
+void Loop::blocking_done(Conn& c, Outcome outcome) {
+    {
+        std::lock_guard lock(done_mutex_);
+        done_.emplace_back(&c, outcome);
+    }
+    std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+void Loop::take_completions() {
+    {
+        std::lock_guard lock(done_mutex_);
+        done_batch_.swap(done_);
+    }
+    for (auto [c, outcome] : done_batch_) proto_->resume(*c, outcome);
+    done_batch_.clear();
 }
 
 std::int64_t Loop::drain_grace_ms() const noexcept {

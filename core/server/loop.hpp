@@ -5,7 +5,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include <array>
 #include <atomic>
 #include <cstdint>
 #include <ctime>
@@ -16,8 +15,6 @@
 
 #include "brisk/config.hpp"
 #include "http/date_cache.hpp"
-#include "http/response.hpp"
-#include "http/response_writer.hpp"
 #include "net/poller.hpp"
 #include "net/uring.hpp"
 #include "server/access_log.hpp"
@@ -32,6 +29,11 @@ namespace brisk {
 
 /** Copies the client's address and port from accept's sockaddr. */
 void record_peer(const sockaddr_storage& ss, Conn& c) noexcept;
+
+class Protocol;
+template <class T>
+class Http1;
+class UringTransport;
 
 class Loop {
 public:
@@ -76,14 +78,18 @@ public:
     unsigned index() const noexcept { return index_; }
 
 private:
+    // The connections' protocol reaches the loop's services (timers, workers,
+    // records, the accept path's policy, observation) directly.
+    friend class Protocol;
+    template <class T>
+    friend class Http1;
+
     // --- loop.cpp: events, accept, timers, shutdown
     void run_epoll();
     /** After each wait, on either backend: wake-ups, deadlines, worker reaping, gauges, paused accepts. */
     void after_wait();
     /** Accepts up to kMaxAcceptsPerWake connections; true if it stopped at that cap (more may wait). */
     bool accept_from(int listen_fd, bool proxy);
-    /** A connection just accepted: limits, then its first input. `ss` may be null (peer unknown yet). */
-    void accepted(int fd, const sockaddr_storage* ss, bool proxy);
     /** Out of descriptors or memory: stops accepting for kAcceptPauseMs. */
     void pause_accepts();
     void stop_accepting(std::size_t i) noexcept;
@@ -97,86 +103,49 @@ private:
      * close_deadline_ms_.
      */
     void close_listeners_when_quiet();
-    [[gnu::noinline]] void on_proxy_input(Conn& c);
-    bool read_proxy_header(Conn& c, Worker& w);
-    void resolve_forwarded(Conn& c, Worker& w);
-    void reject(Conn& c, Refusal why);
     void publish() noexcept;
-    void on_event(Conn& c, std::uint32_t events);
     void expire_timers();
     int next_timeout_ms() const noexcept;
     void begin_drain();
     void update_clock() noexcept;
-
-    // --- connection.cpp: the HTTP state machine of one connection
-    void on_input(Conn& c);
-    void finish(Conn& c, Worker& w, bool progressed);
+    /** Puts a connection under the deadline of `kind`, `ms` from now (0: none). */
     void arm(Conn& c, TimerKind kind, std::int64_t ms) noexcept;
     void disarm(Conn& c) noexcept;
-    enum class Step : std::uint8_t { more, wait, close, blocked };
-    Step process(Conn& c, Worker& w);
-    void dispatch(Conn& c, Worker& w);
-    void complete(Conn& c, Worker& w, Outcome outcome);
-    template <bool Observed>
-    void answer(Conn& c, Worker& w, Outcome outcome);
-    bool run_blocking(Conn& c, Worker& w, Handler& h);
-    void blocking_done(Conn& c, Outcome outcome);
+    /** The blocking pool's handlers that returned, handed back to their connections. */
     void take_completions();
-    /** Appends a built reply (or its simple response) to the output; returns whether the connection stays. */
-    bool write_reply(Worker& w, bool keep_alive, http::Answering a);
-    void write_response(Worker& w, const http::Response& resp, bool keep_alive, http::Answering a);
-    http::CommonLines common_lines() noexcept;
-    void respond_error(Conn& c, Worker& w, std::uint16_t status, bool parsed = false);
+    /** On a pool thread: queues the outcome for the connection's loop. */
+    void blocking_done(Conn& c, Outcome outcome);
+
+    // --- admission.cpp: the accept path's policy
+    /** A connection just accepted: limits, then its first input. `ss` may be null (peer unknown yet). */
+    void accepted(int fd, const sockaddr_storage* ss, bool proxy);
+    /** For a request from a trusted proxy: the client its X-Forwarded-For names. */
+    void resolve_forwarded(Conn& c, Worker& w);
+    /** Answers a connection refused at accept (counted and observed) and lets it linger. */
+    void reject(Conn& c, Refusal why);
+    bool ip_acquire(Conn& c);
+    void ip_release(Conn& c);
+
     // --- observe.cpp: the access log line and the counters of an answered request
     void observe_answer(Conn& c, Worker& w, Outcome outcome, bool overloaded, std::size_t out_before);
     void observe_error(Conn& c, Worker& w, std::uint16_t status, bool parsed, std::size_t out_before,
                        std::size_t body_len);
     void observe(Conn& c, Worker* w, const alog::Record& rec, std::uint32_t slot);
-    bool flush(Conn& c, Worker& w);
-    void on_timeout(Conn& c);
-    void linger(Conn& c);
-    void discard_input(Conn& c);
-    void close_conn(Conn& c) noexcept;
-    Worker& bind_worker(Conn& c);
-    void release_worker(Conn& c);
-    bool watch(Conn& c);
-    /** Waits for the socket to take more output: epoll is armed for it already; io_uring polls once. */
-    bool wait_writable(Conn& c);
-    bool read_into(Conn& c, Worker& w);
-    /** Makes room for at least `want` more input bytes; returns where they go. */
-    char* input_space(Worker& w, std::size_t want);
 
     // --- loop_uring.cpp: the io_uring backend
-    // A completion's user data: a Conn (8-aligned) with the operation in the
-    // low bits, or a tag of the loop's own.
-    enum Op : std::uint64_t { op_recv = 0, op_send = 1, op_poll = 2, op_accept = 3, op_wake = 4, op_ignore = 7 };
-    static constexpr std::uint64_t kOpMask = 7;
-    static std::uint64_t conn_tag(const Conn& c, Op op) noexcept { return reinterpret_cast<std::uintptr_t>(&c) | op; }
-    static constexpr std::uint64_t accept_tag(std::size_t listener) noexcept { return listener << 3 | op_accept; }
     bool start_uring();
     void run_uring();
-    void on_completion(const io_uring_cqe& cqe);
-    void on_received(Conn& c, const io_uring_cqe& cqe);
-    void on_sent(Conn& c, int res);
-    void on_writable(Conn& c, int res);
+    void on_completion(Http1<UringTransport>& h, const io_uring_cqe& cqe);
+    void on_received(Http1<UringTransport>& h, Conn& c, const io_uring_cqe& cqe);
+    void on_sent(Http1<UringTransport>& h, Conn& c, int res);
+    void on_writable(Http1<UringTransport>& h, Conn& c, int res);
     void on_accepted(std::size_t listener, const io_uring_cqe& cqe);
     void arm_accept(std::size_t listener);
-    void arm_recv(Conn& c);
-    void arm_pollout(Conn& c);
     void arm_wake();
-    /** Queues the worker's unsent output as one send; the connection waits in `writing` for it. */
-    void send_async(Conn& c, Worker& w, int flags);
-    void cancel(std::uint64_t user_data);
-    /**
-     * Closing under io_uring: cancels what is in flight and queues the close.
-     * False if operations are still in flight (the record waits for them).
-     */
-    bool close_async(Conn& c);
-    void settle(Conn& c);
-    /** Input a connection holds while it cannot use it (writing, or blocked) before its receive pauses. */
-    bool input_full(const Conn& c) const noexcept;
-    bool ip_acquire(Conn& c);
-    void ip_release(Conn& c);
+    /** A closed connection's operation completed: its record goes once the kernel holds none. */
+    void settle(Http1<UringTransport>& h, Conn& c);
+    /** Input a connection holds while it cannot use it (writing, or handling) before its receive pauses. */
+    static bool input_full(const Conn& c) noexcept;
 
     const Config& cfg_;
     const Router& router_;
@@ -205,9 +174,8 @@ private:
     std::unique_ptr<net::Ring> ring_;  // null on epoll
     // io_uring accepts give no address: ask for it when something reads it.
     bool needs_peer_ = false;
-    // io_uring sends in flight, each holding a worker; past the cap a batch leaves by a plain send.
-    std::uint32_t sends_in_flight_ = 0;
-    static constexpr std::uint32_t kMaxSendsInFlight = 64;
+    // The connections' protocol over this loop's transport, while run() runs.
+    Protocol* proto_ = nullptr;
     std::int64_t resume_accept_ms_ = 0;
 
     ConnPool conns_;
@@ -235,9 +203,6 @@ private:
     std::unique_ptr<AccessLogger> access_log_;
     bool observe_ = false;
     bool trust_forwarded_ = false;  // trusted proxies are configured
-
-    static constexpr std::size_t kDiscardSize = 16384;
-    std::array<char, kDiscardSize> discard_;
 };
 
 }  // namespace brisk

@@ -1,5 +1,6 @@
-// brisk — the event loop on io_uring. The connection logic is the one epoll
-// drives (connection.cpp); what changes is how bytes come and go:
+// brisk — the event loop on io_uring. The connections' protocol is the one
+// epoll drives (http1_connection.hpp), over UringTransport; what changes is
+// how bytes come and go:
 //
 // - each listener has one multishot accept;
 // - each connection has one multishot receive into the ring's provided
@@ -24,8 +25,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "net/sys.hpp"
+#include "server/http1_connection.hpp"
 #include "server/loop.hpp"
+#include "server/transport.hpp"
 
 namespace brisk {
 namespace {
@@ -46,9 +48,6 @@ constexpr unsigned kSubmitEvery = 32;
 constexpr unsigned kBusyPass = 8;
 constexpr unsigned kBatch = 32;
 constexpr unsigned kBatchWaitUs = 50;
-
-// Whether the kernel still has an operation of this connection: a receive, a send or a poll.
-bool in_flight(const Conn& c) noexcept { return c.registered || c.sending || c.polling; }
 
 }  // namespace
 
@@ -72,6 +71,8 @@ bool Loop::start_uring() {
 }
 
 void Loop::run_uring() {
+    Http1<UringTransport> http1(*this, UringTransport{*ring_, cfg_.log_all_errors});
+    proto_ = &http1;
     unsigned last = 0;  // completions of the last pass
     // Draining ends once no connection is left and every accept has
     // reported its end: one still armed may complete with a connection
@@ -85,30 +86,32 @@ void Loop::run_uring() {
         // Busy: hold out a little for a batch. Quiet: wake for the first completion.
         ring_->submit_and_wait(next_timeout_ms(), last >= kBusyPass ? kBatch : 1, kBatchWaitUs);
         update_clock();
-        last = ring_->for_each_completion([this](const io_uring_cqe& cqe) { on_completion(cqe); }, kSubmitEvery);
+        last = ring_->for_each_completion([this, &http1](const io_uring_cqe& cqe) { on_completion(http1, cqe); },
+                                          kSubmitEvery);
         after_wait();
     }
+    proto_ = nullptr;
     ring_->submit_and_wait(0, 1, 0);  // the last closes are still queued
     ring_.reset();                    // on this thread; what is still armed (accepts, the wake-up) goes with it
 }
 
-void Loop::on_completion(const io_uring_cqe& cqe) {
+void Loop::on_completion(Http1<UringTransport>& h, const io_uring_cqe& cqe) {
     const std::uint64_t data = cqe.user_data;
-    Conn* c = reinterpret_cast<Conn*>(data & ~kOpMask);
-    switch (data & kOpMask) {
-    case op_recv:
-        on_received(*c, cqe);
+    Conn* c = reinterpret_cast<Conn*>(data & ~uring_tag::kMask);
+    switch (data & uring_tag::kMask) {
+    case uring_tag::recv:
+        on_received(h, *c, cqe);
         return;
-    case op_send:
-        on_sent(*c, cqe.res);
+    case uring_tag::send:
+        on_sent(h, *c, cqe.res);
         return;
-    case op_poll:
-        on_writable(*c, cqe.res);
+    case uring_tag::poll:
+        on_writable(h, *c, cqe.res);
         return;
-    case op_accept:
+    case uring_tag::accept:
         on_accepted(static_cast<std::size_t>(data >> 3), cqe);
         return;
-    case op_wake: {
+    case uring_tag::wake: {
         std::uint64_t v;
         [[maybe_unused]] ssize_t r = read(wake_fd_, &v, sizeof v);
         // Acted on after the batch: both may close connections that have completions in it.
@@ -134,170 +137,88 @@ void Loop::on_accepted(std::size_t i, const io_uring_cqe& cqe) {
     if (!l.armed && !l.paused) arm_accept(i);
 }
 
-void Loop::on_received(Conn& c, const io_uring_cqe& cqe) {
+void Loop::on_received(Http1<UringTransport>& h, Conn& c, const io_uring_cqe& cqe) {
     if (!(cqe.flags & IORING_CQE_F_MORE)) c.registered = false;
     const int res = cqe.res;
     if (res > 0) {
         const unsigned id = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
+        // Input while lingering is dropped here: the transport's discard().
         if (c.state != ConnState::closed && c.state != ConnState::lingering) {
-            Worker& w = bind_worker(c);
+            Worker& w = h.bind_worker(c);
             const auto n = static_cast<std::size_t>(res);
-            std::memcpy(input_space(w, n), ring_->buffer(id), n);
+            std::memcpy(w.input_space(n, observe_), ring_->buffer(id), n);
             w.end += n;
         }
         ring_->recycle(id);
     } else if (res == 0) {
-        c.peer_closed = c.peer_fin = true;
+        c.peer_closed = true;
     }
     if (c.state == ConnState::closed) {
-        settle(c);
+        settle(h, c);
         return;
     }
     if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
-        if (cfg_.log_all_errors || !net::is_disconnect(-res)) spdlog::info("read: {}", std::strerror(-res));
-        close_conn(c);
+        log_io_error("read", -res, cfg_.log_all_errors);
+        h.close(c);
         return;
     }
-    if (!c.blocked) {
-        switch (c.state) {
-        case ConnState::idle:
-        case ConnState::reading:
-            on_input(c);
-            break;
-        case ConnState::proxy_header:
-            on_proxy_input(c);
-            break;
-        case ConnState::lingering:
-            if (c.peer_closed) close_conn(c);
-            break;
-        case ConnState::writing:  // the input waits until the answers before it have left
-        case ConnState::closed:
-            break;
-        }
-    }
+    h.on_event(c, kInput);
     if (c.state == ConnState::closed || c.peer_closed) return;
     if (input_full(c)) {
-        if (c.registered) cancel(conn_tag(c, op_recv));  // armed again once the input is used
+        if (c.registered)
+            h.transport().cancel(uring_tag::of(c, uring_tag::recv));  // armed again once the input is used
     } else if (!c.registered) {
-        arm_recv(c);  // the kernel ended it (out of buffers, say)
+        h.transport().arm_recv(c);  // the kernel ended it (out of buffers, say)
     }
 }
 
-bool Loop::input_full(const Conn& c) const noexcept {
-    return c.worker && (c.state == ConnState::writing || c.blocked) && c.worker->end - c.worker->start > kMaxHeldInput;
+bool Loop::input_full(const Conn& c) noexcept {
+    return c.worker && (c.state == ConnState::writing || c.state == ConnState::handling) &&
+           c.worker->end - c.worker->start > kMaxHeldInput;
 }
 
-void Loop::on_sent(Conn& c, int res) {
-    c.sending = false;
-    --sends_in_flight_;
+void Loop::on_sent(Http1<UringTransport>& h, Conn& c, int res) {
+    h.transport().sent(c);
     if (c.state == ConnState::closed) {
-        settle(c);
+        settle(h, c);
         return;
     }
     if (res <= 0) {
-        const int err = res < 0 ? -res : EPIPE;
-        if (cfg_.log_all_errors || !net::is_disconnect(err)) spdlog::info("send: {}", std::strerror(err));
-        close_conn(c);
+        log_io_error("send", res < 0 ? -res : EPIPE, cfg_.log_all_errors);
+        h.close(c);
         return;
     }
-    Worker& w = *c.worker;
-    w.out.consume(static_cast<std::uint64_t>(res));
-    if (w.out.finished() && !w.has_input()) {
-        // The common case: all of it left and nothing came meanwhile.
-        w.out.reset();
-        finish(c, w, false);
-        return;
-    }
-    // The rest of a partial send goes out next; a complete one moves on to
-    // what was received meanwhile.
-    if (flush(c, w)) on_input(c);
+    c.worker->out.consume(static_cast<std::uint64_t>(res));
+    h.on_event(c, kOutput);
 }
 
-void Loop::on_writable(Conn& c, int res) {
+void Loop::on_writable(Http1<UringTransport>& h, Conn& c, int res) {
     c.polling = false;
     if (c.state == ConnState::closed) {
-        settle(c);
+        settle(h, c);
         return;
     }
     if (res < 0) return;
-    on_event(c, EPOLLOUT | ((res & POLLERR) ? EPOLLERR : 0u));
+    h.on_event(c, kOutput | ((res & POLLERR) ? kFailed : 0u));
 }
 
 void Loop::arm_accept(std::size_t i) {
     io_uring_sqe* sqe = ring_->sqe();
     io_uring_prep_multishot_accept(sqe, listeners_[i].fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    io_uring_sqe_set_data64(sqe, accept_tag(i));
+    io_uring_sqe_set_data64(sqe, uring_tag::accept_of(i));
     listeners_[i].armed = true;
-}
-
-void Loop::arm_recv(Conn& c) {
-    io_uring_sqe* sqe = ring_->sqe();
-    io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
-    sqe->flags |= IOSQE_BUFFER_SELECT;
-    sqe->buf_group = net::Ring::kBufGroup;
-    io_uring_sqe_set_data64(sqe, conn_tag(c, op_recv));
-    c.registered = true;
-}
-
-void Loop::arm_pollout(Conn& c) {
-    io_uring_sqe* sqe = ring_->sqe();
-    io_uring_prep_poll_add(sqe, c.fd, POLLOUT);
-    io_uring_sqe_set_data64(sqe, conn_tag(c, op_poll));
-    c.polling = true;
 }
 
 void Loop::arm_wake() {
     io_uring_sqe* sqe = ring_->sqe();
     io_uring_prep_poll_multishot(sqe, wake_fd_, POLLIN);
-    io_uring_sqe_set_data64(sqe, op_wake);
+    io_uring_sqe_set_data64(sqe, uring_tag::wake);
 }
 
-void Loop::send_async(Conn& c, Worker& w, int flags) {
-    OutBuffer& out = w.out;
-    io_uring_sqe* sqe = ring_->sqe();
-    if (!out.has_segments()) {
-        io_uring_prep_send(sqe, c.fd, out.buf.data() + out.sent, out.len - out.sent, flags);
-    } else {
-        // Borrowed memory (a cached file's bytes, a mapping, a plugin's
-        // buffer) after the head: one sendmsg, its vector kept in the worker.
-        w.msg = msghdr{};
-        w.msg.msg_iov = w.iov.data();
-        w.msg.msg_iovlen = out.gather(w.iov.data(), w.iov.size());
-        io_uring_prep_sendmsg(sqe, c.fd, &w.msg, static_cast<unsigned>(flags));
-    }
-    io_uring_sqe_set_data64(sqe, conn_tag(c, op_send));
-    c.sending = true;
-    ++sends_in_flight_;
-    c.state = ConnState::writing;
-    arm(c, TimerKind::write, cfg_.write_timeout.count());
-}
-
-void Loop::cancel(std::uint64_t user_data) {
-    io_uring_sqe* sqe = ring_->sqe();
-    io_uring_prep_cancel64(sqe, user_data, 0);
-    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    io_uring_sqe_set_data64(sqe, op_ignore);
-}
-
-bool Loop::close_async(Conn& c) {
-    const bool idle = !in_flight(c);
-    if (c.registered) cancel(conn_tag(c, op_recv));
-    if (c.sending) cancel(conn_tag(c, op_send));
-    if (c.polling) cancel(conn_tag(c, op_poll));
-    // Submitted after the cancellations, with the loop's next wait: the
-    // socket goes once they have dropped their references to it.
-    io_uring_sqe* sqe = ring_->sqe();
-    io_uring_prep_close(sqe, c.fd);
-    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    io_uring_sqe_set_data64(sqe, op_ignore);
-    return idle;
-}
-
-void Loop::settle(Conn& c) {
-    if (in_flight(c)) return;
-    if (c.worker) release_worker(c);
-    --open_;
-    conns_.release(&c);
+void Loop::settle(Http1<UringTransport>& h, Conn& c) {
+    if (UringTransport::in_flight(c)) return;
+    if (c.worker) h.release_worker(c);
+    h.release_record(c);
 }
 
 }  // namespace brisk

@@ -1,8 +1,21 @@
 #include "server/worker.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace brisk {
+
+void Worker::make_room(std::size_t want) {
+    in.unpoison();  // what moves, and where to, must be addressable
+    if (start > 0) {
+        std::memmove(in.data(), in.data() + start, end - start);
+        end -= start;
+        start = 0;
+    }
+    if (in.capacity() - end < want) in.reserve(end + want);
+    // A head parsed into views of the buffer must be parsed again where it is now.
+    if (stage != Stage::head) reparse = true;
+}
 
 WorkerPool::~WorkerPool() {
     for (Worker* w : free_) delete w;
@@ -23,7 +36,7 @@ Worker* WorkerPool::acquire() {
 
 void WorkerPool::release(Worker* w, std::int64_t now_ms) {
     w->in.shrink_to(kKeepBuffer);
-    // Sanitizer builds go on after the answered requests (still poisoned); see Loop::read_into.
+    // Sanitizer builds go on after the answered requests (still poisoned); see Worker::input_space.
     w->start = w->end = kPoisonsRequests && w->end <= w->in.capacity() ? w->end : 0;
     w->scanned = 0;
     w->stage = Worker::Stage::head;

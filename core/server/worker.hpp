@@ -22,6 +22,7 @@
 #include "server/buffer.hpp"
 #include "server/output.hpp"
 #include "server/reply.hpp"
+#include "server/shared.hpp"
 
 namespace brisk {
 
@@ -58,6 +59,41 @@ struct Worker {
     std::int64_t released_ms = 0;  // when it went back to the pool
 
     bool has_input() const noexcept { return end > start; }
+
+    /**
+     * How many bytes the next read should make room for: a body of known
+     * length is read whole at once, anything else in kMinRead steps.
+     */
+    std::size_t read_want() const noexcept {
+        if (stage != Stage::body_length) return kMinRead;
+        const std::uint64_t need = head_len + req.content_length - (end - start);
+        return need > kMinRead ? static_cast<std::size_t>(need) : kMinRead;
+    }
+
+    /**
+     * Makes room for at least `want` more input bytes at in.data() + end and
+     * returns where they go. `timed`: bytes that start a request start its
+     * duration (first_byte_us).
+     */
+    char* input_space(std::size_t want, bool timed) {
+        // Sanitizer builds keep answered requests poisoned as long as the
+        // buffer has room after them, so that a view a plugin kept still
+        // faults on the next request; other builds start over at the front.
+        if (start == end) {
+            if (!kPoisonsRequests) start = end = 0;
+            if (timed) [[unlikely]]
+                first_byte_us = mono_us();
+        }
+        if (in.capacity() - end < want) make_room(want);
+        unpoison(in.data() + end, in.capacity() - end);
+        return in.data() + end;
+    }
+
+    /** Free space wanted in the read buffer before a read. */
+    static constexpr std::size_t kMinRead = 2048;
+
+private:
+    void make_room(std::size_t want);
 };
 
 /** Per-loop pool: LIFO, so the most recently used (cache-hot) worker goes out first. */

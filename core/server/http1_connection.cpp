@@ -1,0 +1,121 @@
+// brisk — the HTTP/1 state machine compiled for both backends' transports,
+// and the parts of it that do not depend on one: records, workers and the
+// writing of answers into a worker's output.
+#include "server/http1_connection.hpp"
+
+#include <cstring>
+
+#include "http/status.hpp"
+#include "server/http1_connection_impl.hpp"
+
+namespace brisk {
+
+using http::detail::put;
+
+template class Http1<EpollTransport>;
+template class Http1<UringTransport>;
+
+Conn& Protocol::adopt(int fd) noexcept {
+    Conn& c = *loop_.conns_.acquire();
+    c.fd = fd;
+    c.serial = ++loop_.next_serial_;
+    ++loop_.open_;
+    return c;
+}
+
+void Protocol::release_record(Conn& c) noexcept {
+    --loop_.open_;
+    loop_.conns_.release(&c);
+}
+
+Worker& Protocol::bind_worker(Conn& c) {
+    if (!c.worker) c.worker = loop_.workers_.acquire();
+    return *c.worker;
+}
+
+void Protocol::release_worker(Conn& c) {
+    loop_.workers_.release(c.worker, loop_.now_ms_);
+    c.worker = nullptr;
+}
+
+// The lines every answer carries: Server (unless turned off) and Date.
+http::CommonLines Protocol::common_lines() noexcept {
+    return {loop_.server_line_, loop_.cfg_.no_date_header ? std::string_view{} : loop_.date_.line(loop_.now_s_)};
+}
+
+void Protocol::write_response(Worker& w, const http::Response& resp, bool keep_alive, http::Answering a) {
+    OutBuffer& out = w.out;
+    const bool send_body = http::status_has_body(resp.status) && !a.head;
+    const std::size_t body = send_body ? resp.body.size() : 0;
+    char* p;
+    if (!resp.prerendered.empty()) {
+        // The common case of fixed answers: only Date and Connection are added.
+        const std::string_view date = loop_.cfg_.no_date_header ? std::string_view{} : loop_.date_.line(loop_.now_s_);
+        out.buf.reserve(out.len + resp.prerendered.size() + date.size() + http::kHeadSlack + body);
+        p = http::write_prerendered_head(out.buf.data() + out.len, resp.prerendered, date, keep_alive, a);
+    } else {
+        const http::CommonLines common = common_lines();
+        out.buf.reserve(out.len + http::head_bound(common, resp.headers.size()) + body);
+        p = http::write_head(out.buf.data() + out.len, resp.status, common, resp.headers,
+                             http::framing_for(resp.status, false, a.version_minor), resp.body.size(), keep_alive, a);
+    }
+    if (send_body) p = put(p, resp.body);
+    out.len = static_cast<std::size_t>(p - out.buf.data());
+}
+
+// A reply built call by call (plugins, static files): the head, then the
+// pieces in order, copied or handed to the output by reference; a stream is
+// framed chunk by chunk. Returns whether the connection stays open (an
+// HTTP/1.0 stream ends with it).
+bool Protocol::write_reply(Worker& w, bool keep_alive, http::Answering a) {
+    Reply& r = w.reply;
+    if (r.kind == Reply::Kind::simple) {
+        write_response(w, r.simple, keep_alive, a);
+        return keep_alive;
+    }
+    const http::Framing framing = http::framing_for(r.status, r.kind == Reply::Kind::stream, a.version_minor);
+    OutBuffer& out = w.out;
+    const http::CommonLines common = common_lines();
+    out.buf.reserve(out.len + http::head_bound(common, r.headers_len));
+    char* p = http::write_head(out.buf.data() + out.len, r.status, common, {r.headers.data(), r.headers_len}, framing,
+                               framing == http::Framing::length ? r.body_size() : 0, keep_alive, a);
+    out.len = static_cast<std::size_t>(p - out.buf.data());
+    keep_alive = http::keeps_alive(framing, keep_alive);
+    if (!http::sends_body(framing, a)) return keep_alive;  // Reply::reset() gives the pieces back
+    const bool chunked = framing == http::Framing::chunked;
+    for (Segment& piece : r.pieces) {
+        if (piece.len == 0) continue;
+        if (chunked) {
+            char line[http::kChunkLineMax];
+            out.append({line, static_cast<std::size_t>(http::write_chunk_line(line, piece.len) - line)});
+        }
+        if (piece.kind == Segment::Kind::bytes) {
+            out.append({r.body.data() + piece.pos, static_cast<std::size_t>(piece.len)});
+        } else {
+            out.push(piece);
+            piece.hand_on();  // the output owns it now
+        }
+        if (chunked) out.append(http::kChunkEnd);
+    }
+    if (chunked) out.append(http::kLastChunk);
+    return keep_alive;
+}
+
+// An answer to a request brisk refuses; the connection closes after it, and
+// nothing the client sent after the bad request is answered.
+void Protocol::respond_error(Conn& c, Worker& w, std::uint16_t status, bool parsed) {
+    const std::size_t out_before = w.out.len;
+    std::string_view reason = http::reason_phrase(status);
+    char body[64];
+    std::size_t n = reason.size() < sizeof body - 1 ? reason.size() : sizeof body - 2;
+    std::memcpy(body, reason.data(), n);
+    body[n++] = '\n';
+    // The head may not have parsed: answered as HTTP/1.1, with the body.
+    write_response(w, http::Response{status, http1::kTextPlain, {body, n}, {}}, false, http::Answering{});
+    if (loop_.observe_) loop_.observe_error(c, w, status, parsed, out_before, n);
+    c.close_after = true;
+    c.force_linger = true;
+    spdlog::debug("answered {} and closing", status);
+}
+
+}  // namespace brisk

@@ -1,0 +1,124 @@
+// brisk — the HTTP/1 protocol of a connection, as one state machine over a
+// transport (server/transport.hpp): read → parse → route → handle → write,
+// as many requests as are buffered, then one flush; then idle (worker
+// released), reading (partial request), writing (socket full), handling (a
+// handler on the blocking pool), lingering or closed.
+//
+// Every state change goes through Http1::enter(), which also sets the
+// deadline the connection waits under (ConnState names them). Events from
+// either backend reach one dispatcher, Http1::on_event().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "http/response.hpp"
+#include "http/response_writer.hpp"
+#include "server/connection.hpp"
+#include "server/handler.hpp"
+#include "server/transport.hpp"
+#include "server/worker.hpp"
+
+namespace brisk {
+
+class Loop;
+
+/**
+ * What the loop's backend-independent code (accept, timers, the blocking
+ * pool's completions) asks of its connections' protocol: a table chosen
+ * once per loop, when its backend starts. The hot path, a backend's events,
+ * calls the protocol's own type directly (Http1<T>::on_event).
+ */
+class Protocol {
+public:
+    explicit Protocol(Loop& loop) noexcept : loop_(loop) {}
+    virtual ~Protocol() = default;
+    Protocol(const Protocol&) = delete;
+    Protocol& operator=(const Protocol&) = delete;
+
+    /** A record for a socket just accepted, counted as open (Loop::open_, Shared::open). */
+    Conn& adopt(int fd) noexcept;
+    /** An admitted connection starts: its first input (`proxy`: a PROXY protocol header first). */
+    virtual void start(Conn& c, bool proxy) = 0;
+    /** A connection refused at accept: `answer` (a whole response), a half-close and a short linger. */
+    virtual void refuse(Conn& c, std::string_view answer) = 0;
+    /** The connection's deadline (Conn::timer) passed. */
+    virtual void on_timeout(Conn& c) = 0;
+    /** The handler it ran on the blocking pool returned `outcome`. */
+    virtual void resume(Conn& c, Outcome outcome) = 0;
+    /** Closes the connection (deferred while a handler runs on the pool with its worker). */
+    virtual void close(Conn& c) noexcept = 0;
+
+    Worker& bind_worker(Conn& c);
+    void release_worker(Conn& c);
+    /** Gives the record back once neither the loop nor the kernel uses it. */
+    void release_record(Conn& c) noexcept;
+
+protected:
+    // --- writing answers into the worker's output (http1_connection.cpp)
+    /** Appends a built reply (or its simple response) to the output; returns whether the connection stays. */
+    bool write_reply(Worker& w, bool keep_alive, http::Answering a);
+    void write_response(Worker& w, const http::Response& resp, bool keep_alive, http::Answering a);
+    http::CommonLines common_lines() noexcept;
+    /** A refused request's answer; the connection closes after it. */
+    void respond_error(Conn& c, Worker& w, std::uint16_t status, bool parsed = false);
+
+    Loop& loop_;
+};
+
+/** HTTP/1.x over transport T. */
+template <class T>
+class Http1 final : public Protocol {
+public:
+    Http1(Loop& loop, T transport) noexcept : Protocol(loop), t_(transport) {}
+
+    /** The one dispatcher of both backends: kInput, kOutput, kFailed. */
+    void on_event(Conn& c, unsigned events);
+
+    void start(Conn& c, bool proxy) override;
+    void refuse(Conn& c, std::string_view answer) override;
+    void on_timeout(Conn& c) override;
+    void resume(Conn& c, Outcome outcome) override;
+    void close(Conn& c) noexcept override;
+
+    T& transport() noexcept { return t_; }
+
+private:
+    /**
+     * The transition function: enters state `next` and its deadline. A
+     * deadline already running for the same state is kept unless `restart`
+     * (progress was made): a request's read deadline runs from its first
+     * byte, an idle one from the last answer.
+     */
+    void enter(Conn& c, ConnState next, bool restart = true);
+
+    void on_input(Conn& c);
+    /** Flushes the batch's answers, then settles the connection in its next state. */
+    void finish(Conn& c, Worker& w, bool progressed);
+    enum class Step : std::uint8_t { more, wait, close, handling };
+    /** Handles every complete request in the buffer, appending the answers. */
+    Step process(Conn& c, Worker& w);
+    void dispatch(Conn& c, Worker& w);
+    void complete(Conn& c, Worker& w, Outcome outcome);
+    template <bool Observed>
+    void answer(Conn& c, Worker& w, Outcome outcome);
+    bool run_blocking(Conn& c, Worker& w, Handler& h);
+    /** Sends what is buffered; false unless it all left (the connection waits, or is closed). */
+    bool flush(Conn& c, Worker& w);
+    /** The socket takes more output (or a send completed) while writing. */
+    void on_output(Conn& c);
+    /** Half-closes and drains what the client still sends, until it closes too or a short deadline. */
+    void linger(Conn& c);
+    void discard(Conn& c);
+    void on_proxy_input(Conn& c);
+    /** Whether the PROXY header is complete and the connection goes on to its requests. */
+    bool read_proxy_header(Conn& c, Worker& w);
+
+    T t_;
+};
+
+extern template class Http1<EpollTransport>;
+extern template class Http1<UringTransport>;
+
+}  // namespace brisk

@@ -1,0 +1,510 @@
+// brisk — Http1<T>'s definitions, included where it is compiled for a
+// transport: http1_connection.cpp for the two backends, the unit tests for
+// their fake.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <climits>
+#include <cstring>
+
+#include "http/parser.hpp"
+#include "server/http1_connection.hpp"
+#include "server/loop.hpp"
+
+namespace brisk {
+namespace http1 {
+
+// Output past this is flushed before more pipelined requests are handled.
+inline constexpr std::size_t kFlushAt = 64 * 1024;
+// How long a half-closed connection drains what its client still sends
+// (after an error, or a refusal) before it closes: time for the client to
+// read the answer before a reset could destroy it.
+inline constexpr std::int64_t kLingerMs = 2000;
+inline constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+inline constexpr std::string_view kTextPlain = "Content-Type: text/plain; charset=utf-8\r\n";
+
+// Runs a handler; an exception is its failure (500), whatever its type.
+inline Outcome call_handler(Handler& h, HandlerCall& call) noexcept {
+    try {
+        return h.handle(call);
+    } catch (const std::exception& e) {
+        spdlog::error("handler for {} failed: {}", call.req.path, e.what());
+    } catch (...) {
+        spdlog::error("handler for {} failed: an exception of unknown type", call.req.path);
+    }
+    return Outcome::error;
+}
+
+}  // namespace http1
+
+template <class T>
+void Http1<T>::enter(Conn& c, ConnState next, bool restart) {
+    switch (next) {
+    case ConnState::idle:
+        if (c.worker) release_worker(c);
+        // While draining, a moment for a request that may be on its way
+        // (Loop::begin_drain gave it to those idle then), answered with
+        // `Connection: close`.
+        if (restart || c.timer != TimerKind::idle)
+            loop_.arm(c, TimerKind::idle, loop_.draining_ ? loop_.drain_grace_ms() : loop_.cfg_.idle_timeout.count());
+        break;
+    case ConnState::reading:
+        if (restart || c.state != ConnState::reading) loop_.arm(c, TimerKind::read, loop_.cfg_.read_timeout.count());
+        break;
+    case ConnState::writing:
+        loop_.arm(c, TimerKind::write, loop_.cfg_.write_timeout.count());
+        break;
+    case ConnState::handling:
+        loop_.disarm(c);  // the client is not the one being slow
+        break;
+    case ConnState::lingering:
+        if (c.worker) release_worker(c);
+        t_.shutdown_write(c);
+        loop_.arm(c, TimerKind::linger, http1::kLingerMs);
+        break;
+    case ConnState::proxy_header:
+        // The header's deadline runs from accept, like a request's from its
+        // first byte (or the drain's moment, once a stop gave it one).
+        if (c.timer == TimerKind::none) loop_.arm(c, TimerKind::read, loop_.cfg_.read_timeout.count());
+        break;
+    case ConnState::closed:
+        loop_.disarm(c);
+        break;
+    }
+    c.state = next;
+}
+
+template <class T>
+void Http1<T>::on_event(Conn& c, unsigned events) {
+    if (events & kFailed) {
+        close(c);
+        return;
+    }
+    switch (c.state) {
+    case ConnState::idle:
+    case ConnState::reading:
+        if (events & kInput) on_input(c);
+        return;
+    case ConnState::writing:
+        // Input waits until the answers before it have left.
+        if (events & kOutput) on_output(c);
+        return;
+    case ConnState::handling:
+        // Its handler runs on the pool: only earlier answers may move meanwhile.
+        if ((events & kOutput) && !c.worker->out.empty()) flush(c, *c.worker);
+        return;
+    case ConnState::lingering:
+        if (events & kInput) discard(c);
+        return;
+    case ConnState::proxy_header:
+        if (events & kInput) on_proxy_input(c);
+        return;
+    case ConnState::closed:
+        return;
+    }
+}
+
+template <class T>
+void Http1<T>::start(Conn& c, bool proxy) {
+    t_.opened(c);
+    if (proxy) [[unlikely]] {
+        enter(c, ConnState::proxy_header);
+        on_proxy_input(c);
+        return;
+    }
+    on_input(c);
+}
+
+template <class T>
+void Http1<T>::close(Conn& c) noexcept {
+    if (c.state == ConnState::handling) {
+        // A pool thread is using the worker: close once its handler returns.
+        c.close_after = c.peer_closed = true;
+        return;
+    }
+    if (c.state == ConnState::closed) return;
+    // An output still in flight reads the worker's buffer: the backend
+    // releases it with the record.
+    if (c.worker && !t_.output_in_flight(c)) release_worker(c);
+    // The limits it counts towards let go first: once the descriptor is
+    // gone, an observer may count on the slot being free.
+    if (c.ip_counted) loop_.ip_release(c);
+    loop_.shared_.open.fetch_sub(1, std::memory_order_relaxed);
+    const bool done = t_.close(c);
+    c.fd = -1;
+    enter(c, ConnState::closed);
+    if (done) release_record(c);
+}
+
+template <class T>
+void Http1<T>::on_input(Conn& c) {
+    Worker& w = bind_worker(c);
+    const std::uint32_t before = c.requests;
+    while (!c.close_after) {
+        Step s = process(c, w);
+        if (s == Step::close) break;
+        if (s == Step::handling) {
+            // Answers to earlier pipelined requests leave while the handler runs.
+            if (!w.out.empty()) flush(c, w);
+            return;
+        }
+        if (s == Step::more) {
+            if (!flush(c, w)) return;
+            continue;
+        }
+        if (c.peer_closed || !t_.may_read(c)) break;
+        if (!t_.pull(c, w)) {
+            close(c);
+            return;
+        }
+    }
+    finish(c, w, c.requests != before);
+}
+
+template <class T>
+void Http1<T>::finish(Conn& c, Worker& w, bool progressed) {
+    if (!w.out.empty() && !flush(c, w)) return;
+    if (c.close_after) {
+        // Lingering, where the client may still be sending: a close with
+        // unread input would reset the connection under the answer.
+        if (!c.peer_closed && (c.force_linger || t_.may_read(c) || w.has_input()))
+            linger(c);
+        else
+            close(c);
+        return;
+    }
+    if (c.peer_closed || !t_.watch(c)) {
+        close(c);  // half-closed: everything complete was answered
+        return;
+    }
+    enter(c, w.has_input() ? ConnState::reading : ConnState::idle, progressed);
+}
+
+template <class T>
+bool Http1<T>::flush(Conn& c, Worker& w) {
+    const bool handling = c.state == ConnState::handling;
+    switch (t_.send(c, w, c.close_after && !handling, !handling)) {
+    case Sent::all:
+        w.out.reset();
+        return true;
+    case Sent::pending:
+        if (!handling) enter(c, ConnState::writing);  // restarts on every bit of progress
+        return false;
+    case Sent::busy:
+        return false;
+    case Sent::failed:
+        break;
+    }
+    close(c);
+    return false;
+}
+
+template <class T>
+void Http1<T>::on_output(Conn& c) {
+    Worker& w = *c.worker;
+    if (w.out.finished() && !w.has_input()) {
+        // The common case under io_uring: all of it left and nothing came meanwhile.
+        w.out.reset();
+        finish(c, w, false);
+        return;
+    }
+    // The rest of a partial send goes out next; a complete one moves on to
+    // what was received meanwhile.
+    if (flush(c, w)) on_input(c);
+}
+
+template <class T>
+typename Http1<T>::Step Http1<T>::process(Conn& c, Worker& w) {
+    const Config& cfg = loop_.cfg_;
+    for (;;) {
+        char* base = w.in.data() + w.start;
+        const std::size_t avail = w.end - w.start;
+
+        if (w.stage == Worker::Stage::head) {
+            if (avail == 0) return Step::wait;
+            std::size_t head_len = http::find_head_end(base, avail, w.scanned);
+            if (head_len == 0) {
+                w.scanned = avail;
+                http::HeadResult r = http::check_partial_head(base, avail, cfg.max_header_size);
+                if (r.kind == http::HeadResult::error) {
+                    respond_error(c, w, r.status);
+                    return Step::close;
+                }
+                return Step::wait;
+            }
+            w.scanned = 0;
+            http::HeadResult r = http::parse_head(base, head_len, cfg.max_header_size, w.req);
+            if (r.kind != http::HeadResult::complete) {
+                respond_error(c, w, r.status);
+                return Step::close;
+            }
+            ++c.requests;
+            if (loop_.trust_forwarded_) [[unlikely]]
+                loop_.resolve_forwarded(c, w);
+            w.head_len = head_len;
+            w.continue_sent = w.reparse = false;
+            switch (w.req.body_kind) {
+            case http::BodyKind::none:
+                w.raw = {base, head_len};
+                dispatch(c, w);
+                w.start += head_len;
+                break;
+            case http::BodyKind::length:
+                if (w.req.content_length > cfg.max_request_body_size) {
+                    respond_error(c, w, 413, true);
+                    return Step::close;
+                }
+                w.stage = Worker::Stage::body_length;
+                continue;
+            case http::BodyKind::chunked:
+                w.chunked.reset(cfg.max_request_body_size);
+                w.stage = Worker::Stage::body_chunked;
+                continue;
+            }
+        } else {
+            if (w.reparse) {
+                // The head moved with the buffer: parse it again where it is now.
+                http::parse_head(base, w.head_len, cfg.max_header_size, w.req);
+                w.reparse = false;
+            }
+            std::size_t body_len;
+            if (w.stage == Worker::Stage::body_length) {
+                body_len = static_cast<std::size_t>(w.req.content_length);
+                if (avail - w.head_len < body_len) {
+                    if (w.req.expect_continue && !w.continue_sent && avail == w.head_len) {
+                        w.out.append(http1::kContinue);
+                        w.continue_sent = true;
+                    }
+                    return Step::wait;
+                }
+                w.start += w.head_len + body_len;
+            } else {
+                bool nothing_yet = avail == w.head_len;
+                std::size_t len = avail - w.head_len;
+                http::ChunkedDecoder::Result r = w.chunked.decode(base + w.head_len, len);
+                w.end = w.start + w.head_len + len;
+                if (r.kind == http::ChunkedDecoder::Result::error) {
+                    respond_error(c, w, r.status, true);
+                    return Step::close;
+                }
+                if (r.kind == http::ChunkedDecoder::Result::need_more) {
+                    if (w.req.expect_continue && !w.continue_sent && nothing_yet) {
+                        w.out.append(http1::kContinue);
+                        w.continue_sent = true;
+                    }
+                    return Step::wait;
+                }
+                body_len = static_cast<std::size_t>(w.chunked.decoded());
+                w.start += w.head_len + body_len;
+            }
+            w.req.body = {base + w.head_len, body_len};
+            w.raw = {base, w.head_len + body_len};
+            w.stage = Worker::Stage::head;
+            dispatch(c, w);
+        }
+        if (c.state == ConnState::handling) return Step::handling;
+        if (c.close_after) return Step::close;
+        if (w.out.buffered() >= http1::kFlushAt) return Step::more;
+    }
+}
+
+template <class T>
+void Http1<T>::dispatch(Conn& c, Worker& w) {
+    w.route_cursor = 0;
+    complete(c, w, Outcome::decline);
+}
+
+template <class T>
+void Http1<T>::complete(Conn& c, Worker& w, Outcome outcome) {
+    // One test for the whole answer: without an access log or a metrics
+    // route, the request path carries no observation code at all.
+    if (loop_.observe_) [[unlikely]]
+        answer<true>(c, w, outcome);
+    else
+        answer<false>(c, w, outcome);
+}
+
+// Runs the handlers that match, from the router's cursor on, until one
+// answers; then writes the answer (404 when every one declined).
+template <class T>
+template <bool Observed>
+void Http1<T>::answer(Conn& c, Worker& w, Outcome outcome) {
+    const Config& cfg = loop_.cfg_;
+    bool overloaded = false;
+    [[maybe_unused]] const std::size_t out_before = w.out.len;
+    if constexpr (Observed) {
+        if (loop_.stats_) loop_.publish();  // the metrics route of this loop shows this very moment
+    }
+    while (outcome == Outcome::decline) {
+        w.reply.reset();  // what a declining handler left
+        Handler* h = loop_.router_.match(w.req, w.route_cursor);
+        if (!h) break;
+        if (h->blocking()) {
+            if (run_blocking(c, w, *h)) return;  // answered later, on this loop
+            overloaded = true;
+            break;
+        }
+        HandlerCall call{w.req, w.reply, c, loop_.index_, &w.forwarded};
+        outcome = http1::call_handler(*h, call);
+    }
+    bool keep = w.req.keep_alive && !cfg.disable_keepalive && !loop_.draining_ &&
+                !(cfg.max_requests_per_conn && c.requests >= cfg.max_requests_per_conn);
+    const http::Answering a{w.req.method == http::Method::head, w.req.version_minor};
+    if (overloaded) {
+        write_response(w, http::Response{503, http1::kTextPlain, "Service Unavailable\n", {}}, keep, a);
+    } else if (outcome == Outcome::done) {
+        keep = write_reply(w, keep, a);
+    } else if (outcome == Outcome::decline) {
+        write_response(w, http::Response{404, http1::kTextPlain, "Not Found\n", {}}, keep, a);
+    } else {
+        write_response(w, http::Response{500, http1::kTextPlain, "Internal Server Error\n", {}}, keep, a);
+    }
+    if constexpr (Observed) loop_.observe_answer(c, w, outcome, overloaded, out_before);
+    w.reply.reset();
+    // Answered: the request's bytes are dead. Sanitizer builds poison them and
+    // debug builds overwrite them, so a view a plugin kept shows in tests
+    // (Worker::input_space makes the buffer whole again). `raw` views the worker's own buffer.
+    poison(const_cast<char*>(w.raw.data()), w.raw.size());
+    if (!keep) c.close_after = true;
+}
+
+// Hands the request to the blocking pool. The connection reads and parses
+// nothing until the answer is back, so pipelined answers keep their order.
+template <class T>
+bool Http1<T>::run_blocking(Conn& c, Worker& w, Handler& h) {
+    Loop& loop = loop_;
+    if (!loop.blocking_) return false;
+    const bool queued = loop.blocking_->submit([&loop, &c, &w, &h] {
+        HandlerCall call{w.req, w.reply, c, loop.index_, &w.forwarded};
+        loop.blocking_done(c, http1::call_handler(h, call));
+    });
+    if (!queued) return false;
+    ++loop.blocked_;
+    enter(c, ConnState::handling);
+    return true;
+}
+
+template <class T>
+void Http1<T>::resume(Conn& c, Outcome outcome) {
+    --loop_.blocked_;
+    Worker& w = *c.worker;
+    // Back on the loop: the request is answered and the connection goes on
+    // with what is buffered (finish() settles it in its state).
+    enter(c, ConnState::reading, false);
+    if (c.close_after && c.peer_closed) {
+        close(c);  // the client went away meanwhile
+        return;
+    }
+    complete(c, w, outcome);
+    if (c.state != ConnState::handling) on_input(c);
+}
+
+template <class T>
+void Http1<T>::on_timeout(Conn& c) {
+    switch (c.timer) {
+    case TimerKind::idle:
+        close(c);  // keep-alive expiry: silent
+        return;
+    case TimerKind::read: {
+        if (c.state == ConnState::proxy_header) {
+            spdlog::debug("closing a connection on a PROXY listener: no complete header in time");
+            close(c);
+            return;
+        }
+        loop_.disarm(c);
+        if (loop_.cfg_.log_all_errors) spdlog::info("read timeout mid-request: answering 408");
+        Worker& w = *c.worker;
+        respond_error(c, w, 408, w.stage != Worker::Stage::head && !w.reparse);
+        w.start = w.end;  // the partial request is dropped
+        finish(c, w, false);
+        return;
+    }
+    case TimerKind::write:
+        if (loop_.cfg_.log_all_errors) spdlog::info("write timeout: closing");
+        close(c);
+        return;
+    case TimerKind::linger:
+    case TimerKind::none:
+        close(c);
+        return;
+    }
+}
+
+// Half-closes and reads until the client closes too (or a short deadline),
+// so that a client still sending does not get a reset that destroys the
+// response before it is read (RFC 9112 9.6).
+template <class T>
+void Http1<T>::linger(Conn& c) {
+    enter(c, ConnState::lingering);
+    if (!t_.watch(c)) {
+        close(c);
+        return;
+    }
+    discard(c);
+}
+
+template <class T>
+void Http1<T>::discard(Conn& c) {
+    if (!t_.discard(c) || c.peer_closed) close(c);  // EOF or an error: done
+}
+
+template <class T>
+void Http1<T>::refuse(Conn& c, std::string_view answer) {
+    t_.send_now(c, answer);
+    linger(c);
+}
+
+// The PROXY protocol header a connection on a PROXY listener starts with:
+// reads until it is complete, then puts the client's address in place of the
+// socket's peer for everything after (the per-address limit, handlers, the
+// access log). A malformed header, or a connection that ends before it is
+// complete, is closed without an answer. Once it is complete the connection
+// goes on to its requests; until then it waits (read timer).
+template <class T>
+void Http1<T>::on_proxy_input(Conn& c) {
+    if (read_proxy_header(c, bind_worker(c))) on_input(c);
+}
+
+template <class T>
+bool Http1<T>::read_proxy_header(Conn& c, Worker& w) {
+    // Each read adds at least one byte or settles the connection; the header
+    // is at most http::proxy::kMaxV2 bytes, which bounds the loop.
+    for (std::size_t i = 0; i <= http::proxy::kMaxV2; ++i) {
+        http::proxy::Result r = http::proxy::parse(w.in.data() + w.start, w.end - w.start);
+        if (r.kind == http::proxy::Result::Kind::done) {
+            w.start += r.consumed;
+            if (r.has_addresses) {
+                std::memcpy(c.ip, r.source.ip, sizeof c.ip);
+                c.ip_len = r.source.ip_len;
+                c.port = r.source.port;
+            }
+            // Requests from here on, under a deadline of their own.
+            enter(c, ConnState::reading);
+            if (loop_.cfg_.max_conns_per_ip && !loop_.ip_acquire(c)) {
+                loop_.reject(c, Refusal::too_many_from_ip);
+                return false;
+            }
+            return true;
+        }
+        if (r.kind == http::proxy::Result::Kind::invalid) {
+            spdlog::debug("closing a connection on a PROXY listener: {}", r.reason);
+            close(c);
+            return false;
+        }
+        if (c.peer_closed || !t_.may_read(c)) break;
+        if (!t_.pull(c, w)) {
+            close(c);
+            return false;
+        }
+    }
+    if (c.peer_closed || !t_.watch(c)) {
+        if (c.peer_closed) spdlog::debug("closing a connection on a PROXY listener: it ended within the header");
+        close(c);
+        return false;
+    }
+    enter(c, ConnState::proxy_header);
+    return false;
+}
+
+}  // namespace brisk

@@ -1,0 +1,211 @@
+// brisk — the transport: how a connection's bytes come and go, below the
+// protocol (server/http1_connection.hpp), which never mentions epoll or
+// io_uring. One implementation per backend; a loop picks one when it starts
+// and the protocol is compiled for it (Http1<EpollTransport>,
+// Http1<UringTransport>), so no operation is a virtual call. A TLS transport
+// would wrap one of these with the same operations; unit tests use a fake.
+//
+// The operations a transport T offers its protocol, all on the loop's thread:
+//
+//   void opened(Conn&)               a connection was just accepted
+//   bool watch(Conn&)                read-start: input is announced from now on
+//                                    (idempotent); false if it cannot be
+//   bool may_read(const Conn&)       pull() may bring more input now
+//   bool pull(Conn&, Worker&)        reads what is there into the worker's
+//                                    input (at most one read); sets
+//                                    Conn::peer_closed at EOF; false if the
+//                                    connection failed (the caller closes it)
+//   bool discard(Conn&)              drops what the client sent (lingering);
+//                                    false at EOF or on an error
+//   Sent send(Conn&, Worker&, bool last, bool stable)
+//                                    writes the worker's output: memory,
+//                                    references and files, in order. `last`:
+//                                    a close follows (the bytes may wait to
+//                                    leave with the FIN). `stable`: nothing is
+//                                    appended to the output until this send is
+//                                    over (it may then complete later)
+//   bool output_in_flight(const Conn&)  the kernel still reads the worker's output
+//   void send_now(Conn&, string_view)   best effort, never waits (refusals)
+//   void shutdown_write(Conn&)       half-closes: no more output
+//   bool close(Conn&)                closes the socket; false while the kernel
+//                                    still has operations on it (the backend
+//                                    frees the record after the last one)
+//
+// Events go the other way: each backend turns what its kernel interface
+// reports into Http1::on_event(conn, kInput | kOutput | kFailed) (loop.cpp
+// for epoll, loop_uring.cpp for io_uring).
+#pragma once
+
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <string_view>
+
+#include "net/poller.hpp"
+#include "net/sys.hpp"
+#include "net/uring.hpp"
+#include "server/connection.hpp"
+#include "server/worker.hpp"
+
+namespace brisk {
+
+/** Event bits a backend hands to the protocol's dispatcher. */
+inline constexpr unsigned kInput = 1;   // input arrived, or may be waiting
+inline constexpr unsigned kOutput = 2;  // the socket takes more output, or a send completed
+inline constexpr unsigned kFailed = 4;  // the socket failed
+
+/** What a transport's send() did. */
+enum class Sent : std::uint8_t {
+    all,      // everything queued has left
+    pending,  // the rest leaves later: the protocol waits for kOutput
+    busy,     // a send is in flight already; nothing was done
+    failed,   // the connection is broken (logged); the caller closes it
+};
+
+/** write_out()'s answer when `defer` took the next run of memory. */
+inline constexpr int kDeferred = -1;
+
+/**
+ * Writes `out` by plain system calls, in order: runs of memory by send or
+ * sendmsg, files by sendfile. Stops when all is sent (0), when the socket is
+ * full or fails (its errno), or before a run of memory `defer(out)` claims
+ * (kDeferred): io_uring sends those through the ring.
+ */
+template <class Defer>
+int write_out(int fd, OutBuffer& out, int flags, Defer&& defer) noexcept {
+    for (out.skip_empty(); !out.finished(); out.skip_empty()) {
+        if (defer(out)) return kDeferred;
+        ssize_t n;
+        if (out.at_file()) {
+            Segment& s = out.segments()[out.head];
+            off_t off = static_cast<off_t>(s.pos + out.head_done);
+            n = ::sendfile(fd, s.fd, &off, static_cast<std::size_t>(s.len - out.head_done));
+        } else if (!out.has_segments()) {
+            // The common case: the batch is one run of bytes.
+            n = net::sys_send(fd, out.buf.data() + out.sent, out.len - out.sent, flags);
+        } else {
+            iovec iov[kMaxIov];
+            msghdr msg{};
+            msg.msg_iov = iov;
+            msg.msg_iovlen = out.gather(iov, kMaxIov);
+            n = ::sendmsg(fd, &msg, flags);
+        }
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        // A file that shrank under us cannot give the promised length.
+        if (n == 0) return out.at_file() ? EIO : EPIPE;
+        out.consume(static_cast<std::uint64_t>(n));
+    }
+    return 0;
+}
+
+/** Logs a failed read or send, unless it is a disconnect and only errors of brisk's own are logged. */
+void log_io_error(const char* what, int err, bool log_all) noexcept;
+
+/** Readiness (epoll, edge-triggered): the protocol's reads and writes are plain system calls. */
+class EpollTransport {
+public:
+    EpollTransport(net::Poller& poller, bool log_all_errors, bool timed) noexcept
+        : poller_(poller), log_all_(log_all_errors), timed_(timed) {}
+
+    /** Most clients send their request right behind the handshake: read at once, poll only if it must wait. */
+    void opened(Conn& c) noexcept { c.readable = true; }
+    bool watch(Conn& c) noexcept {
+        if (c.registered) return true;
+        // In and out at once: no epoll_ctl per state change.
+        if (!poller_.add(c.fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, reinterpret_cast<std::uint64_t>(&c)))
+            return false;
+        c.registered = true;
+        return true;
+    }
+    bool may_read(const Conn& c) const noexcept { return c.readable; }
+    bool pull(Conn& c, Worker& w);
+    bool discard(Conn& c);
+    Sent send(Conn& c, Worker& w, bool last, bool stable);
+    bool output_in_flight(const Conn&) const noexcept { return false; }
+    void send_now(Conn& c, std::string_view bytes) noexcept;
+    void shutdown_write(Conn& c) noexcept { ::shutdown(c.fd, SHUT_WR); }
+    bool close(Conn& c) noexcept;  // also leaves the poller
+
+    /** What a poller event means for the protocol (kInput, kOutput, kFailed). */
+    static unsigned events(Conn& c, std::uint32_t ev) noexcept {
+        if (ev & EPOLLERR) return kFailed;
+        if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) c.readable = true;
+        if (ev & (EPOLLRDHUP | EPOLLHUP)) c.peer_fin = true;
+        return (c.readable ? kInput : 0u) | ((ev & (EPOLLOUT | EPOLLHUP)) ? kOutput : 0u);
+    }
+
+private:
+    net::Poller& poller_;
+    bool log_all_;
+    bool timed_;
+};
+
+/** A completion's user data under io_uring: a Conn (8-aligned) with the operation in the low bits, or a loop's tag. */
+namespace uring_tag {
+enum Op : std::uint64_t { recv = 0, send = 1, poll = 2, accept = 3, wake = 4, ignore = 7 };
+inline constexpr std::uint64_t kMask = 7;
+inline std::uint64_t of(const Conn& c, Op op) noexcept { return reinterpret_cast<std::uintptr_t>(&c) | op; }
+inline constexpr std::uint64_t accept_of(std::size_t listener) noexcept { return listener << 3 | accept; }
+}  // namespace uring_tag
+
+/** Queues the cancellation of the operation with `user_data`; only a failure completes. */
+void uring_cancel(net::Ring& ring, std::uint64_t user_data);
+
+/**
+ * Completions (io_uring): one multishot receive per connection into the
+ * ring's provided buffers, copied into the worker as they complete (the
+ * loop's completion handler, loop_uring.cpp); a batch of answers leaves as
+ * one send through the ring, files and large borrowed bodies by plain calls
+ * with a one-shot poll when the socket is full.
+ */
+class UringTransport {
+public:
+    UringTransport(net::Ring& ring, bool log_all_errors) noexcept : ring_(ring), log_all_(log_all_errors) {}
+
+    void opened(Conn&) noexcept {}  // input comes as completions of the receive watch() arms
+    bool watch(Conn& c) {
+        if (!c.registered) arm_recv(c);
+        return true;
+    }
+    bool may_read(const Conn&) const noexcept { return false; }
+    bool pull(Conn&, Worker&) noexcept { return true; }
+    /** The receive's completions drop what comes while lingering; the connection waits for EOF. */
+    bool discard(Conn& c) const noexcept { return !c.peer_closed; }
+    Sent send(Conn& c, Worker& w, bool last, bool stable);
+    bool output_in_flight(const Conn& c) const noexcept { return c.sending; }
+    void send_now(Conn& c, std::string_view bytes) noexcept;
+    void shutdown_write(Conn& c) noexcept { ::shutdown(c.fd, SHUT_WR); }
+    /** Cancels what is in flight and queues the close. */
+    bool close(Conn& c);
+
+    void arm_recv(Conn& c);
+    void arm_pollout(Conn& c);
+    void cancel(std::uint64_t user_data) { uring_cancel(ring_, user_data); }
+    /** A send completed (or failed): the count of sends in flight. */
+    void sent(Conn& c) noexcept {
+        c.sending = false;
+        --sends_in_flight_;
+    }
+    /** Whether the kernel still has an operation of this connection: a receive, a send or a poll. */
+    static bool in_flight(const Conn& c) noexcept { return c.registered || c.sending || c.polling; }
+
+    bool log_all() const noexcept { return log_all_; }
+
+private:
+    /** Queues the worker's unsent output as one send. */
+    void send_async(Conn& c, Worker& w, int flags);
+
+    net::Ring& ring_;
+    bool log_all_;
+    // Sends in flight, each holding a worker; past the cap a batch leaves by a plain send.
+    std::uint32_t sends_in_flight_ = 0;
+    static constexpr std::uint32_t kMaxSendsInFlight = 64;
+};
+
+}  // namespace brisk
