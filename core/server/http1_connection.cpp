@@ -15,6 +15,13 @@ using http::detail::put;
 template class Http1<EpollTransport>;
 template class Http1<UringTransport>;
 
+Protocol::Protocol(Loop& loop) noexcept
+    : loop_(loop),
+      cfg_(loop.cfg_),
+      router_(loop.router_),
+      observe_(loop.observe_),
+      trust_forwarded_(loop.trust_forwarded_) {}
+
 Conn& Protocol::adopt(int fd) noexcept {
     Conn& c = *loop_.conns_.acquire();
     c.fd = fd;
@@ -40,7 +47,7 @@ void Protocol::release_worker(Conn& c) {
 
 // The lines every answer carries: Server (unless turned off) and Date.
 http::CommonLines Protocol::common_lines() noexcept {
-    return {loop_.server_line_, loop_.cfg_.no_date_header ? std::string_view{} : loop_.date_.line(loop_.now_s_)};
+    return {loop_.server_line_, cfg_.no_date_header ? std::string_view{} : loop_.date_.line(loop_.now_s_)};
 }
 
 void Protocol::write_response(Worker& w, const http::Response& resp, bool keep_alive, http::Answering a) {
@@ -50,7 +57,7 @@ void Protocol::write_response(Worker& w, const http::Response& resp, bool keep_a
     char* p;
     if (!resp.prerendered.empty()) {
         // The common case of fixed answers: only Date and Connection are added.
-        const std::string_view date = loop_.cfg_.no_date_header ? std::string_view{} : loop_.date_.line(loop_.now_s_);
+        const std::string_view date = cfg_.no_date_header ? std::string_view{} : loop_.date_.line(loop_.now_s_);
         out.buf.reserve(out.len + resp.prerendered.size() + date.size() + http::kHeadSlack + body);
         p = http::write_prerendered_head(out.buf.data() + out.len, resp.prerendered, date, keep_alive, a);
     } else {
@@ -112,7 +119,7 @@ void Protocol::respond_error(Conn& c, Worker& w, std::uint16_t status, bool pars
     body[n++] = '\n';
     // The head may not have parsed: answered as HTTP/1.1, with the body.
     write_response(w, http::Response{status, http1::kTextPlain, {body, n}, {}}, false, http::Answering{});
-    if (loop_.observe_) loop_.observe_error(c, w, status, parsed, out_before, n);
+    if (observe_) loop_.observe_error(c, w, status, parsed, out_before, n);
     c.close_after = true;
     c.force_linger = true;
     spdlog::debug("answered {} and closing", status);

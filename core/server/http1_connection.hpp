@@ -16,7 +16,9 @@
 #include "http/response.hpp"
 #include "http/response_writer.hpp"
 #include "server/connection.hpp"
+#include "brisk/config.hpp"
 #include "server/handler.hpp"
+#include "server/router.hpp"
 #include "server/transport.hpp"
 #include "server/worker.hpp"
 
@@ -32,7 +34,7 @@ class Loop;
  */
 class Protocol {
 public:
-    explicit Protocol(Loop& loop) noexcept : loop_(loop) {}
+    explicit Protocol(Loop& loop) noexcept;
     virtual ~Protocol() = default;
     Protocol(const Protocol&) = delete;
     Protocol& operator=(const Protocol&) = delete;
@@ -65,6 +67,11 @@ protected:
     void respond_error(Conn& c, Worker& w, std::uint16_t status, bool parsed = false);
 
     Loop& loop_;
+    // The loop's settings, at hand for every request.
+    const Config& cfg_;
+    const Router& router_;
+    const bool observe_;          // an access log or a metrics route exists
+    const bool trust_forwarded_;  // trusted proxies are configured
 };
 
 /** HTTP/1.x over transport T. */
@@ -74,7 +81,7 @@ public:
     Http1(Loop& loop, T transport) noexcept : Protocol(loop), t_(transport) {}
 
     /** The one dispatcher of both backends: kInput, kOutput, kFailed. */
-    void on_event(Conn& c, unsigned events);
+    [[gnu::always_inline]] inline void on_event(Conn& c, unsigned events);
 
     void start(Conn& c, bool proxy) override;
     void refuse(Conn& c, std::string_view answer) override;
@@ -91,7 +98,7 @@ private:
      * (progress was made): a request's read deadline runs from its first
      * byte, an idle one from the last answer.
      */
-    void enter(Conn& c, ConnState next, bool restart = true);
+    [[gnu::always_inline]] void enter(Conn& c, ConnState next, bool restart = true);
 
     void on_input(Conn& c);
     /** Flushes the batch's answers, then settles the connection in its next state. */
@@ -107,7 +114,7 @@ private:
     /** Sends what is buffered; false unless it all left (the connection waits, or is closed). */
     bool flush(Conn& c, Worker& w);
     /** The socket takes more output (or a send completed) while writing. */
-    void on_output(Conn& c);
+    inline void on_output(Conn& c);
     /** Half-closes and drains what the client still sends, until it closes too or a short deadline. */
     void linger(Conn& c);
     void discard(Conn& c);

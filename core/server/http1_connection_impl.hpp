@@ -1,6 +1,7 @@
 // brisk — Http1<T>'s definitions, included where it is compiled for a
 // transport: http1_connection.cpp for the two backends, the unit tests for
-// their fake.
+// their fake; and where a backend's events enter it (loop.cpp,
+// loop_uring.cpp), so that its dispatcher is inlined there.
 #pragma once
 
 #include <spdlog/spdlog.h>
@@ -39,7 +40,7 @@ inline Outcome call_handler(Handler& h, HandlerCall& call) noexcept {
 }  // namespace http1
 
 template <class T>
-void Http1<T>::enter(Conn& c, ConnState next, bool restart) {
+inline void Http1<T>::enter(Conn& c, ConnState next, bool restart) {
     switch (next) {
     case ConnState::idle:
         if (c.worker) release_worker(c);
@@ -47,13 +48,13 @@ void Http1<T>::enter(Conn& c, ConnState next, bool restart) {
         // (Loop::begin_drain gave it to those idle then), answered with
         // `Connection: close`.
         if (restart || c.timer != TimerKind::idle)
-            loop_.arm(c, TimerKind::idle, loop_.draining_ ? loop_.drain_grace_ms() : loop_.cfg_.idle_timeout.count());
+            loop_.arm(c, TimerKind::idle, loop_.draining_ ? loop_.drain_grace_ms() : cfg_.idle_timeout.count());
         break;
     case ConnState::reading:
-        if (restart || c.state != ConnState::reading) loop_.arm(c, TimerKind::read, loop_.cfg_.read_timeout.count());
+        if (restart || c.state != ConnState::reading) loop_.arm(c, TimerKind::read, cfg_.read_timeout.count());
         break;
     case ConnState::writing:
-        loop_.arm(c, TimerKind::write, loop_.cfg_.write_timeout.count());
+        loop_.arm(c, TimerKind::write, cfg_.write_timeout.count());
         break;
     case ConnState::handling:
         loop_.disarm(c);  // the client is not the one being slow
@@ -66,7 +67,7 @@ void Http1<T>::enter(Conn& c, ConnState next, bool restart) {
     case ConnState::proxy_header:
         // The header's deadline runs from accept, like a request's from its
         // first byte (or the drain's moment, once a stop gave it one).
-        if (c.timer == TimerKind::none) loop_.arm(c, TimerKind::read, loop_.cfg_.read_timeout.count());
+        if (c.timer == TimerKind::none) loop_.arm(c, TimerKind::read, cfg_.read_timeout.count());
         break;
     case ConnState::closed:
         loop_.disarm(c);
@@ -76,7 +77,7 @@ void Http1<T>::enter(Conn& c, ConnState next, bool restart) {
 }
 
 template <class T>
-void Http1<T>::on_event(Conn& c, unsigned events) {
+inline void Http1<T>::on_event(Conn& c, unsigned events) {
     if (events & kFailed) {
         close(c);
         return;
@@ -178,7 +179,10 @@ void Http1<T>::finish(Conn& c, Worker& w, bool progressed) {
         close(c);  // half-closed: everything complete was answered
         return;
     }
-    enter(c, w.has_input() ? ConnState::reading : ConnState::idle, progressed);
+    if (w.has_input())
+        enter(c, ConnState::reading, progressed);
+    else
+        enter(c, ConnState::idle, progressed);
 }
 
 template <class T>
@@ -201,7 +205,7 @@ bool Http1<T>::flush(Conn& c, Worker& w) {
 }
 
 template <class T>
-void Http1<T>::on_output(Conn& c) {
+inline void Http1<T>::on_output(Conn& c) {
     Worker& w = *c.worker;
     if (w.out.finished() && !w.has_input()) {
         // The common case under io_uring: all of it left and nothing came meanwhile.
@@ -216,7 +220,7 @@ void Http1<T>::on_output(Conn& c) {
 
 template <class T>
 typename Http1<T>::Step Http1<T>::process(Conn& c, Worker& w) {
-    const Config& cfg = loop_.cfg_;
+    const Config& cfg = cfg_;
     for (;;) {
         char* base = w.in.data() + w.start;
         const std::size_t avail = w.end - w.start;
@@ -240,7 +244,7 @@ typename Http1<T>::Step Http1<T>::process(Conn& c, Worker& w) {
                 return Step::close;
             }
             ++c.requests;
-            if (loop_.trust_forwarded_) [[unlikely]]
+            if (trust_forwarded_) [[unlikely]]
                 loop_.resolve_forwarded(c, w);
             w.head_len = head_len;
             w.continue_sent = w.reparse = false;
@@ -319,7 +323,7 @@ template <class T>
 void Http1<T>::complete(Conn& c, Worker& w, Outcome outcome) {
     // One test for the whole answer: without an access log or a metrics
     // route, the request path carries no observation code at all.
-    if (loop_.observe_) [[unlikely]]
+    if (observe_) [[unlikely]]
         answer<true>(c, w, outcome);
     else
         answer<false>(c, w, outcome);
@@ -330,7 +334,7 @@ void Http1<T>::complete(Conn& c, Worker& w, Outcome outcome) {
 template <class T>
 template <bool Observed>
 void Http1<T>::answer(Conn& c, Worker& w, Outcome outcome) {
-    const Config& cfg = loop_.cfg_;
+    const Config& cfg = cfg_;
     bool overloaded = false;
     [[maybe_unused]] const std::size_t out_before = w.out.len;
     if constexpr (Observed) {
@@ -338,7 +342,7 @@ void Http1<T>::answer(Conn& c, Worker& w, Outcome outcome) {
     }
     while (outcome == Outcome::decline) {
         w.reply.reset();  // what a declining handler left
-        Handler* h = loop_.router_.match(w.req, w.route_cursor);
+        Handler* h = router_.match(w.req, w.route_cursor);
         if (!h) break;
         if (h->blocking()) {
             if (run_blocking(c, w, *h)) return;  // answered later, on this loop
@@ -413,7 +417,7 @@ void Http1<T>::on_timeout(Conn& c) {
             return;
         }
         loop_.disarm(c);
-        if (loop_.cfg_.log_all_errors) spdlog::info("read timeout mid-request: answering 408");
+        if (cfg_.log_all_errors) spdlog::info("read timeout mid-request: answering 408");
         Worker& w = *c.worker;
         respond_error(c, w, 408, w.stage != Worker::Stage::head && !w.reparse);
         w.start = w.end;  // the partial request is dropped
@@ -421,7 +425,7 @@ void Http1<T>::on_timeout(Conn& c) {
         return;
     }
     case TimerKind::write:
-        if (loop_.cfg_.log_all_errors) spdlog::info("write timeout: closing");
+        if (cfg_.log_all_errors) spdlog::info("write timeout: closing");
         close(c);
         return;
     case TimerKind::linger:
@@ -481,7 +485,7 @@ bool Http1<T>::read_proxy_header(Conn& c, Worker& w) {
             }
             // Requests from here on, under a deadline of their own.
             enter(c, ConnState::reading);
-            if (loop_.cfg_.max_conns_per_ip && !loop_.ip_acquire(c)) {
+            if (cfg_.max_conns_per_ip && !loop_.ip_acquire(c)) {
                 loop_.reject(c, Refusal::too_many_from_ip);
                 return false;
             }

@@ -14,7 +14,7 @@
 #include <cstring>
 
 #include "net/listener.hpp"
-#include "server/http1_connection.hpp"
+#include "server/http1_connection_impl.hpp"
 #include "server/transport.hpp"
 
 namespace brisk {
@@ -121,7 +121,7 @@ void Loop::run_epoll() {
                 wake_pending_ = true;
             } else {
                 Conn& c = *static_cast<Conn*>(events[i].data.ptr);
-                if (c.state != ConnState::closed) http1.on_event(c, EpollTransport::events(c, events[i].events));
+                http1.on_event(c, EpollTransport::events(c, events[i].events));
             }
         }
         after_wait();

@@ -83,6 +83,7 @@ private:
     friend class Protocol;
     template <class T>
     friend class Http1;
+    friend struct LoopProbe;  // unit tests: the loop's clock
 
     // --- loop.cpp: events, accept, timers, shutdown
     void run_epoll();

@@ -25,7 +25,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "server/http1_connection.hpp"
+#include "server/http1_connection_impl.hpp"
 #include "server/loop.hpp"
 #include "server/transport.hpp"
 
