@@ -47,8 +47,7 @@ inline void Http1<T>::enter(Conn& c, ConnState next, bool restart) {
         // While draining, a moment for a request that may be on its way
         // (Loop::begin_drain gave it to those idle then), answered with
         // `Connection: close`.
-        if (restart || c.timer != TimerKind::idle)
-            loop_.arm(c, TimerKind::idle, loop_.draining_ ? loop_.drain_grace_ms() : cfg_.idle_timeout.count());
+        if (restart || c.timer != TimerKind::idle) loop_.arm(c, TimerKind::idle, loop_.idle_ms_);
         break;
     case ConnState::reading:
         if (restart || c.state != ConnState::reading) loop_.arm(c, TimerKind::read, cfg_.read_timeout.count());
@@ -352,7 +351,7 @@ void Http1<T>::answer(Conn& c, Worker& w, Outcome outcome) {
         HandlerCall call{w.req, w.reply, c, loop_.index_, &w.forwarded};
         outcome = http1::call_handler(*h, call);
     }
-    bool keep = w.req.keep_alive && !cfg.disable_keepalive && !loop_.draining_ &&
+    bool keep = w.req.keep_alive && loop_.keep_alive_ &&
                 !(cfg.max_requests_per_conn && c.requests >= cfg.max_requests_per_conn);
     const http::Answering a{w.req.method == http::Method::head, w.req.version_minor};
     if (overloaded) {

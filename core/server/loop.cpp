@@ -58,6 +58,8 @@ Loop::Loop(const Config& config, const Router& router, Shared& shared, unsigned 
     if (shared_.access_log) access_log_ = std::make_unique<AccessLogger>(*shared_.access_log, index_);
     observe_ = stats_ || access_log_;
     trust_forwarded_ = !cfg_.trusted_proxies.empty();
+    keep_alive_ = !cfg_.disable_keepalive;
+    idle_ms_ = cfg_.idle_timeout.count();
     update_clock();
 }
 
@@ -251,6 +253,8 @@ void Loop::expire_timers() {
 void Loop::begin_drain() {
     if (draining_) return;
     draining_ = true;
+    keep_alive_ = false;
+    idle_ms_ = drain_grace_ms();
     resume_accept_ms_ = 0;  // a paused listener stays paused: it closes below
     // A connection the kernel holds but nobody accepted would be reset when
     // its listening socket closes, though its client saw the handshake
@@ -337,19 +341,6 @@ void Loop::close_listeners_when_quiet() {
             l.fd = -1;
         }
     }
-}
-
-void Loop::arm(Conn& c, TimerKind kind, std::int64_t ms) noexcept {
-    disarm(c);
-    c.timer = kind;
-    c.deadline_ms = ms > 0 ? now_ms_ + ms : INT64_MAX;
-    timers_[static_cast<std::size_t>(kind)].push(c);
-}
-
-void Loop::disarm(Conn& c) noexcept {
-    if (c.timer == TimerKind::none) return;
-    timers_[static_cast<std::size_t>(c.timer)].erase(c);
-    c.timer = TimerKind::none;
 }
 
 void Loop::blocking_done(Conn& c, Outcome outcome) {

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <climits>
 #include <cstdint>
 #include <ctime>
 #include <mutex>
@@ -110,8 +111,17 @@ private:
     void begin_drain();
     void update_clock() noexcept;
     /** Puts a connection under the deadline of `kind`, `ms` from now (0: none). */
-    void arm(Conn& c, TimerKind kind, std::int64_t ms) noexcept;
-    void disarm(Conn& c) noexcept;
+    void arm(Conn& c, TimerKind kind, std::int64_t ms) noexcept {
+        disarm(c);
+        c.timer = kind;
+        c.deadline_ms = ms > 0 ? now_ms_ + ms : INT64_MAX;
+        timers_[static_cast<std::size_t>(kind)].push(c);
+    }
+    void disarm(Conn& c) noexcept {
+        if (c.timer == TimerKind::none) return;
+        timers_[static_cast<std::size_t>(c.timer)].erase(c);
+        c.timer = TimerKind::none;
+    }
     /** The blocking pool's handlers that returned, handed back to their connections. */
     void take_completions();
     /** On a pool thread: queues the outcome for the connection's loop. */
@@ -190,6 +200,10 @@ private:
     http::DateCache date_;
     std::string server_line_;  // "Server: brisk\r\n", or empty
     bool draining_ = false;
+    // What the next answer may promise, and how long an idle connection
+    // waits: keep-alive and the idle timeout, until a drain begins.
+    bool keep_alive_ = true;
+    std::int64_t idle_ms_ = 0;
     bool wake_pending_ = false;
     std::atomic<bool> stop_flag_{false};
     std::atomic<bool> stop_asked_{false};  // stop() was called: its first call counts
