@@ -383,14 +383,12 @@ bool Http1<T>::run_blocking(Conn& c, Worker& w, Handler& h) {
         loop.blocking_done(c, http1::call_handler(h, call));
     });
     if (!queued) return false;
-    ++loop.blocked_;
     enter(c, ConnState::handling);
     return true;
 }
 
 template <class T>
 void Http1<T>::resume(Conn& c, Outcome outcome) {
-    --loop_.blocked_;
     Worker& w = *c.worker;
     // Back on the loop: the request is answered and the connection goes on
     // with what is buffered (finish() settles it in its state).

@@ -168,7 +168,6 @@ private:
     std::mutex done_mutex_;
     std::vector<std::pair<Conn*, Outcome>> done_;
     std::vector<std::pair<Conn*, Outcome>> done_batch_;
-    std::size_t blocked_ = 0;  // connections waiting on the pool
     net::Poller poller_;
     int wake_fd_;  // eventfd: stop()
     struct ListenFd {

@@ -39,11 +39,6 @@ bool EpollTransport::discard(Conn& c) {
     return true;
 }
 
-void EpollTransport::send_now(Conn& c, std::string_view bytes) noexcept {
-    [[maybe_unused]] ssize_t n =
-        net::sys_send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
-}
-
 bool EpollTransport::close(Conn& c) noexcept {
     ::close(c.fd);
     return true;
@@ -67,11 +62,6 @@ void UringTransport::send_async(Conn& c, Worker& w, int flags) {
     io_uring_sqe_set_data64(sqe, uring_tag::of(c, uring_tag::send));
     c.sending = true;
     ++sends_in_flight_;
-}
-
-void UringTransport::send_now(Conn& c, std::string_view bytes) noexcept {
-    [[maybe_unused]] ssize_t n =
-        net::sys_send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
 }
 
 void UringTransport::arm_recv(Conn& c) {

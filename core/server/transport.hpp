@@ -104,6 +104,11 @@ template <class Defer>
     return 0;
 }
 
+/** Writes what the socket takes now and never waits (a refusal's whole answer, before a linger). */
+inline void send_at_once(int fd, std::string_view bytes) noexcept {
+    [[maybe_unused]] ssize_t n = net::sys_send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
+}
+
 /** Logs a failed read or send, unless it is a disconnect and only errors of brisk's own are logged. */
 void log_io_error(const char* what, int err, bool log_all) noexcept;
 
@@ -128,7 +133,7 @@ public:
     bool discard(Conn& c);
     Sent send(Conn& c, Worker& w, bool last, bool stable);
     bool output_in_flight(const Conn&) const noexcept { return false; }
-    void send_now(Conn& c, std::string_view bytes) noexcept;
+    void send_now(Conn& c, std::string_view bytes) noexcept { send_at_once(c.fd, bytes); }
     void shutdown_write(Conn& c) noexcept { ::shutdown(c.fd, SHUT_WR); }
     bool close(Conn& c) noexcept;  // also leaves the poller
 
@@ -179,7 +184,7 @@ public:
     bool discard(Conn& c) const noexcept { return !c.peer_closed; }
     Sent send(Conn& c, Worker& w, bool last, bool stable);
     bool output_in_flight(const Conn& c) const noexcept { return c.sending; }
-    void send_now(Conn& c, std::string_view bytes) noexcept;
+    void send_now(Conn& c, std::string_view bytes) noexcept { send_at_once(c.fd, bytes); }
     void shutdown_write(Conn& c) noexcept { ::shutdown(c.fd, SHUT_WR); }
     /** Cancels what is in flight and queues the close. */
     bool close(Conn& c);
