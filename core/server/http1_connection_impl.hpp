@@ -398,7 +398,12 @@ void Http1<T>::resume(Conn& c, Outcome outcome) {
         return;
     }
     complete(c, w, outcome);
-    if (c.state != ConnState::handling) on_input(c);
+    if (c.state == ConnState::handling) return;  // the next route's handler runs on the pool too
+    if (!w.held.empty()) {
+        w.take_input(w.held.data(), w.held.size(), observe_);
+        w.held.clear();
+    }
+    on_input(c);
 }
 
 template <class T>

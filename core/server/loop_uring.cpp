@@ -143,12 +143,11 @@ void Loop::on_received(Http1<UringTransport>& h, Conn& c, const io_uring_cqe& cq
     if (res > 0) {
         const unsigned id = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
         // Input while lingering is dropped here: the transport's discard().
-        if (c.state != ConnState::closed && c.state != ConnState::lingering) {
-            Worker& w = h.bind_worker(c);
-            const auto n = static_cast<std::size_t>(res);
-            std::memcpy(w.input_space(n, observe_), ring_->buffer(id), n);
-            w.end += n;
-        }
+        const auto n = static_cast<std::size_t>(res);
+        if (c.state == ConnState::handling)
+            c.worker->held.append(ring_->buffer(id), n);
+        else if (c.state != ConnState::closed && c.state != ConnState::lingering)
+            h.bind_worker(c).take_input(ring_->buffer(id), n, observe_);
         ring_->recycle(id);
     } else if (res == 0) {
         c.peer_closed = true;
@@ -174,7 +173,7 @@ void Loop::on_received(Http1<UringTransport>& h, Conn& c, const io_uring_cqe& cq
 
 bool Loop::input_full(const Conn& c) noexcept {
     return c.worker && (c.state == ConnState::writing || c.state == ConnState::handling) &&
-           c.worker->end - c.worker->start > kMaxHeldInput;
+           c.worker->end - c.worker->start + c.worker->held.size() > kMaxHeldInput;
 }
 
 void Loop::on_sent(Http1<UringTransport>& h, Conn& c, int res) {

@@ -41,6 +41,8 @@ void WorkerPool::release(Worker* w, std::int64_t now_ms) {
     w->scanned = 0;
     w->stage = Worker::Stage::head;
     w->continue_sent = w->reparse = false;
+    w->held.clear();
+    if (w->held.capacity() > kKeepBuffer) w->held.shrink_to_fit();
     w->out.reset();
     w->reply.reset();
     w->out.buf.shrink_to(kKeepBuffer);

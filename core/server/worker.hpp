@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -41,6 +42,11 @@ struct Worker {
     bool continue_sent = false;
     bool reparse = false;  // the buffer moved since the head was parsed: its views are stale
     std::size_t head_len = 0;
+    // Input that arrived while a handler on the blocking pool reads the
+    // request in `in` (io_uring receives it regardless): kept apart, so that
+    // `in` neither moves nor changes under the handler, and appended once it
+    // returns.
+    std::string held;
     http::ChunkedDecoder chunked;
     http::Request req;
     // The request's client per a trusted proxy's X-Forwarded-For; ip_len 0: the connection's peer.
@@ -59,6 +65,12 @@ struct Worker {
     std::int64_t released_ms = 0;  // when it went back to the pool
 
     bool has_input() const noexcept { return end > start; }
+
+    /** Appends `n` received bytes to the input. */
+    void take_input(const char* data, std::size_t n, bool timed) {
+        std::memcpy(input_space(n, timed), data, n);
+        end += n;
+    }
 
     /**
      * How many bytes the next read should make room for: a body of known

@@ -582,6 +582,16 @@ def server_end(srv, client_sock):
     return None
 
 
+def unread_by_server(srv, client_sock):
+    """Bytes client_sock sent that brisk has not read yet (the receive queue
+    of its end), or None once the kernel has no such connection."""
+    local = client_sock.getsockname()[1]
+    for p in _tcp_table(srv):
+        if p[1].endswith(":%04X" % srv.port) and p[2].endswith(":%04X" % local):
+            return int(p[4].split(":")[1], 16)
+    return None
+
+
 def server_end_by_port(srv, client_port):
     """The state of brisk's end of the connection from local port `client_port`, or None."""
     for p in _tcp_table(srv):

@@ -24,7 +24,7 @@ import unittest
 
 from brisk_harness import (HELLO, IO_TIMEOUT, TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_SYN_RECV, BriskTestCase, Server,
                            brisk_bin, curl, decode, free_port, get, ipv6_available, parse_curl_head, request,
-                           run_brisk, server_end_by_port)
+                           run_brisk, server_end_by_port, unread_by_server)
 
 HELLO_JSON = b'{"message":"Hello, World!"}'
 REFUSE_TIMEOUT = 10.0  # seconds a refusing brisk may take to exit
@@ -725,6 +725,34 @@ class BlockingTest(PluginTestCase):
         self.assertTrue(rs[3].body.startswith(b"ok tid="), rs[3])
         self.assertRegex(decode(rs[4].body), r"^path=/b/three tid=\d+ n=5\n$")
         self.assertGreaterEqual(elapsed, 0.65)
+
+    def test_input_while_a_blocking_handler_runs_leaves_its_request_alone(self):
+        # The handler reads its request after the gate opens. Meanwhile the
+        # client sends more than the worker's buffer has room for: io_uring
+        # receives it at once, and it must not move the request's bytes.
+        d = tempfile.mkdtemp(prefix="brisk-gate-")
+        self.addCleanup(shutil.rmtree, d, True)
+        started, gate = os.path.join(d, "started"), os.path.join(d, "gate")
+        self.addCleanup(lambda: os.path.isdir(d) and open(gate, "w").close())
+        srv = self.start_plugins("--loops", "1", "--blocking-threads", "1", "--plugin", "/b/=" + self.blk)
+        path = "/b/" + "p" * 150
+        follow = [get("/plaintext?" + "q" * 1000) for _ in range(12)]
+        with srv.connect(timeout=10) as c:
+            c.send(get("%s?started=%s&gate=%s" % (path, started, gate)))
+            deadline = time.monotonic() + 10
+            while not os.path.exists(started) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            self.assertTrue(os.path.exists(started), "the handler did not start")
+            c.send(b"".join(follow))
+            if os.environ.get("BRISK_IO") != "epoll":  # epoll reads nothing while the handler runs
+                while unread_by_server(srv, c.sock) and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                self.assertEqual(unread_by_server(srv, c.sock), 0, "brisk did not receive the pipelined requests")
+            open(gate, "w").close()
+            rs = c.read_responses(1 + len(follow), timeout=10)
+        self.assertRegex(decode(rs[0].body), r"^path=%s tid=\d+ n=1\n$" % path)
+        self.assertEqual([r.status for r in rs], [200] * (1 + len(follow)), rs)
+        self.assertEqual([r.body for r in rs[1:]], [HELLO] * len(follow))
 
     def test_stream_from_a_blocking_thread(self):
         # One chunk per stream_write(); in ABI 1.0 they leave when handle()
