@@ -110,7 +110,7 @@ constexpr std::array<std::string_view, 2> route_match_keys{"path", "prefix"};
 /** Keys that narrow a route of any kind. */
 constexpr std::array<std::string_view, 2> route_filter_keys{"methods", "host"};
 
-constexpr std::array<std::string_view, 3> plugin_keys{"file", "sha256", "config"};
+constexpr std::array<std::string_view, 4> plugin_keys{"file", "sha256", "config", "handler_timeout"};
 
 std::string route_keys_list() {
     std::string list;
@@ -329,8 +329,8 @@ private:
         const std::string header = "[plugins." + name + "]";
         for (auto&& [key, node] : table) {
             if (!contains(plugin_keys, key.str()))
-                problem(key.source(),
-                        "unknown key " + quoted(key.str()) + " in " + header + " (known: file, sha256, config)");
+                problem(key.source(), "unknown key " + quoted(key.str()) + " in " + header +
+                                          " (known: file, sha256, config, handler_timeout)");
         }
         PluginInstanceConfig plugin;
         plugin.name = name;
@@ -353,6 +353,17 @@ private:
                 if (!parse_sha256(s->get(), plugin.sha256, error)) problem(sha->source(), "sha256: " + error);
             } else {
                 wrong_type("sha256", *sha, "a string");
+            }
+        }
+        if (const toml::node* timeout = table.get("handler_timeout")) {
+            std::string error;
+            if (auto s = timeout->as_string()) {
+                if (!parse_duration(s->get(), plugin.handler_timeout, error))
+                    problem(timeout->source(), "handler_timeout: " + error);
+            } else if (auto i = timeout->as_integer(); i && i->get() == 0) {
+                plugin.handler_timeout = Duration{0};
+            } else {
+                wrong_type("handler_timeout", *timeout, "a duration (\"30s\", \"500ms\") or 0");
             }
         }
         if (const toml::node* config = table.get("config")) {

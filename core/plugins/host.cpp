@@ -15,6 +15,8 @@
 #include "http/response.hpp"
 #include "plugins/loader.hpp"
 #include "server/connection.hpp"
+#include "server/loop.hpp"
+#include "server/suspend.hpp"
 
 // The opaque types of the ABI, defined in the global namespace where the C
 // header declares them.
@@ -121,6 +123,13 @@ void** host_request_slot(brisk_ctx* ctx) { return ctx ? &reply_of(ctx).slot : nu
 
 // ---- response --------------------------------------------------------------
 
+// Fields the host writes itself.
+bool reserved_field(std::string_view name) noexcept {
+    for (std::string_view reserved : {"date", "server", "content-length", "transfer-encoding", "connection"})
+        if (http::iequals(name, reserved)) return true;
+    return false;
+}
+
 // A built reply; false once it is a stream.
 bool building(Reply& r) noexcept {
     if (r.kind == Reply::Kind::stream) return false;
@@ -141,8 +150,7 @@ int32_t host_add_header(brisk_ctx* ctx, brisk_str name, brisk_str value) {
     if (!ctx) return -1;
     std::string_view n = view(name), v = view(value);
     if (!http::is_token(n) || !http::is_field_value(v)) return -1;
-    for (std::string_view reserved : {"date", "server", "content-length", "transfer-encoding", "connection"})
-        if (http::iequals(n, reserved)) return -1;
+    if (reserved_field(n)) return -1;
     Reply& r = reply_of(ctx);
     if (!building(r)) return -1;
     std::size_t need = r.headers_len + n.size() + v.size() + 4;
@@ -206,6 +214,45 @@ int32_t host_stream_write(brisk_ctx* ctx, const void* data, uint64_t len) {
     r.kind = Reply::Kind::stream;
     if (len) add_copy(r, data, len);  // each write is one chunk
     return 0;
+}
+
+// ---- ABI 1.1: answers given later, timers ----------------------------------
+
+uint64_t host_suspend(brisk_ctx* ctx, void (*cancel)(void*), void* arg) {
+    if (!ctx) return 0;
+    HandlerCall& call = *ctx->call;
+    const Reply& r = call.reply;
+    // Only on a loop thread (not the blocking pool), once, before any response call.
+    if (!call.loop || call.later || r.kind != Reply::Kind::none || !r.pieces.empty() || r.headers_len) return 0;
+    call.later = Suspensions::get().suspend(*call.loop, const_cast<Conn&>(call.conn), cancel, arg);
+    call.later_timeout_ms = ctx->instance->handler_timeout_ms();
+    return call.later;
+}
+
+int32_t host_resume(uint64_t handle, uint32_t status, const brisk_header* headers, uint32_t header_count,
+                    const void* body, uint64_t body_len) {
+    if (status < 200 || status > 599 || (header_count && !headers) || (body_len && !body) ||
+        body_len > (uint64_t{1} << 40))
+        return -1;
+    auto answer = std::make_unique<LaterAnswer>();
+    answer->status = static_cast<std::uint16_t>(status);
+    for (uint32_t i = 0; i < header_count; ++i) {
+        std::string_view n = view(headers[i].name), v = view(headers[i].value);
+        if (!http::is_token(n) || !http::is_field_value(v) || reserved_field(n)) return -1;
+        answer->headers.append(n).append(": ").append(v).append("\r\n");
+    }
+    answer->body.assign(static_cast<const char*>(body), static_cast<std::size_t>(body_len));
+    return Suspensions::get().resume(handle, std::move(answer)) ? 0 : -1;
+}
+
+uint64_t host_timer_start(uint64_t ms, void (*fire)(void*), void* arg) {
+    Loop* loop = Loop::current();
+    return loop && fire ? loop->start_timer(ms, fire, arg) : 0;
+}
+
+int32_t host_timer_cancel(uint64_t timer) {
+    Loop* loop = Loop::current();
+    return loop && loop->cancel_timer(timer) ? 0 : -1;
 }
 
 void host_log(brisk_ctx* ctx, int32_t level, brisk_str message) {
@@ -283,6 +330,10 @@ constexpr brisk_host_api make_api() {
     api.config_bool = host_config_bool;
     api.config_double = host_config_double;
     api.config_where = host_config_where;
+    api.suspend = host_suspend;
+    api.resume = host_resume;
+    api.timer_start = host_timer_start;
+    api.timer_cancel = host_timer_cancel;
     return api;
 }
 
@@ -292,8 +343,13 @@ constinit const brisk_host_api kHostApi = make_api();
 
 const brisk_host_api& plugin_host_api() noexcept { return kHostApi; }
 
-PluginInstance::PluginInstance(std::string name, std::string file, const brisk_plugin_descriptor* desc, void* instance)
-    : name_(std::move(name)), file_(std::move(file)), desc_(desc), instance_(instance) {}
+PluginInstance::PluginInstance(std::string name, std::string file, const brisk_plugin_descriptor* desc, void* instance,
+                               std::int64_t handler_timeout_ms)
+    : name_(std::move(name)),
+      file_(std::move(file)),
+      desc_(desc),
+      instance_(instance),
+      handler_timeout_ms_(handler_timeout_ms) {}
 
 PluginInstance::~PluginInstance() {
     if (desc_->destroy) desc_->destroy(instance_);
@@ -344,7 +400,13 @@ Outcome PluginInstance::handle(HandlerCall& call) {
     r.request_number = call.conn.requests;
     r.body = str(req.body);
 
-    switch (desc_->handle(instance_, &ctx, &r)) {
+    const int32_t result = desc_->handle(instance_, &ctx, &r);
+    if (call.later) {
+        if (result == BRISK_DONE) return Outcome::suspended;
+        Suspensions::get().drop(call.later);  // undone: the plugin answered otherwise
+        call.later = 0;
+    }
+    switch (result) {
     case BRISK_DONE:
         return Outcome::done;
     case BRISK_DECLINE:
@@ -364,7 +426,8 @@ PluginSet::PluginSet(const Config& config) {
             error[sizeof error - 1] = '\0';
             throw Error("plugin \"" + pc.name + "\" (" + pc.file + "): " + (error[0] ? error : "create failed"));
         }
-        instances_.push_back(std::make_unique<PluginInstance>(pc.name, pc.file, d, instance));
+        instances_.push_back(
+            std::make_unique<PluginInstance>(pc.name, pc.file, d, instance, pc.handler_timeout.count()));
         summaries_.push_back("plugin \"" + pc.name + "\": " + (d->name ? d->name : "?") + " " +
                              (d->version ? d->version : "?") + " from " + pc.file);
     }

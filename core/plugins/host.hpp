@@ -15,7 +15,8 @@ namespace brisk {
 /** One plugin instance ([plugins.NAME]) as a route handler. */
 class PluginInstance final : public Handler {
 public:
-    PluginInstance(std::string name, std::string file, const brisk_plugin_descriptor* desc, void* instance);
+    PluginInstance(std::string name, std::string file, const brisk_plugin_descriptor* desc, void* instance,
+                   std::int64_t handler_timeout_ms = 0);
     ~PluginInstance() override;
     PluginInstance(const PluginInstance&) = delete;
     PluginInstance& operator=(const PluginInstance&) = delete;
@@ -26,12 +27,15 @@ public:
     void loop_fini(unsigned loop_index) noexcept override;
 
     const std::string& name() const noexcept { return name_; }
+    /** How long a suspended request may wait for its answer (handler_timeout); 0: no limit. */
+    std::int64_t handler_timeout_ms() const noexcept { return handler_timeout_ms_; }
 
 private:
     std::string name_;
     std::string file_;
     const brisk_plugin_descriptor* desc_;
     void* instance_;
+    std::int64_t handler_timeout_ms_;
 };
 
 /**

@@ -28,8 +28,8 @@ enum class ConnState : std::uint8_t {
 };
 
 /** Which deadline a connection waits under; one list per kind. */
-enum class TimerKind : std::uint8_t { idle, read, write, linger, none };
-inline constexpr std::size_t kTimerKinds = 4;
+enum class TimerKind : std::uint8_t { idle, read, write, linger, handler, none };
+inline constexpr std::size_t kTimerKinds = 5;
 
 struct Conn {
     Conn* prev = nullptr;  // timer list links
@@ -61,8 +61,9 @@ struct Conn {
 static_assert(sizeof(Conn) <= 72, "an idle connection must stay small");
 
 /**
- * Intrusive list of connections waiting under one timeout. Every entry gets
- * the same duration, so appending keeps the list sorted by deadline.
+ * Intrusive list of connections waiting under one timeout, sorted by
+ * deadline. Every entry of most kinds gets the same duration, so appending
+ * keeps the list sorted.
  */
 class TimerList {
 public:
@@ -85,6 +86,21 @@ public:
         else
             tail_ = c.prev;
         c.prev = c.next = nullptr;
+    }
+    /** For deadlines of different durations (handler timeouts): keeps the list sorted, searching from the back. */
+    void insert_sorted(Conn& c) noexcept {
+        Conn* after = tail_;
+        while (after && after->deadline_ms > c.deadline_ms) after = after->prev;
+        c.prev = after;
+        c.next = after ? after->next : head_;
+        if (c.next)
+            c.next->prev = &c;
+        else
+            tail_ = &c;
+        if (after)
+            after->next = &c;
+        else
+            head_ = &c;
     }
     Conn* front() const noexcept { return head_; }
 

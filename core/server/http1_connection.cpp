@@ -22,7 +22,7 @@ Protocol::Protocol(Loop& loop) noexcept
       observe_(loop.observe_),
       trust_forwarded_(loop.trust_forwarded_) {}
 
-Conn& Protocol::adopt(int fd) noexcept {
+Conn& Protocol::adopt(int fd) {
     Conn& c = *loop_.conns_.acquire();
     c.fd = fd;
     c.serial = ++loop_.next_serial_;
@@ -123,6 +123,30 @@ void Protocol::respond_error(Conn& c, Worker& w, std::uint16_t status, bool pars
     c.close_after = true;
     c.force_linger = true;
     spdlog::debug("answered {} and closing", status);
+}
+
+void Protocol::cancel_later(Worker& w) noexcept {
+    void (*fn)(void*) = nullptr;
+    void* arg = nullptr;
+    const std::uint64_t handle = w.later;
+    w.later = 0;
+    if (Suspensions::get().cancel(handle, fn, arg) && fn) fn(arg);
+}
+
+void Protocol::fill_reply(Worker& w, const LaterAnswer& a) {
+    Reply& r = w.reply;
+    r.reset();  // what the handler left when it suspended (its arena)
+    r.kind = Reply::Kind::built;
+    r.status = a.status;
+    r.headers.reserve(a.headers.size());
+    std::memcpy(r.headers.data(), a.headers.data(), a.headers.size());
+    r.headers_len = a.headers.size();
+    if (!a.body.empty()) {
+        r.body.reserve(a.body.size());
+        std::memcpy(r.body.data(), a.body.data(), a.body.size());
+        r.body_len = a.body.size();
+        r.pieces.push_back(Segment{Segment::Kind::bytes, -1, 0, a.body.size(), nullptr, nullptr});
+    }
 }
 
 }  // namespace brisk

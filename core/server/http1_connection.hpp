@@ -19,6 +19,7 @@
 #include "brisk/config.hpp"
 #include "server/handler.hpp"
 #include "server/router.hpp"
+#include "server/suspend.hpp"
 #include "server/transport.hpp"
 #include "server/worker.hpp"
 
@@ -39,8 +40,12 @@ public:
     Protocol(const Protocol&) = delete;
     Protocol& operator=(const Protocol&) = delete;
 
-    /** A record for a socket just accepted, counted as open (Loop::open_, Shared::open). */
-    Conn& adopt(int fd) noexcept;
+    /**
+     * A record for a socket just accepted, counted in the loop's open
+     * connections (Loop::accepted counts it in Shared::open, which close()
+     * gives back).
+     */
+    Conn& adopt(int fd);
     /** An admitted connection starts: its first input (`proxy`: a PROXY protocol header first). */
     virtual void start(Conn& c, bool proxy) = 0;
     /** A connection refused at accept: `answer` (a whole response), a half-close and a short linger. */
@@ -51,6 +56,8 @@ public:
     virtual void resume(Conn& c, Outcome outcome) = 0;
     /** Closes the connection (deferred while a handler runs on the pool with its worker). */
     virtual void close(Conn& c) noexcept = 0;
+    /** The answer to its suspended request arrived (Suspensions::deliver said it is still wanted). */
+    virtual void deliver(Conn& c, const LaterAnswer& answer) = 0;
 
     Worker& bind_worker(Conn& c);
     void release_worker(Conn& c);
@@ -65,6 +72,10 @@ protected:
     http::CommonLines common_lines() noexcept;
     /** A refused request's answer; the connection closes after it. */
     void respond_error(Conn& c, Worker& w, std::uint16_t status, bool parsed = false);
+    /** The suspended request of `w` will not be answered by its plugin: tells it (its cancel callback). */
+    void cancel_later(Worker& w) noexcept;
+    /** Puts a later answer into the worker's reply. */
+    static void fill_reply(Worker& w, const LaterAnswer& answer);
 
     Loop& loop_;
     // The loop's settings, at hand for every request.
@@ -88,6 +99,7 @@ public:
     void on_timeout(Conn& c) override;
     void resume(Conn& c, Outcome outcome) override;
     void close(Conn& c) noexcept override;
+    void deliver(Conn& c, const LaterAnswer& answer) override;
 
     T& transport() noexcept { return t_; }
 

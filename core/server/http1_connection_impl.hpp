@@ -91,8 +91,11 @@ inline void Http1<T>::on_event(Conn& c, unsigned events) {
         if (events & kOutput) on_output(c);
         return;
     case ConnState::handling:
-        // Its handler runs on the pool: only earlier answers may move meanwhile.
+        // Its handler runs on the pool, or its request is suspended: only
+        // earlier answers may move meanwhile. A suspended request whose
+        // client went away is cancelled.
         if ((events & kOutput) && !c.worker->out.empty()) flush(c, *c.worker);
+        if ((events & kInput) && c.worker->later && t_.peer_gone(c)) close(c);
         return;
     case ConnState::lingering:
         if (events & kInput) discard(c);
@@ -119,9 +122,12 @@ void Http1<T>::start(Conn& c, bool proxy) {
 template <class T>
 void Http1<T>::close(Conn& c) noexcept {
     if (c.state == ConnState::handling) {
-        // A pool thread is using the worker: close once its handler returns.
-        c.close_after = c.peer_closed = true;
-        return;
+        if (!c.worker->later) {
+            // A pool thread is using the worker: close once its handler returns.
+            c.close_after = c.peer_closed = true;
+            return;
+        }
+        cancel_later(*c.worker);  // never answered: the plugin is told
     }
     if (c.state == ConnState::closed) return;
     // An output still in flight reads the worker's buffer: the backend
@@ -348,8 +354,17 @@ void Http1<T>::answer(Conn& c, Worker& w, Outcome outcome) {
             overloaded = true;
             break;
         }
-        HandlerCall call{w.req, w.reply, c, loop_.index_, &w.forwarded};
+        HandlerCall call{w.req, w.reply, c, loop_.index_, &w.forwarded, &loop_};
         outcome = http1::call_handler(*h, call);
+        if (outcome == Outcome::suspended) [[unlikely]] {
+            // Answered later (deliver), or cancelled; the connection reads
+            // no further request meanwhile. Its bytes stay as they are.
+            w.later = call.later;
+            enter(c, ConnState::handling);
+            t_.watch(c);  // so that a client going away is seen (and the request cancelled)
+            if (call.later_timeout_ms > 0) loop_.arm(c, TimerKind::handler, call.later_timeout_ms);
+            return;
+        }
     }
     bool keep = w.req.keep_alive && loop_.keep_alive_ &&
                 !(cfg.max_requests_per_conn && c.requests >= cfg.max_requests_per_conn);
@@ -390,8 +405,9 @@ bool Http1<T>::run_blocking(Conn& c, Worker& w, Handler& h) {
 template <class T>
 void Http1<T>::resume(Conn& c, Outcome outcome) {
     Worker& w = *c.worker;
-    // Back on the loop: the request is answered and the connection goes on
-    // with what is buffered (finish() settles it in its state).
+    // Back on the loop (from the pool, a later answer or a handler timeout):
+    // the request is answered and the connection goes on with what is
+    // buffered (finish() settles it in its state).
     enter(c, ConnState::reading, false);
     if (c.close_after && c.peer_closed) {
         close(c);  // the client went away meanwhile
@@ -430,11 +446,30 @@ void Http1<T>::on_timeout(Conn& c) {
         if (cfg_.log_all_errors) spdlog::info("write timeout: closing");
         close(c);
         return;
+    case TimerKind::handler: {
+        // The instance's handler_timeout passed with its request unanswered.
+        if (loop_.cfg_.log_all_errors) spdlog::info("handler timeout: answering 503");
+        Worker& w = *c.worker;
+        cancel_later(w);
+        w.reply.reset();
+        w.reply.kind = Reply::Kind::simple;
+        w.reply.simple = http::Response{503, http1::kTextPlain, "Service Unavailable\n", {}};
+        resume(c, Outcome::done);
+        return;
+    }
     case TimerKind::linger:
     case TimerKind::none:
         close(c);
         return;
     }
+}
+
+template <class T>
+void Http1<T>::deliver(Conn& c, const LaterAnswer& answer) {
+    Worker& w = *c.worker;
+    w.later = 0;
+    fill_reply(w, answer);
+    resume(c, Outcome::done);
 }
 
 // Half-closes and reads until the client closes too (or a short deadline),

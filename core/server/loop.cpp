@@ -9,9 +9,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <functional>
 
 #include "net/listener.hpp"
 #include "server/http1_connection_impl.hpp"
@@ -97,11 +99,19 @@ void Loop::update_clock() noexcept {
     now_s_ = ts.tv_sec;
 }
 
+namespace {
+thread_local Loop* t_current = nullptr;
+}  // namespace
+
+Loop* Loop::current() noexcept { return t_current; }
+
 void Loop::run() {
+    t_current = this;
     if (shared_.uring && start_uring())
         run_uring();
     else
         run_epoll();
+    t_current = nullptr;
 }
 
 void Loop::run_epoll() {
@@ -132,6 +142,7 @@ void Loop::run_epoll() {
 }
 
 void Loop::after_wait() {
+    if (!timer_heap_.empty()) fire_timers();  // first: what they resume is delivered below
     if (wake_pending_) {
         wake_pending_ = false;
         take_completions();
@@ -237,6 +248,8 @@ int Loop::next_timeout_ms() const noexcept {
         if (const Conn* c = t.front(); c && c->deadline_ms < next) next = c->deadline_ms;
     if (resume_accept_ms_ && resume_accept_ms_ < next) next = resume_accept_ms_;
     if (close_deadline_ms_ && next_close_check_ms_ < next) next = next_close_check_ms_;
+    if (!timer_heap_.empty() && timer_heap_.front().first < next) next = timer_heap_.front().first;
+    if (wake_pending_) return 0;
     std::int64_t d = next - now_ms_;
     return d < 0 ? 0 : static_cast<int>(d) + 1;  // +1: the coarse clock must have passed it
 }
@@ -356,9 +369,82 @@ void Loop::take_completions() {
     {
         std::lock_guard lock(done_mutex_);
         done_batch_.swap(done_);
+        later_batch_.swap(later_);
     }
     for (auto [c, outcome] : done_batch_) proto_->resume(*c, outcome);
     done_batch_.clear();
+    // An answer whose request was cancelled meanwhile (its client left) is dropped.
+    for (Later& l : later_batch_)
+        if (Suspensions::get().deliver(l.handle)) proto_->deliver(*l.conn, *l.answer);
+    later_batch_.clear();
+}
+
+void Loop::post_later(Conn& c, std::uint64_t handle, std::unique_ptr<LaterAnswer> answer) {
+    {
+        std::lock_guard lock(done_mutex_);
+        later_.push_back(Later{&c, handle, std::move(answer)});
+    }
+    if (t_current == this) {
+        wake_pending_ = true;  // on this loop's thread: seen before it waits again
+        return;
+    }
+    std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+// A timer's id: its record's generation, the loop and the record's index, so
+// that an id of another loop, or of a record reused since, matches nothing.
+namespace {
+constexpr std::uint64_t timer_id(std::uint32_t generation, unsigned loop, std::uint32_t index) noexcept {
+    return std::uint64_t{generation} << 32 | std::uint64_t{loop & 0xff} << 24 | index;
+}
+}  // namespace
+
+std::uint64_t Loop::start_timer(std::uint64_t ms, void (*fire)(void*), void* arg) {
+    std::uint32_t index;
+    if (!free_timers_.empty()) {
+        index = free_timers_.back();
+        free_timers_.pop_back();
+    } else {
+        if (plugin_timers_.size() >= 0xffffff) return 0;
+        index = static_cast<std::uint32_t>(plugin_timers_.size());
+        plugin_timers_.emplace_back();
+    }
+    PluginTimer& t = plugin_timers_[index];
+    t.pending = true;
+    t.fire = fire;
+    t.arg = arg;
+    const std::uint64_t id = timer_id(t.generation, index_, index);
+    const std::int64_t capped = ms > (std::uint64_t{1} << 40) ? std::int64_t{1} << 40 : static_cast<std::int64_t>(ms);
+    timer_heap_.emplace_back(now_ms_ + capped, id);
+    std::push_heap(timer_heap_.begin(), timer_heap_.end(), std::greater<>{});
+    return id;
+}
+
+bool Loop::cancel_timer(std::uint64_t id) noexcept {
+    const auto index = static_cast<std::uint32_t>(id & 0xffffff);
+    if (((id >> 24) & 0xff) != (index_ & 0xff) || index >= plugin_timers_.size()) return false;
+    PluginTimer& t = plugin_timers_[index];
+    if (!t.pending || t.generation != static_cast<std::uint32_t>(id >> 32)) return false;
+    // Its heap entry stays, matching nothing, until it is due.
+    t = PluginTimer{t.generation + 1 ? t.generation + 1 : 1};
+    free_timers_.push_back(index);
+    return true;
+}
+
+void Loop::fire_timers() {
+    while (!timer_heap_.empty() && timer_heap_.front().first <= now_ms_) {
+        const std::uint64_t id = timer_heap_.front().second;
+        std::pop_heap(timer_heap_.begin(), timer_heap_.end(), std::greater<>{});
+        timer_heap_.pop_back();
+        const auto index = static_cast<std::uint32_t>(id & 0xffffff);
+        PluginTimer& t = plugin_timers_[index];
+        if (!t.pending || t.generation != static_cast<std::uint32_t>(id >> 32)) continue;  // cancelled
+        void (*fire)(void*) = t.fire;
+        void* arg = t.arg;
+        cancel_timer(id);  // fired: the record is free before the callback may start another
+        fire(arg);
+    }
 }
 
 std::int64_t Loop::drain_grace_ms() const noexcept {

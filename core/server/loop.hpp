@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdint>
 #include <ctime>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -24,6 +25,7 @@
 #include "server/connection.hpp"
 #include "server/router.hpp"
 #include "server/shared.hpp"
+#include "server/suspend.hpp"
 #include "server/worker.hpp"
 
 namespace brisk {
@@ -78,6 +80,18 @@ public:
 
     unsigned index() const noexcept { return index_; }
 
+    /** The loop whose thread this is, or null. */
+    static Loop* current() noexcept;
+    /**
+     * From Suspensions::resume, any thread, under the table's lock: a
+     * suspended request's answer, delivered on this loop's thread.
+     */
+    void post_later(Conn& c, std::uint64_t handle, std::unique_ptr<LaterAnswer> answer);
+    /** On this loop's thread: a plugin's one-shot timer (plugin ABI 1.1); its id, never 0. */
+    std::uint64_t start_timer(std::uint64_t ms, void (*fire)(void*), void* arg);
+    /** On this loop's thread: true if the timer was pending (it will not fire). */
+    bool cancel_timer(std::uint64_t id) noexcept;
+
 private:
     // The connections' protocol reaches the loop's services (timers, workers,
     // records, the accept path's policy, observation) directly.
@@ -115,15 +129,20 @@ private:
         disarm(c);
         c.timer = kind;
         c.deadline_ms = ms > 0 ? now_ms_ + ms : INT64_MAX;
-        timers_[static_cast<std::size_t>(kind)].push(c);
+        if (kind == TimerKind::handler) [[unlikely]]
+            timers_[static_cast<std::size_t>(kind)].insert_sorted(c);
+        else
+            timers_[static_cast<std::size_t>(kind)].push(c);
     }
     void disarm(Conn& c) noexcept {
         if (c.timer == TimerKind::none) return;
         timers_[static_cast<std::size_t>(c.timer)].erase(c);
         c.timer = TimerKind::none;
     }
-    /** The blocking pool's handlers that returned, handed back to their connections. */
+    /** The blocking pool's handlers that returned, and answers given later, handed to their connections. */
     void take_completions();
+    /** Runs the plugin timers that are due. */
+    void fire_timers();
     /** On a pool thread: queues the outcome for the connection's loop. */
     void blocking_done(Conn& c, Outcome outcome);
 
@@ -168,6 +187,24 @@ private:
     std::mutex done_mutex_;
     std::vector<std::pair<Conn*, Outcome>> done_;
     std::vector<std::pair<Conn*, Outcome>> done_batch_;
+    // Answers to suspended requests (Suspensions), also under done_mutex_.
+    struct Later {
+        Conn* conn;
+        std::uint64_t handle;
+        std::unique_ptr<LaterAnswer> answer;
+    };
+    std::vector<Later> later_;
+    std::vector<Later> later_batch_;
+    // Plugin timers: records by index (generation-checked ids) and a min-heap of (due, id).
+    struct PluginTimer {
+        std::uint32_t generation = 1;
+        bool pending = false;
+        void (*fire)(void*) = nullptr;
+        void* arg = nullptr;
+    };
+    std::vector<PluginTimer> plugin_timers_;
+    std::vector<std::uint32_t> free_timers_;
+    std::vector<std::pair<std::int64_t, std::uint64_t>> timer_heap_;
     net::Poller poller_;
     int wake_fd_;  // eventfd: stop()
     struct ListenFd {

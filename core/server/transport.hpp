@@ -25,6 +25,8 @@
 //                                    appended to the output until this send is
 //                                    over (it may then complete later)
 //   bool output_in_flight(const Conn&)  the kernel still reads the worker's output
+//   bool peer_gone(const Conn&)      the client ended its side (while its
+//                                    request is suspended, that ends it)
 //   void send_now(Conn&, string_view)   best effort, never waits (refusals)
 //   void shutdown_write(Conn&)       half-closes: no more output
 //   bool close(Conn&)                closes the socket; false while the kernel
@@ -133,6 +135,7 @@ public:
     bool discard(Conn& c);
     Sent send(Conn& c, Worker& w, bool last, bool stable);
     bool output_in_flight(const Conn&) const noexcept { return false; }
+    bool peer_gone(const Conn& c) const noexcept { return c.peer_fin || c.peer_closed; }
     void send_now(Conn& c, std::string_view bytes) noexcept { send_at_once(c.fd, bytes); }
     void shutdown_write(Conn& c) noexcept { ::shutdown(c.fd, SHUT_WR); }
     bool close(Conn& c) noexcept;  // also leaves the poller
@@ -184,6 +187,7 @@ public:
     bool discard(Conn& c) const noexcept { return !c.peer_closed; }
     Sent send(Conn& c, Worker& w, bool last, bool stable);
     bool output_in_flight(const Conn& c) const noexcept { return c.sending; }
+    bool peer_gone(const Conn& c) const noexcept { return c.peer_closed; }
     void send_now(Conn& c, std::string_view bytes) noexcept { send_at_once(c.fd, bytes); }
     void shutdown_write(Conn& c) noexcept { ::shutdown(c.fd, SHUT_WR); }
     /** Cancels what is in flight and queues the close. */
@@ -199,8 +203,6 @@ public:
     }
     /** Whether the kernel still has an operation of this connection: a receive, a send or a poll. */
     static bool in_flight(const Conn& c) noexcept { return c.registered || c.sending || c.polling; }
-
-    bool log_all() const noexcept { return log_all_; }
 
 private:
     /** Queues the worker's unsent output as one send. */

@@ -42,6 +42,7 @@ void WorkerPool::release(Worker* w, std::int64_t now_ms) {
     w->stage = Worker::Stage::head;
     w->continue_sent = w->reparse = false;
     w->held.clear();
+    w->later = 0;
     if (w->held.capacity() > kKeepBuffer) w->held.shrink_to_fit();
     w->out.reset();
     w->reply.reset();

@@ -47,6 +47,8 @@ struct Worker {
     // `in` neither moves nor changes under the handler, and appended once it
     // returns.
     std::string held;
+    // The handle of the request while it is suspended (server/suspend.hpp), else 0.
+    std::uint64_t later = 0;
     http::ChunkedDecoder chunked;
     http::Request req;
     // The request's client per a trusted proxy's X-Forwarded-For; ip_len 0: the connection's peer.

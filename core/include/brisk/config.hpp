@@ -119,6 +119,8 @@ struct PluginInstanceConfig {
     /** Optional pin: the file's sha256, 64 lower-case hex digits. */
     std::string sha256;
     std::vector<PluginSetting> settings;
+    /** How long a suspended request may wait for its answer (then 503); 0: no limit. */
+    Duration handler_timeout{0};
     /** Where the instance was defined ("brisk.toml:12:1", "--plugin"). */
     std::string origin;
 };

@@ -1,5 +1,5 @@
 /*
- * brisk plugin ABI, version 1.0 — the contract between brisk and a handler
+ * brisk plugin ABI, version 1.1 — the contract between brisk and a handler
  * plugin (a shared object). Pure C99, no dependencies; compiles as C and C++.
  *
  * Promises that hold for every 1.x version of this header:
@@ -38,7 +38,7 @@ extern "C" {
 #endif
 
 #define BRISK_PLUGIN_ABI_MAJOR 1
-#define BRISK_PLUGIN_ABI_MINOR 0
+#define BRISK_PLUGIN_ABI_MINOR 1
 
 /* Visibility for the one exported symbol of a plugin. */
 #if defined(__GNUC__)
@@ -193,6 +193,54 @@ typedef struct brisk_host_api {
     brisk_str (*config_where)(const brisk_config* cfg, brisk_str key);
 
     void* reserved[16];
+
+    /* -- ABI 1.1: answers given later, timers ---------------------------------
+     * Present when `size` covers them (a 1.1 host or later). */
+    /**
+     * During handle(), on its thread: the request is answered later, by
+     * resume(), and handle() returns BRISK_DONE (any other result undoes the
+     * suspension; `cancel` is then not called). Returns the request's handle
+     * (never 0), or 0 when the request cannot be suspended (a blocking
+     * instance, a response call made already, a second suspend()).
+     *
+     * Nothing of the request (brisk_request, ctx, views) may be used after
+     * handle() returns: copy what the answer needs. The connection reads no
+     * further request until the answer is given.
+     *
+     * `cancel(arg)` (may be NULL) is called once, on the request's loop
+     * thread, when the request will never be answered: the client went
+     * away (one that half-closes its side counts), the instance's
+     * `handler_timeout` passed (the client got 503), or the connection
+     * closed otherwise. It is not called once resume() has returned 0. A
+     * graceful stop or a reload waits for suspended requests like for any
+     * other (their generation stays loaded); at --shutdown-timeout brisk
+     * exits without calling it.
+     */
+    uint64_t (*suspend)(brisk_ctx* ctx, void (*cancel)(void* arg), void* arg);
+    /**
+     * The whole answer to a suspended request, from any thread, copied now:
+     * status (200-599), header fields (the host's own are refused as for
+     * add_header) and body. Never blocks and never waits for the loop.
+     * 0: the answer is on its way to the client. -1: nothing was taken: a bad
+     * argument, or the handle is not suspended (answered, cancelled, or
+     * never valid); such a call touches no memory of the request.
+     */
+    int32_t (*resume)(uint64_t handle, uint32_t status, const brisk_header* headers, uint32_t header_count,
+                      const void* body, uint64_t body_len);
+    /**
+     * A one-shot timer on the calling loop thread (in handle(), loop_init(),
+     * a timer's or a cancel callback): `fire(arg)` runs on that thread once,
+     * `ms` milliseconds from now or later. Returns the timer's id (never 0),
+     * or 0 off a loop thread. A timer still pending when its loop ends (the
+     * server stops, a reload retires the loop) never fires.
+     */
+    uint64_t (*timer_start)(uint64_t ms, void (*fire)(void* arg), void* arg);
+    /**
+     * Cancels a timer of the calling loop thread: 0 if it was pending (it
+     * will not fire), -1 if it fired already, was cancelled, or is not this
+     * thread's.
+     */
+    int32_t (*timer_cancel)(uint64_t timer);
 } brisk_host_api;
 
 /**

@@ -412,7 +412,7 @@ TEST_CASE("plugin instances: validation", "[toml][plugin]") {
     CHECK(load_error("[plugins.h]\nfile = \"libh.so\"\nconfig = \"x\"\n") ==
           "t.toml:3:10: config: expected a table, not a string");
     CHECK(load_error("[plugins.h]\nfile = \"libh.so\"\nthreads = 4\n") ==
-          "t.toml:3:1: unknown key \"threads\" in [plugins.h] (known: file, sha256, config)");
+          "t.toml:3:1: unknown key \"threads\" in [plugins.h] (known: file, sha256, config, handler_timeout)");
     CHECK(load_error("[plugins.h]\nsha256 = \"" + std::string(64, 'a') + "\"\n") ==
           "t.toml:1:1: [plugins.h] needs \"file\", the path of the shared object");
     CHECK(load_error("[plugins.h]\nfile = \"\"\n") == "t.toml:2:8: file: empty; give the path of the shared object");

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <string>
 
 #include "server/http1_connection_impl.hpp"
@@ -17,6 +18,9 @@ namespace brisk {
 struct LoopProbe {
     static std::int64_t now(const Loop& l) { return l.now_ms_; }
     static void advance(Loop& l, std::int64_t ms) { l.now_ms_ += ms; }
+    static void attach(Loop& l, Protocol* p) { l.proto_ = p; }
+    /** What the loop does when woken: answers given later reach their connections. */
+    static void take_completions(Loop& l) { l.take_completions(); }
 };
 
 namespace {
@@ -82,6 +86,7 @@ public:
         return Sent::all;
     }
     bool output_in_flight(const Conn&) const noexcept { return false; }
+    bool peer_gone(const Conn& c) const noexcept { return c.peer_closed || (wire_->eof && wire_->in.empty()); }
     void send_now(Conn&, std::string_view bytes) { wire_->out += bytes; }
     void shutdown_write(Conn&) noexcept { wire_->shut = true; }
     bool close(Conn&) noexcept {
@@ -93,12 +98,30 @@ private:
     Wire* wire_;
 };
 
+/** A handler that suspends every request (what a plugin does with host->suspend). */
+struct Suspender final : Handler {
+    std::uint64_t last = 0;
+    int cancels = 0;
+    std::int64_t timeout_ms = 0;
+    Outcome handle(HandlerCall& call) override {
+        call.later = last = Suspensions::get().suspend(*call.loop, const_cast<Conn&>(call.conn), on_cancel, this);
+        call.later_timeout_ms = timeout_ms;
+        return Outcome::suspended;
+    }
+    static void on_cancel(void* self) { ++static_cast<Suspender*>(self)->cancels; }
+};
+
 Config config() {
     Config cfg;
     RouteConfig hello;
     hello.path = "/hello";
     hello.body = "hi";
     cfg.routes.push_back(hello);
+    RouteConfig later;
+    later.kind = RouteKind::plugin;
+    later.path = "/later";
+    later.plugin = "later";
+    cfg.routes.push_back(later);
     cfg.max_request_body_size = 16;
     cfg.no_date_header = true;
     return cfg;
@@ -107,7 +130,8 @@ Config config() {
 /** A loop (never run) and one connection of the state machine over a fake transport. */
 struct Fixture {
     Config cfg = config();
-    Router router{cfg};
+    Suspender suspender;
+    Router router{cfg, [this](const std::string&) -> Handler* { return &suspender; }};
     Shared shared;
     Loop loop{cfg, router, shared, 0, nullptr};
     Wire wire;
@@ -115,6 +139,7 @@ struct Fixture {
     Conn* conn = nullptr;
 
     Fixture() {
+        LoopProbe::attach(loop, &http1);
         conn = &http1.adopt(100);
         shared.open.fetch_add(1);  // as Loop::accepted counts it
         http1.start(*conn, false);
@@ -367,6 +392,102 @@ TEST_CASE("http1: --max-requests-per-conn closes after the last allowed answer",
     CHECK(count(out, "HTTP/1.1 200 OK\r\n") == 2);
     CHECK(out.find("Connection: close\r\n") != std::string::npos);
     CHECK(f.c().state == ConnState::lingering);  // the third request was unread input
+}
+
+namespace {
+
+std::unique_ptr<LaterAnswer> later_answer(std::uint16_t status, std::string body) {
+    auto a = std::make_unique<LaterAnswer>();
+    a->status = status;
+    a->headers = "X-Later: yes\r\n";
+    a->body = std::move(body);
+    return a;
+}
+
+constexpr std::string_view kLater = "GET /later HTTP/1.1\r\nHost: x\r\n\r\n";
+
+}  // namespace
+
+TEST_CASE("http1: a suspended request is answered once, later, and the next request waits for it", "[http1][later]") {
+    Fixture f;
+    f.send(std::string(kLater) + std::string(kHello));
+    CHECK(f.c().state == ConnState::handling);
+    CHECK(f.c().timer == TimerKind::none);
+    CHECK(f.wire.out.empty());
+    const std::uint64_t handle = f.suspender.last;
+    REQUIRE(handle != 0);
+
+    CHECK(Suspensions::get().resume(handle, later_answer(201, "made\n")));
+    CHECK_FALSE(Suspensions::get().resume(handle, later_answer(202, "again\n")));  // once
+    CHECK(f.wire.out.empty());  // delivered on the loop, not in the caller's thread
+    LoopProbe::take_completions(f.loop);
+    const std::string out = f.take_output();
+    REQUIRE(out.rfind("HTTP/1.1 201 Created\r\n", 0) == 0);
+    CHECK(out.find("X-Later: yes\r\n") != std::string::npos);
+    CHECK(out.find("made\n") != std::string::npos);
+    CHECK(count(out, "HTTP/1.1 200 OK\r\n") == 1);  // the pipelined request, after it
+    CHECK(out.find("made\n") < out.find("HTTP/1.1 200 OK"));
+    CHECK(f.c().state == ConnState::idle);
+    CHECK(f.suspender.cancels == 0);
+}
+
+TEST_CASE("http1: a suspended request whose client leaves is cancelled once; a late answer is refused",
+          "[http1][later]") {
+    Fixture f;
+    f.send(kLater);
+    REQUIRE(f.c().state == ConnState::handling);
+    const std::uint64_t handle = f.suspender.last;
+    f.client_closes();
+    CHECK(f.wire.closed);
+    CHECK(f.suspender.cancels == 1);
+    CHECK_FALSE(Suspensions::get().resume(handle, later_answer(200, "late\n")));
+    LoopProbe::take_completions(f.loop);
+    CHECK(f.wire.out.empty());
+}
+
+TEST_CASE("http1: an answer on its way when the client leaves is dropped, without a cancel", "[http1][later]") {
+    Fixture f;
+    f.send(kLater);
+    REQUIRE(Suspensions::get().resume(f.suspender.last, later_answer(200, "late\n")));
+    f.client_closes();
+    CHECK(f.wire.closed);
+    CHECK(f.suspender.cancels == 0);      // resume() returned 0: the plugin is not told
+    LoopProbe::take_completions(f.loop);  // the answer finds its request gone
+    CHECK(f.wire.out.empty());
+}
+
+TEST_CASE("http1: a suspended request past its handler timeout gets 503 and the connection goes on", "[http1][later]") {
+    Fixture f;
+    f.suspender.timeout_ms = 250;
+    f.send(kLater);
+    REQUIRE(f.c().timer == TimerKind::handler);
+    CHECK(f.c().deadline_ms == LoopProbe::now(f.loop) + 250);
+    const std::uint64_t handle = f.suspender.last;
+    f.http1.on_timeout(f.c());
+    CHECK(f.take_output().rfind("HTTP/1.1 503 Service Unavailable\r\n", 0) == 0);
+    CHECK(f.suspender.cancels == 1);
+    CHECK(f.c().state == ConnState::idle);
+    CHECK_FALSE(Suspensions::get().resume(handle, later_answer(200, "late\n")));
+    f.send(kHello);
+    CHECK(f.take_output().rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+}
+
+TEST_CASE("http1: handler timeouts of different lengths expire in deadline order", "[http1][later]") {
+    TimerList list;
+    Conn a, b, c;
+    a.deadline_ms = 300;
+    b.deadline_ms = 100;
+    c.deadline_ms = 200;
+    list.insert_sorted(a);
+    list.insert_sorted(b);
+    list.insert_sorted(c);
+    CHECK(list.front() == &b);
+    list.erase(b);
+    CHECK(list.front() == &c);
+    list.erase(c);
+    CHECK(list.front() == &a);
+    list.erase(a);
+    CHECK(list.front() == nullptr);
 }
 
 }  // namespace brisk

@@ -1,0 +1,257 @@
+/*
+ * brisk plugin ABI, version 1.0 — the contract between brisk and a handler
+ * plugin (a shared object). Pure C99, no dependencies; compiles as C and C++.
+ *
+ * Promises that hold for every 1.x version of this header:
+ *  - A plugin built against ABI 1.x loads on every brisk host of ABI 1.y with
+ *    y >= the plugin's `min_host_minor`. A major change renames the entry
+ *    symbol (brisk_plugin_entry_v2), so an old plugin is refused by name.
+ *  - Structs start with their size. A later minor version adds fields at the
+ *    end, after the reserved slots, so `size` tells whether a field is there;
+ *    reserved slots are never reused and stay zero. Field types are fixed-width integers,
+ *    pointers and the structs below: no enums, bitfields, C++ or Rust types.
+ *  - Nothing unwinds across this boundary: a plugin catches its own
+ *    exceptions and panics (plugin.hpp and the Rust crate do) and returns
+ *    BRISK_ERROR.
+ *  - The host function table never changes after the plugin has seen it, and
+ *    its functions may be called from any loop thread, concurrently.
+ *
+ * Lifecycle of one plugin instance (a [plugins.NAME] table; one .so may back
+ * several instances with different configs):
+ *   brisk_plugin_entry_v1()  once per .so, main thread, at start-up
+ *   create()                 once per instance, main thread, with its config
+ *   loop_init()              once per loop, on that loop's thread
+ *   handle()                 per request, on loop threads (or on a blocking
+ *                            thread, see BRISK_CAP_BLOCKING), concurrently
+ *   loop_fini()              once per loop, on that loop's thread
+ *   destroy()                once, main thread
+ * The .so is never unloaded while code in it may run.
+ */
+#ifndef BRISK_PLUGIN_ABI_H
+#define BRISK_PLUGIN_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BRISK_PLUGIN_ABI_MAJOR 1
+#define BRISK_PLUGIN_ABI_MINOR 0
+
+/* Visibility for the one exported symbol of a plugin. */
+#if defined(__GNUC__)
+#define BRISK_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define BRISK_PLUGIN_EXPORT
+#endif
+
+/* ---- results ----------------------------------------------------------- */
+
+/** The handler answered (or will, by the response calls it made). */
+#define BRISK_DONE 0
+/** Not for this handler: the request goes on to the next matching route. */
+#define BRISK_DECLINE 1
+/** Failure: 500 if nothing was sent yet, else the connection is closed. */
+#define BRISK_ERROR (-1)
+
+/* Capability flags of a descriptor. */
+/** handle() may block (disk, network, locks): it runs on the blocking thread pool. */
+#define BRISK_CAP_BLOCKING UINT64_C(1)
+
+/* Log levels of host->log(). */
+#define BRISK_LOG_DEBUG 1
+#define BRISK_LOG_INFO 2
+#define BRISK_LOG_WARN 3
+#define BRISK_LOG_ERROR 4
+
+/* ---- views --------------------------------------------------------------- */
+
+/** Bytes owned by someone else; not NUL-terminated. */
+typedef struct brisk_str {
+    const char* ptr;
+    uint64_t len;
+} brisk_str;
+
+typedef struct brisk_header {
+    brisk_str name;  /* as the client sent it; compare case-insensitively */
+    brisk_str value; /* surrounding whitespace removed */
+} brisk_header;
+
+/**
+ * The request, as views into the connection's read buffer.
+ *
+ * LIFETIME: every pointer in this struct, and every brisk_str a host function
+ * returns for this request, is valid only until handle() returns. Copy what
+ * must be kept longer (into the request arena for the rest of the call, or
+ * your own memory). Debug and sanitizer builds of brisk overwrite the memory
+ * once handle() returns, so a kept view shows up in tests.
+ */
+typedef struct brisk_request {
+    uint32_t size;    /* sizeof(brisk_request) of the host */
+    uint32_t version; /* (major << 16) | minor of the host's ABI */
+    brisk_str method; /* "GET" */
+    brisk_str target; /* "/a/b?x=1", as sent */
+    brisk_str path;   /* "/a/b", not percent-decoded */
+    brisk_str query;  /* "x=1", without '?'; empty if none */
+    brisk_str host;   /* Host field, or the authority of an absolute-form target */
+    const brisk_header* headers;
+    uint32_t header_count;
+    uint32_t http_minor;    /* HTTP/1.<minor>: 0 or 1 */
+    brisk_str remote_addr;  /* "203.0.113.7", "2001:db8::1", or "unix" */
+    uint16_t remote_port;
+    uint16_t reserved0;
+    uint32_t loop_index;    /* the loop (thread) serving this connection */
+    uint64_t connection_id; /* unique within one brisk process */
+    uint64_t request_number; /* 1 for the first request of a connection */
+    brisk_str body;         /* the whole body (de-chunked); empty if none */
+    uint64_t reserved[8];
+} brisk_request;
+
+/** Opaque: one request in flight. Valid until handle() returns. */
+typedef struct brisk_ctx brisk_ctx;
+/** Opaque: an instance's TOML `config` table; valid during create() only. */
+typedef struct brisk_config brisk_config;
+
+/**
+ * Functions the host offers. Every function taking a brisk_ctx* may only be
+ * called during handle() for that request, on the thread running it.
+ * Functions returning int32_t return 0 on success, -1 on misuse (a bad
+ * argument, a response call after the body was sent).
+ */
+typedef struct brisk_host_api {
+    uint32_t size;
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    uint32_t reserved0;
+
+    /* -- request ---------------------------------------------------------- */
+    /** The nth (0-based) field named `name` (case-insensitive): 0 and *out set, or -1. */
+    int32_t (*header)(brisk_ctx* ctx, brisk_str name, uint32_t nth, brisk_str* out);
+    /** The first query argument `name`, percent-decoded with '+' as a space: 0 or -1. */
+    int32_t (*query_arg)(brisk_ctx* ctx, brisk_str name, brisk_str* out);
+    /** The cookie `name` from the Cookie fields (parsed on first use): 0 or -1. */
+    int32_t (*cookie)(brisk_ctx* ctx, brisk_str name, brisk_str* out);
+    /**
+     * Memory freed when handle() returns; 16-byte aligned; NULL if out of
+     * memory. Not for body_ref(): its bytes may be sent after that.
+     */
+    void* (*arena_alloc)(brisk_ctx* ctx, uint64_t size);
+    /** A pointer slot for the instance's own per-request state; starts NULL. */
+    void** (*request_slot)(brisk_ctx* ctx);
+
+    /* -- response ---------------------------------------------------------- */
+    /** Status (200-599; default 200). Before any body call, else -1. */
+    int32_t (*set_status)(brisk_ctx* ctx, uint32_t status);
+    /**
+     * Adds a header field (copied). Date, Server, Content-Length,
+     * Transfer-Encoding and Connection are the host's: adding them is -1.
+     */
+    int32_t (*add_header)(brisk_ctx* ctx, brisk_str name, brisk_str value);
+    /** Appends body bytes, copied now. May be called several times. */
+    int32_t (*body_copy)(brisk_ctx* ctx, const void* data, uint64_t len);
+    /**
+     * Sends `data` without copying: it must stay valid and unchanged until
+     * `release(arg)` is called (on a loop thread, once the bytes are written
+     * or the connection is gone). `release` may be NULL for static data.
+     * On -1 nothing was taken and `release` is not called.
+     */
+    int32_t (*body_ref)(brisk_ctx* ctx, const void* data, uint64_t len, void (*release)(void* arg),
+                        void* arg);
+    /**
+     * Sends `len` bytes of open file `fd` from `offset` with sendfile. The
+     * host owns `fd` from this call on, whatever it returns, and closes it.
+     */
+    int32_t (*body_file)(brisk_ctx* ctx, int32_t fd, uint64_t offset, uint64_t len);
+    /**
+     * Streams the body: each call is one chunk, framed with the chunked
+     * coding on HTTP/1.1 and close-delimited on HTTP/1.0 (the connection
+     * closes after it). In ABI 1.0 the chunks leave when handle() returns;
+     * bodies produced over time wait for suspend/resume in a later minor.
+     * Cannot be mixed with the other body calls.
+     */
+    int32_t (*stream_write)(brisk_ctx* ctx, const void* data, uint64_t len);
+
+    /* -- instance ------------------------------------------------------------ */
+    /**
+     * Writes into brisk's log, prefixed with the instance name; with `ctx`
+     * NULL (outside handle()) the prefix is "plugin".
+     */
+    void (*log)(brisk_ctx* ctx, int32_t level, brisk_str message);
+
+    /* -- config, during create() only ---------------------------------------- */
+    /**
+     * Typed lookups in the instance's config table: 0 found, -1 absent or of
+     * another type. Keys of nested tables are joined with '.' ("db.host").
+     */
+    int32_t (*config_string)(const brisk_config* cfg, brisk_str key, brisk_str* out);
+    int32_t (*config_int)(const brisk_config* cfg, brisk_str key, int64_t* out);
+    int32_t (*config_bool)(const brisk_config* cfg, brisk_str key, int32_t* out);
+    int32_t (*config_double)(const brisk_config* cfg, brisk_str key, double* out);
+    /** "file:line:column" of `key` in the config file (for error messages), or of the table. */
+    brisk_str (*config_where)(const brisk_config* cfg, brisk_str key);
+
+    void* reserved[16];
+} brisk_host_api;
+
+/**
+ * What a plugin is, returned by its entry point. Static storage: the host
+ * reads it at load time and keeps the pointer.
+ */
+typedef struct brisk_plugin_descriptor {
+    uint32_t size;           /* sizeof(brisk_plugin_descriptor) of the plugin */
+    uint32_t abi_major;      /* BRISK_PLUGIN_ABI_MAJOR the plugin was built with */
+    uint32_t abi_minor;      /* BRISK_PLUGIN_ABI_MINOR the plugin was built with */
+    uint32_t min_host_minor; /* oldest host minor it runs on (<= abi_minor) */
+    const char* name;        /* "hello" */
+    const char* version;     /* the plugin's own version, "1.2.0" */
+    uint64_t capabilities;   /* BRISK_CAP_* */
+
+    /**
+     * Creates an instance from its config. On failure returns NULL and writes
+     * a one-line reason to `error` (at most `error_len` bytes, the NUL
+     * included); use host->config_where() to name the place in the file.
+     */
+    void* (*create)(const brisk_host_api* host, const brisk_config* config, char* error, uint64_t error_len);
+    /**
+     * Optional (NULL): per-loop set-up, on the loop's thread. Non-zero fails
+     * start-up. A blocking instance's handle() runs on pool threads, several
+     * of which may serve requests of the same loop_index at once.
+     */
+    int32_t (*loop_init)(void* instance, uint32_t loop_index);
+    /**
+     * Answers one request: BRISK_DONE, BRISK_DECLINE or BRISK_ERROR. For
+     * HEAD, answer as for GET: the host sends the head, with the Content-Length
+     * the body would have, and drops the body.
+     */
+    int32_t (*handle)(void* instance, brisk_ctx* ctx, const brisk_request* request);
+    /** Optional (NULL): per-loop tear-down, on the loop's thread. */
+    void (*loop_fini)(void* instance, uint32_t loop_index);
+    /** Optional (NULL): frees the instance, main thread. */
+    void (*destroy)(void* instance);
+
+    void* reserved[8];
+} brisk_plugin_descriptor;
+
+/**
+ * The entry point every plugin exports (extern "C"). `host_abi_major` and
+ * `host_abi_minor` are the host's ABI; `host` stays valid for the process's
+ * life. Returns the plugin's static descriptor, or NULL to refuse loading.
+ */
+typedef const brisk_plugin_descriptor* (*brisk_plugin_entry_v1_fn)(uint32_t host_abi_major,
+                                                                    uint32_t host_abi_minor,
+                                                                    const brisk_host_api* host);
+#define BRISK_PLUGIN_ENTRY_V1 "brisk_plugin_entry_v1"
+
+/* Declared here so that a plugin defining it with another signature, or
+ * without C linkage, fails to compile. */
+BRISK_PLUGIN_EXPORT const brisk_plugin_descriptor* brisk_plugin_entry_v1(uint32_t host_abi_major,
+                                                                          uint32_t host_abi_minor,
+                                                                          const brisk_host_api* host);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* BRISK_PLUGIN_ABI_H */
