@@ -1,4 +1,4 @@
-// brisk — the first-party plugins (plugins/hello, plugins/echo), loaded from
+// brisk — the first-party plugins (plugins/hello, echo, delay), loaded from
 // their built .so files with dlopen and driven through the fake host.
 #include <brisk/plugin_testing.hpp>
 
@@ -122,5 +122,47 @@ TEST_CASE("echo: HTTP/1.0, no fields, no body; every method", "[plugins][echo]")
         const auto res = echo.handle(FakeRequest(method, "*"));
         CHECK(res.result == BRISK_DONE);
         CHECK(res.body == std::string(method) + " * HTTP/1.1\n\n");
+    }
+}
+
+TEST_CASE("delay: answers from a loop timer after the delay; the client leaving drops the timer", "[plugins][delay]") {
+    FakeHost host;
+    const brisk_plugin_descriptor* d = host.load(BRISK_TEST_DELAY_SO);
+    INFO(host.error());
+    REQUIRE(d != nullptr);
+    CHECK(d->min_host_minor == 1);
+    auto delay = host.create(d);
+    REQUIRE(delay);
+
+    const auto res = delay.handle(FakeRequest("GET", "/delay?ms=100"));
+    CHECK(res.result == BRISK_DONE);
+    CHECK(res.misuse.empty());
+    REQUIRE(res.suspended != 0);
+    CHECK(host.pending_timers() == 1);
+    CHECK(host.advance(99) == 0);
+    CHECK(host.advance(1) == 1);
+    const auto answer = host.later(res.suspended);
+    REQUIRE(answer);
+    CHECK(answer->status == 200);
+    CHECK(answer->body == "waited 100 ms\n");
+
+    const auto gone = delay.handle(FakeRequest("GET", "/delay?ms=0"));
+    REQUIRE(gone.suspended != 0);
+    CHECK(host.cancel(gone.suspended));
+    CHECK(host.pending_timers() == 0);
+    CHECK_FALSE(host.later(gone.suspended));
+}
+
+TEST_CASE("delay: a missing or bad ms is 400", "[plugins][delay]") {
+    FakeHost host;
+    auto delay = host.create(host.load(BRISK_TEST_DELAY_SO));
+    REQUIRE(delay);
+    for (const char* target : {"/delay", "/delay?ms=", "/delay?ms=x", "/delay?ms=60001", "/delay?ms=-5"}) {
+        INFO(target);
+        const auto res = delay.handle(FakeRequest("GET", target));
+        CHECK(res.result == BRISK_DONE);
+        CHECK(res.status == 400);
+        CHECK(res.suspended == 0);
+        CHECK(host.pending_timers() == 0);
     }
 }

@@ -19,6 +19,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 using brisk::testing::FakeConfig;
@@ -497,4 +498,96 @@ TEST_CASE("fake host: checks descriptors like brisk", "[plugins][fake]") {
 
     CHECK(host.load(std::string("/nonexistent/libnothing.so")) == nullptr);
     CHECK_THAT(host.error(), Catch::Contains("/nonexistent/libnothing.so"));
+}
+
+// ---- ABI 1.1: requests answered later ---------------------------------------
+
+namespace {
+
+/** Answers /thread from a thread of its own, /timer from a loop timer (cancelled with the request). */
+struct Waiter {
+    struct Pending {
+        brisk::Later later;
+        std::uint64_t timer = 0;
+    };
+    static void fire(void* p) {
+        std::unique_ptr<Pending> pending(static_cast<Pending*>(p));
+        pending->later.resume(200, "from a timer");
+    }
+    static void cancelled(void* p) {
+        std::unique_ptr<Pending> pending(static_cast<Pending*>(p));
+        brisk::cancel_timer(pending->timer);
+    }
+
+    brisk::Result handle(brisk::Request& req, brisk::Response& res) const {
+        if (req.path() == "/thread") {
+            brisk::Later later = res.suspend();
+            std::thread([later] { later.resume(201, "from a thread", {{"Content-Type", "text/plain"}}); }).detach();
+        } else if (req.path() == "/timer") {
+            auto* pending = new Pending;
+            pending->later = res.suspend(&cancelled, pending);
+            pending->timer = brisk::start_timer(50, &fire, pending);
+        } else if (req.path() == "/twice") {
+            (void)res.suspend();
+            (void)res.suspend();  // refused: throws, BRISK_ERROR undoes the first
+        }
+        return brisk::Result::done;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("plugin.hpp: a request suspended and resumed from another thread", "[plugins][wrapper][later]") {
+    static constexpr brisk_plugin_descriptor d = brisk::make_descriptor<Waiter>("waiter", "1");
+    FakeHost host;
+    auto waiter = host.create(host.check(&d));
+    REQUIRE(waiter);
+    const auto res = waiter.handle(FakeRequest("GET", "/thread"));
+    CHECK(res.result == BRISK_DONE);
+    REQUIRE(res.suspended != 0);
+    CHECK(res.body_calls.empty());
+    const auto answer = host.later(res.suspended, std::chrono::seconds(5));
+    REQUIRE(answer);
+    CHECK(answer->status == 201);
+    CHECK(answer->body == "from a thread");
+    REQUIRE(answer->headers.size() == 1);
+    CHECK(answer->headers[0] == std::pair<std::string, std::string>("Content-Type", "text/plain"));
+    CHECK_FALSE(host.cancel(res.suspended));  // answered: nothing to cancel
+}
+
+TEST_CASE("plugin.hpp: a request answered from a timer, or cancelled with it", "[plugins][wrapper][later]") {
+    static constexpr brisk_plugin_descriptor d = brisk::make_descriptor<Waiter>("waiter", "1");
+    FakeHost host;
+    auto waiter = host.create(host.check(&d));
+    REQUIRE(waiter);
+
+    const auto fired = waiter.handle(FakeRequest("GET", "/timer"));
+    REQUIRE(fired.suspended != 0);
+    CHECK(host.pending_timers() == 1);
+    CHECK(host.advance(49) == 0);
+    CHECK_FALSE(host.later(fired.suspended));
+    CHECK(host.advance(1) == 1);
+    const auto answer = host.later(fired.suspended);
+    REQUIRE(answer);
+    CHECK(answer->status == 200);
+    CHECK(answer->body == "from a timer");
+
+    const auto gone = waiter.handle(FakeRequest("GET", "/timer"));
+    REQUIRE(gone.suspended != 0);
+    CHECK(host.cancel(gone.suspended));  // the client left: the plugin drops its timer
+    CHECK(host.pending_timers() == 0);
+    CHECK_FALSE(host.cancel(gone.suspended));  // once
+    CHECK(host.advance(100) == 0);
+    CHECK_FALSE(host.later(gone.suspended));
+}
+
+TEST_CASE("plugin.hpp: a second suspend is refused and the request fails", "[plugins][wrapper][later]") {
+    static constexpr brisk_plugin_descriptor d = brisk::make_descriptor<Waiter>("waiter", "1");
+    FakeHost host;
+    auto waiter = host.create(host.check(&d));
+    REQUIRE(waiter);
+    const auto res = waiter.handle(FakeRequest("GET", "/twice"));
+    CHECK(res.result == BRISK_ERROR);
+    CHECK(res.suspended == 0);
+    CHECK(res.misuse.size() == 1);
 }

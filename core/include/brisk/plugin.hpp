@@ -39,6 +39,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <initializer_list>
 #include <iterator>
 #include <limits>
 #include <new>
@@ -417,13 +418,25 @@ public:
     }
 
     /**
-     * Sends one chunk now. The first call sends the head, chunked (HTTP/1.1)
-     * or close-delimited (HTTP/1.0). Cannot be mixed with the other body calls.
+     * Streams the body: each call is one chunk, chunked (HTTP/1.1) or
+     * close-delimited (HTTP/1.0); the chunks leave when handle() returns.
+     * Cannot be mixed with the other body calls.
      */
     Response& stream(std::string_view chunk) {
         check(api().stream_write(ctx_, chunk.data(), static_cast<std::uint64_t>(chunk.size())), "stream");
         return *this;
     }
+
+    /**
+     * ABI 1.1: the request is answered later, with Later::resume() (from any
+     * thread), and handle() returns Result::done. `cancel(arg)` runs once on
+     * the loop thread if it will never be answered (the client left, the
+     * instance's handler_timeout passed). Throws ResponseError where brisk
+     * refuses (the blocking pool, after a response call, a second time, or a
+     * host older than 1.1). Copy what the answer needs: nothing of the
+     * request outlives handle().
+     */
+    class Later suspend(void (*cancel)(void*) = nullptr, void* arg = nullptr);
 
 private:
     static void check(std::int32_t rc, const char* what) {
@@ -445,6 +458,64 @@ private:
         delete static_cast<Held*>(p);
     }
 };
+
+/** Whether the host offers plugin ABI 1.1's calls (suspend, resume, timers). */
+inline bool host_has_later() noexcept {
+    const brisk_host_api& api = *detail::host_api;
+    return api.size >= offsetof(brisk_host_api, timer_cancel) + sizeof api.timer_cancel;
+}
+
+/**
+ * A suspended request (ABI 1.1): a handle that answers it once, from any
+ * thread. A plain value: copying it copies the handle; brisk refuses every
+ * answer after the first, and every answer after a cancel.
+ */
+class Later {
+public:
+    Later() = default;
+    explicit Later(std::uint64_t handle) noexcept : handle_(handle) {}
+
+    std::uint64_t handle() const noexcept { return handle_; }
+    explicit operator bool() const noexcept { return handle_ != 0; }
+
+    /**
+     * The whole answer, copied before it returns; brisk sends it from the
+     * request's loop. False when brisk takes no answer any more (answered,
+     * cancelled) or refuses it (a status outside 200-599, a field of brisk's own).
+     */
+    bool resume(std::uint32_t status, std::string_view body,
+                std::initializer_list<std::pair<std::string_view, std::string_view>> headers = {}) const {
+        brisk_header fields[16];
+        if (headers.size() > 16) return false;
+        std::uint32_t n = 0;
+        for (const auto& [name, value] : headers) fields[n++] = brisk_header{str(name), str(value)};
+        return detail::host_api->resume(handle_, status, fields, n, body.data(),
+                                        static_cast<std::uint64_t>(body.size())) == 0;
+    }
+
+private:
+    std::uint64_t handle_ = 0;
+};
+
+inline Later Response::suspend(void (*cancel)(void*), void* arg) {
+    const std::uint64_t h = host_has_later() ? api().suspend(ctx_, cancel, arg) : 0;
+    if (h == 0) check(-1, "suspend");
+    return Later(h);
+}
+
+/**
+ * ABI 1.1: a one-shot timer on the calling loop thread (in handle(),
+ * loop_init() or a callback): `fire(arg)` runs there once, `ms` from now or
+ * later. Returns its id, or 0 off a loop thread (or on an older host).
+ */
+inline std::uint64_t start_timer(std::uint64_t ms, void (*fire)(void*), void* arg) noexcept {
+    return host_has_later() ? detail::host_api->timer_start(ms, fire, arg) : 0;
+}
+
+/** ABI 1.1: cancels a pending timer of the calling loop thread; false if it fired or is unknown. */
+inline bool cancel_timer(std::uint64_t id) noexcept {
+    return host_has_later() && detail::host_api->timer_cancel(id) == 0;
+}
 
 /** What a plugin class must offer: handle(Request&, Response&) returning Result (or void, meaning done). */
 template <class T>

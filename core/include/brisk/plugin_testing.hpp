@@ -22,6 +22,11 @@
 //    overwritten (0xdd) before body_ref data is read, so a kept view or arena
 //    memory passed to body_ref shows up as garbage in the body;
 //  - every refused call is described in FakeResponse::misuse.
+// ABI 1.1: a request the plugin suspends comes back with
+// FakeResponse::suspended set; its answer, given later with resume() from any
+// thread, is FakeHost::later(handle); FakeHost::cancel(handle) plays the
+// client leaving; timers fire when the test moves the fake clock with
+// FakeHost::advance(ms).
 // Loading a file uses dlopen(RTLD_NOW | RTLD_LOCAL) and never dlclose, like
 // brisk; link the test with ${CMAKE_DL_LIBS} on a C library older than 2.34.
 #pragma once
@@ -35,8 +40,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -175,6 +183,8 @@ struct FakeResponse {
     std::vector<std::string> log;
     /** body_ref release callbacks called (all of them, once handle() returned). */
     std::size_t releases = 0;
+    /** ABI 1.1: the handle when the plugin suspended the request (answer it with FakeHost::later()). */
+    std::uint64_t suspended = 0;
 
     /** True when a body call was made (the head would be on its way). */
     bool started() const noexcept { return !body_calls.empty(); }
@@ -370,6 +380,10 @@ public:
         api_.config_bool = &fn_config_bool;
         api_.config_double = &fn_config_double;
         api_.config_where = &fn_config_where;
+        api_.suspend = &fn_suspend;
+        api_.resume = &fn_resume;
+        api_.timer_start = &fn_timer_start;
+        api_.timer_cancel = &fn_timer_cancel;
         current() = this;
     }
     FakeHost(const FakeHost&) = delete;
@@ -453,6 +467,85 @@ public:
         return late_;
     }
 
+    // ---- ABI 1.1: requests answered later, timers --------------------------
+
+    /** The answer a plugin gave later with resume(), as brisk would send it. */
+    struct LaterAnswer {
+        std::uint32_t status = 0;
+        std::vector<std::pair<std::string, std::string>> headers;
+        std::string body;
+    };
+
+    /**
+     * The answer to the suspended request `handle`, once the plugin resumed
+     * it (from any thread); nullopt while it has not, or after it was
+     * cancelled. Waits up to `wait` for an answer from another thread.
+     */
+    std::optional<LaterAnswer> later(std::uint64_t handle,
+                                     std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        resumed_cv_.wait_for(lock, wait, [&] {
+            auto it = later_.find(handle);
+            return it != later_.end() && it->second.answer;
+        });
+        auto it = later_.find(handle);
+        if (it == later_.end() || !it->second.answer) return std::nullopt;
+        return it->second.answer;
+    }
+
+    /**
+     * What brisk does when the client of a suspended request goes away (or
+     * its handler_timeout passes): the plugin's cancel callback, once; false
+     * if the request was not suspended any more (answered or cancelled).
+     */
+    bool cancel(std::uint64_t handle) {
+        void (*fn)(void*) = nullptr;
+        void* arg = nullptr;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            auto it = later_.find(handle);
+            if (it == later_.end() || it->second.answer || it->second.cancelled) return false;
+            it->second.cancelled = true;
+            fn = it->second.cancel;
+            arg = it->second.arg;
+        }
+        if (fn != nullptr) fn(arg);
+        return true;
+    }
+
+    /** Timers started and neither fired nor cancelled. */
+    std::size_t pending_timers() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        std::size_t n = 0;
+        for (const Timer& t : timers_) n += t.pending;
+        return n;
+    }
+
+    /**
+     * Moves the fake clock on by `ms` and fires the timers due by then, in
+     * the order of their deadlines (as brisk's loop would); returns how many fired.
+     */
+    std::size_t advance(std::uint64_t ms) {
+        std::size_t fired = 0;
+        clock_ms_ += ms;
+        for (;;) {
+            void (*fire)(void*) = nullptr;
+            void* arg = nullptr;
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                Timer* next = nullptr;
+                for (Timer& t : timers_)
+                    if (t.pending && t.due <= clock_ms_ && (!next || t.due < next->due)) next = &t;
+                if (next == nullptr) return fired;
+                next->pending = false;
+                fire = next->fire;
+                arg = next->arg;
+            }
+            fire(arg);
+            ++fired;
+        }
+    }
+
 private:
     friend class FakeInstance;
 
@@ -477,6 +570,7 @@ private:
             std::uint64_t offset;
         };
         std::vector<std::pair<std::size_t, Ref>> deferred;  // body offset -> ref or file, read at the end
+        std::uint64_t suspended = 0;                        // ABI 1.1: the handle, once suspended
     };
 
     static FakeHost*& current() noexcept {
@@ -809,6 +903,14 @@ private:
 
         res.result = d->handle(instance, reinterpret_cast<brisk_ctx*>(call), &req);
         call->open = false;
+        if (call->suspended != 0) {
+            if (res.result == BRISK_DONE) {
+                res.suspended = call->suspended;
+            } else {
+                std::lock_guard<std::mutex> lock(mutex_);
+                later_.erase(call->suspended);  // undone, as brisk does: no cancel callback
+            }
+        }
 
         if (res.result != BRISK_DONE && res.result != BRISK_DECLINE && res.result != BRISK_ERROR)
             res.misuse.push_back("handle returned " + std::to_string(res.result));
@@ -860,6 +962,86 @@ private:
         call->req = nullptr;
         return res;
     }
+
+    // ---- ABI 1.1 ------------------------------------------------------------
+
+    struct Suspended {
+        void (*cancel)(void*) = nullptr;
+        void* arg = nullptr;
+        bool cancelled = false;
+        std::optional<LaterAnswer> answer;
+    };
+    struct Timer {
+        std::uint64_t due;
+        void (*fire)(void*);
+        void* arg;
+        bool pending;
+    };
+
+    static std::uint64_t fn_suspend(brisk_ctx* ctx, void (*cancel)(void*), void* arg) {
+        Call* c = live(ctx, "suspend");
+        if (c == nullptr) return 0;
+        if (c->suspended != 0) {
+            refuse(c, "suspend: the request is suspended already");
+            return 0;
+        }
+        if (c->body != Call::Body::none || !c->res->headers.empty() || c->res->status != 200) {
+            refuse(c, "suspend after a response call");
+            return 0;
+        }
+        std::lock_guard<std::mutex> lock(c->host->mutex_);
+        c->suspended = ++c->host->next_handle_;
+        c->host->later_[c->suspended] = Suspended{cancel, arg, false, std::nullopt};
+        return c->suspended;
+    }
+
+    static std::int32_t fn_resume(std::uint64_t handle, std::uint32_t status, const brisk_header* headers,
+                                  std::uint32_t count, const void* body, std::uint64_t len) {
+        FakeHost* host = current();
+        if (host == nullptr || status < 200 || status > 599 || (count != 0 && headers == nullptr) ||
+            (len != 0 && body == nullptr))
+            return -1;
+        LaterAnswer a;
+        a.status = status;
+        for (std::uint32_t i = 0; i < count; ++i) {
+            const std::string_view n = detail::view(headers[i].name);
+            for (std::string_view own : {"date", "server", "content-length", "transfer-encoding", "connection"})
+                if (detail::iequals(n, own)) return -1;
+            a.headers.emplace_back(std::string(n), std::string(detail::view(headers[i].value)));
+        }
+        a.body.assign(static_cast<const char*>(body), static_cast<std::size_t>(len));
+        {
+            std::lock_guard<std::mutex> lock(host->mutex_);
+            auto it = host->later_.find(handle);
+            if (it == host->later_.end() || it->second.answer || it->second.cancelled) return -1;
+            it->second.answer = std::move(a);
+        }
+        host->resumed_cv_.notify_all();
+        return 0;
+    }
+
+    static std::uint64_t fn_timer_start(std::uint64_t ms, void (*fire)(void*), void* arg) {
+        FakeHost* host = current();
+        if (host == nullptr || fire == nullptr) return 0;
+        std::lock_guard<std::mutex> lock(host->mutex_);
+        host->timers_.push_back(Timer{host->clock_ms_ + ms, fire, arg, true});
+        return host->timers_.size();  // index + 1
+    }
+
+    static std::int32_t fn_timer_cancel(std::uint64_t id) {
+        FakeHost* host = current();
+        if (host == nullptr) return -1;
+        std::lock_guard<std::mutex> lock(host->mutex_);
+        if (id == 0 || id > host->timers_.size() || !host->timers_[id - 1].pending) return -1;
+        host->timers_[id - 1].pending = false;
+        return 0;
+    }
+
+    std::uint64_t next_handle_ = 0;
+    std::map<std::uint64_t, Suspended> later_;
+    std::condition_variable resumed_cv_;
+    std::deque<Timer> timers_;
+    std::uint64_t clock_ms_ = 0;
 
     brisk_host_api api_;
     FakeHost* previous_;
