@@ -221,12 +221,13 @@ int32_t host_stream_write(brisk_ctx* ctx, const void* data, uint64_t len) {
 uint64_t host_suspend(brisk_ctx* ctx, void (*cancel)(void*), void* arg) {
     if (!ctx) return 0;
     HandlerCall& call = *ctx->call;
-    const Reply& r = call.reply;
+    Reply& r = call.reply;
     // Only on a loop thread (not the blocking pool), once, before any response call.
-    if (!call.loop || call.later || r.kind != Reply::Kind::none || !r.pieces.empty() || r.headers_len) return 0;
-    call.later = Suspensions::get().suspend(*call.loop, const_cast<Conn&>(call.conn), cancel, arg);
-    call.later_timeout_ms = ctx->instance->handler_timeout_ms();
-    return call.later;
+    Loop* loop = Loop::current();
+    if (!loop || r.later || r.kind != Reply::Kind::none || !r.pieces.empty() || r.headers_len) return 0;
+    r.later = Suspensions::get().suspend(*loop, const_cast<Conn&>(call.conn), cancel, arg);
+    r.later_timeout_ms = ctx->instance->handler_timeout_ms();
+    return r.later;
 }
 
 int32_t host_resume(uint64_t handle, uint32_t status, const brisk_header* headers, uint32_t header_count,
@@ -401,10 +402,10 @@ Outcome PluginInstance::handle(HandlerCall& call) {
     r.body = str(req.body);
 
     const int32_t result = desc_->handle(instance_, &ctx, &r);
-    if (call.later) {
+    if (call.reply.later) [[unlikely]] {
         if (result == BRISK_DONE) return Outcome::suspended;
-        Suspensions::get().drop(call.later);  // undone: the plugin answered otherwise
-        call.later = 0;
+        Suspensions::get().drop(call.reply.later);  // undone: the plugin answered otherwise
+        call.reply.later = 0;
     }
     switch (result) {
     case BRISK_DONE:

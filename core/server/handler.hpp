@@ -11,13 +11,12 @@
 namespace brisk {
 
 struct Conn;
-class Loop;
 
 enum class Outcome : std::uint8_t {
     done,       // `reply` holds the answer
     decline,    // not for this handler: try the next matching route
     error,      // 500 if nothing was sent, else the connection closes
-    suspended,  // answered later (HandlerCall::later; server/suspend.hpp)
+    suspended,  // answered later (Reply::later; server/suspend.hpp)
 };
 
 /** What a handler is given: the request, where to answer, and who asked. */
@@ -31,11 +30,6 @@ struct HandlerCall {
      * without an address (ip_len 0), the connection's peer is the client.
      */
     const http::proxy::Address* client = nullptr;
-    /** The loop running the request; null where it cannot be suspended (the blocking pool, tests). */
-    Loop* loop = nullptr;
-    /** Set by a handler that suspends the request: its handle, and how long it may wait (0: no limit). */
-    std::uint64_t later = 0;
-    std::int64_t later_timeout_ms = 0;
 };
 
 class Handler {

@@ -126,7 +126,7 @@ private:
     /** Sends what is buffered; false unless it all left (the connection waits, or is closed). */
     bool flush(Conn& c, Worker& w);
     /** The socket takes more output (or a send completed) while writing. */
-    inline void on_output(Conn& c);
+    [[gnu::always_inline]] inline void on_output(Conn& c);
     /** Half-closes and drains what the client still sends, until it closes too or a short deadline. */
     void linger(Conn& c);
     void discard(Conn& c);

@@ -8,6 +8,7 @@
 
 #include <climits>
 #include <cstring>
+#include <utility>
 
 #include "http/parser.hpp"
 #include "server/http1_connection.hpp"
@@ -354,15 +355,15 @@ void Http1<T>::answer(Conn& c, Worker& w, Outcome outcome) {
             overloaded = true;
             break;
         }
-        HandlerCall call{w.req, w.reply, c, loop_.index_, &w.forwarded, &loop_};
+        HandlerCall call{w.req, w.reply, c, loop_.index_, &w.forwarded};
         outcome = http1::call_handler(*h, call);
         if (outcome == Outcome::suspended) [[unlikely]] {
             // Answered later (deliver), or cancelled; the connection reads
             // no further request meanwhile. Its bytes stay as they are.
-            w.later = call.later;
+            w.later = std::exchange(w.reply.later, 0);
             enter(c, ConnState::handling);
             t_.watch(c);  // so that a client going away is seen (and the request cancelled)
-            if (call.later_timeout_ms > 0) loop_.arm(c, TimerKind::handler, call.later_timeout_ms);
+            if (w.reply.later_timeout_ms > 0) loop_.arm_handler(c, w.reply.later_timeout_ms);
             return;
         }
     }
@@ -418,6 +419,7 @@ void Http1<T>::resume(Conn& c, Outcome outcome) {
     if (!w.held.empty()) {
         w.take_input(w.held.data(), w.held.size(), observe_);
         w.held.clear();
+        if (w.held.capacity() > WorkerPool::kKeepBuffer) w.held.shrink_to_fit();
     }
     on_input(c);
 }

@@ -129,10 +129,14 @@ private:
         disarm(c);
         c.timer = kind;
         c.deadline_ms = ms > 0 ? now_ms_ + ms : INT64_MAX;
-        if (kind == TimerKind::handler) [[unlikely]]
-            timers_[static_cast<std::size_t>(kind)].insert_sorted(c);
-        else
-            timers_[static_cast<std::size_t>(kind)].push(c);
+        timers_[static_cast<std::size_t>(kind)].push(c);
+    }
+    /** A handler deadline, `ms` from now: durations differ per instance, so its list is kept sorted. */
+    void arm_handler(Conn& c, std::int64_t ms) noexcept {
+        disarm(c);
+        c.timer = TimerKind::handler;
+        c.deadline_ms = now_ms_ + ms;
+        timers_[static_cast<std::size_t>(TimerKind::handler)].insert_sorted(c);
     }
     void disarm(Conn& c) noexcept {
         if (c.timer == TimerKind::none) return;

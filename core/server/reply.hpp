@@ -51,6 +51,10 @@ struct Reply {
     std::vector<Segment> pieces;  // the body in order; bytes: offsets in `body`
     Arena arena;
     void* slot = nullptr;  // a plugin's per-request state
+    // Set by a handler that suspends the request (Outcome::suspended): its
+    // handle (server/suspend.hpp) and how long it may wait (0: no limit).
+    std::uint64_t later = 0;
+    std::int64_t later_timeout_ms = 0;
 
     std::uint64_t body_size() const noexcept {
         std::uint64_t n = 0;

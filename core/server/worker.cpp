@@ -41,9 +41,8 @@ void WorkerPool::release(Worker* w, std::int64_t now_ms) {
     w->scanned = 0;
     w->stage = Worker::Stage::head;
     w->continue_sent = w->reparse = false;
-    w->held.clear();
-    w->later = 0;
-    if (w->held.capacity() > kKeepBuffer) w->held.shrink_to_fit();
+    if (!w->held.empty()) [[unlikely]]
+        w->held.clear();  // what came while its handler ran, for a connection closed meanwhile
     w->out.reset();
     w->reply.reset();
     w->out.buf.shrink_to(kKeepBuffer);

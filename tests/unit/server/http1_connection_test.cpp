@@ -100,12 +100,13 @@ private:
 
 /** A handler that suspends every request (what a plugin does with host->suspend). */
 struct Suspender final : Handler {
+    Loop* loop = nullptr;
     std::uint64_t last = 0;
     int cancels = 0;
     std::int64_t timeout_ms = 0;
     Outcome handle(HandlerCall& call) override {
-        call.later = last = Suspensions::get().suspend(*call.loop, const_cast<Conn&>(call.conn), on_cancel, this);
-        call.later_timeout_ms = timeout_ms;
+        call.reply.later = last = Suspensions::get().suspend(*loop, const_cast<Conn&>(call.conn), on_cancel, this);
+        call.reply.later_timeout_ms = timeout_ms;
         return Outcome::suspended;
     }
     static void on_cancel(void* self) { ++static_cast<Suspender*>(self)->cancels; }
@@ -140,6 +141,7 @@ struct Fixture {
 
     Fixture() {
         LoopProbe::attach(loop, &http1);
+        suspender.loop = &loop;
         conn = &http1.adopt(100);
         shared.open.fetch_add(1);  // as Loop::accepted counts it
         http1.start(*conn, false);
