@@ -6,6 +6,7 @@
 
 #include "server/access_log.hpp"
 #include "server/shared.hpp"
+#include "server/suspend.hpp"
 
 namespace brisk {
 namespace {
@@ -181,6 +182,8 @@ private:
         metric(out, "brisk_loops", "gauge", "Event loops.", stats ? stats->size() : 0);
         metric(out, "brisk_blocking_threads", "gauge", "Threads for plugin handlers that may block.",
                shared_ ? shared_->blocking_threads : 0);
+        metric(out, "brisk_suspended_requests", "gauge",
+               "Requests a plugin suspended (plugin ABI 1.1) and has not answered yet.", Suspensions::get().pending());
         head(out, "brisk_rejected_connections_total", "counter",
              "Connections refused at accept: 503 over --concurrency, 429 over --max-conns-per-ip.");
         out += "brisk_rejected_connections_total{reason=\"concurrency\"} " + std::to_string(rej_conc) + "\n";

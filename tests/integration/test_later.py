@@ -10,7 +10,7 @@ import tempfile
 import time
 import unittest
 
-from brisk_harness import HELLO, get, run_brisk
+from brisk_harness import HELLO, decode, get, run_brisk
 from test_plugins import PluginTestCase, fixture_so, has_data, plugin_so, toml_str
 
 EVENT_TIMEOUT = 10.0  # seconds a test waits for an event of the server's
@@ -218,6 +218,31 @@ class HandlerTimeoutTest(LaterTestCase):
                 f.write("[plugins.slow]\nfile = %s\nhandler_timeout = %s\n" % (toml_str(so), value))
             proc = run_brisk(["--config", path, "--check-config"])
             self.assert_one_line_error(proc, mention=mention)
+
+
+class SuspendedGaugeTest(LaterTestCase):
+
+    def test_metrics_count_suspended_requests(self):
+        so = self.need(fixture_so("later"))
+        d = self.events()
+        started, gate = os.path.join(d, "started"), os.path.join(d, "gate")
+        srv = self.start_plugins("--metrics", "/metrics", "--plugin", "/l/=" + so)
+
+        def gauge():
+            body = decode(self.get_one(srv, "/metrics").body)
+            for line in body.splitlines():
+                if line.startswith("brisk_suspended_requests "):
+                    return int(line.split()[1])
+            raise AssertionError("no brisk_suspended_requests in:\n" + body)
+
+        self.assertEqual(gauge(), 0)
+        with srv.connect(timeout=10) as c:
+            c.send(get("/l/x?gate=%s&started=%s" % (gate, started)))
+            self.assertTrue(wait_for_file(started))
+            self.assertEqual(gauge(), 1)
+            open(gate, "w").close()
+            self.assertEqual(c.read_response(timeout=10).status, 200)
+        self.assertEqual(gauge(), 0)
 
 
 class OldPluginTest(PluginTestCase):
