@@ -214,7 +214,7 @@ template <class T>
 inline void Http1<T>::on_output(Conn& c) {
     Worker& w = *c.worker;
     if (w.out.finished() && !w.has_input()) {
-        // The common case under io_uring: all of it left and nothing came meanwhile.
+        // The common case of a send that completed later: all of it left and nothing came meanwhile.
         w.out.reset();
         finish(c, w, false);
         return;

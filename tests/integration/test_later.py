@@ -10,7 +10,7 @@ import tempfile
 import time
 import unittest
 
-from brisk_harness import HELLO, decode, get, run_brisk
+from brisk_harness import HELLO, curl, decode, get, run_brisk
 from test_plugins import PluginTestCase, fixture_so, has_data, plugin_so, toml_str
 
 EVENT_TIMEOUT = 10.0  # seconds a test waits for an event of the server's
@@ -68,6 +68,13 @@ class DelayTest(LaterTestCase):
         self.assert_text(self.get_one(srv, "/delay?ms=0"), 200, "waited 0 ms\n")
         r = self.get_one(srv, "/delay?ms=10", method="HEAD")
         self.assertEqual((r.status, r.header("content-length"), r.body), (200, "13", b""))
+
+    def test_curl_and_keep_alive(self):
+        # curl reuses its connection for both URLs: the second waits behind the first.
+        srv = self.start_plugins("--plugin", "/delay=" + self.so)
+        p = curl("-w", "%{http_code} %{num_connects}\\n", srv.url("/delay?ms=100"), srv.url("/delay?ms=0"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, b"waited 100 ms\n200 1\nwaited 0 ms\n200 0\n")
 
     def test_bad_delays_get_400(self):
         srv = self.start_plugins("--plugin", "/delay=" + self.so)
