@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,17 +25,57 @@ namespace {
     throw Error("plugin \"" + pc.name + "\": " + why);
 }
 
-struct FileId {
-    dev_t dev;
-    ino_t ino;
-};
-
-/** Which file each configured path named when it was last loaded. */
-std::map<std::string, FileId>& loaded_files() {
-    static std::map<std::string, FileId> files;
-    return files;
+/**
+ * The private copies of plugin files this process loaded, by content: a
+ * sealed memfd each, kept open (and so mapped code stays valid) for the life
+ * of the process. A file overwritten in place or deleted never touches code
+ * brisk runs, and a reload of unchanged bytes finds the same copy (dlopen()
+ * then returns the library already loaded).
+ */
+std::map<std::string, int>& copies() {
+    static std::map<std::string, int> by_digest;
+    return by_digest;
 }
-std::mutex loaded_files_mutex;
+std::mutex copies_mutex;
+
+/** The whole file behind `fd` (a plugin: a few MiB at most); false with errno set. */
+bool read_all(int fd, std::string& out) {
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n == 0) return true;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+/** A sealed memfd holding `bytes`, or -1 with errno set. */
+int sealed_copy(const std::string& name, const std::string& bytes) {
+    const int fd = ::memfd_create(("brisk-plugin:" + name).c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return -1;
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const int err = errno;
+            ::close(fd);
+            errno = err;
+            return -1;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+        const int err = errno;
+        ::close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
 
 std::string version(std::uint32_t major, std::uint32_t minor) {
     return std::to_string(major) + "." + std::to_string(minor);
@@ -44,38 +85,41 @@ std::string version(std::uint32_t major, std::uint32_t minor) {
 
 const brisk_plugin_descriptor* load_plugin(const PluginInstanceConfig& pc) {
     const std::string& file = pc.file;
+    // Everything is checked on the descriptor read, and what is loaded is a
+    // private copy of exactly the bytes checked.
+    const int src = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not block the open
+    if (src < 0) refuse(pc, "cannot load " + file + ": " + std::strerror(errno));
+    struct Source {
+        int fd;
+        ~Source() { ::close(fd); }
+    } source{src};
     struct stat st {};
-    if (::stat(file.c_str(), &st) != 0) refuse(pc, "cannot load " + file + ": " + std::strerror(errno));
+    if (::fstat(src, &st) != 0) refuse(pc, "cannot load " + file + ": " + std::strerror(errno));
     if (!S_ISREG(st.st_mode)) refuse(pc, "cannot load " + file + ": not a regular file");
     // Anyone who may write the file may run code inside brisk.
     if (st.st_mode & (S_IWGRP | S_IWOTH))
         refuse(pc, file + " is group- or world-writable; refusing to load it (chmod go-w " + file + ")");
-    if (!pc.sha256.empty()) {
-        std::string digest, error;
-        if (!sha256_file(file, digest, error)) refuse(pc, "cannot read " + file + ": " + error);
-        if (digest != pc.sha256) refuse(pc, file + " has sha256 " + digest + ", but the config pins " + pc.sha256);
-    }
+    std::string bytes;
+    if (!read_all(src, bytes)) refuse(pc, "cannot read " + file + ": " + std::strerror(errno));
+    const std::string digest = Sha256::hex(bytes);
+    if (!pc.sha256.empty() && digest != pc.sha256)
+        refuse(pc, file + " has sha256 " + digest + ", but the config pins " + pc.sha256);
 
     // RTLD_LOCAL: a plugin's symbols never satisfy another plugin's. Never dlclose()d.
-    // A name without '/' would make dlopen search the library path, not open the file checked above.
-    std::string open_as = file.find('/') == std::string::npos ? "./" + file : file;
-    std::lock_guard lock(loaded_files_mutex);
-    // A path whose file was replaced (by rename, as installs do) since it was
-    // loaded would get the old code back from dlopen(), which knows it by
-    // name. The new file is opened through a descriptor instead, kept open
-    // for the life of the process so that its name stays this file's.
-    int fd = -1;
-    if (auto it = loaded_files().find(file);
-        it != loaded_files().end() && (it->second.dev != st.st_dev || it->second.ino != st.st_ino)) {
-        fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-        struct stat now {};
-        if (fd < 0 || ::fstat(fd, &now) != 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
-            if (fd >= 0) ::close(fd);
-            refuse(pc, "cannot load " + file + ": it changed while being loaded");
-        }
-        open_as = "/proc/self/fd/" + std::to_string(fd);
+    std::lock_guard lock(copies_mutex);
+    int copy = -1;
+    bool made = false;
+    if (auto it = copies().find(digest); it != copies().end()) {
+        copy = it->second;
+    } else {
+        const std::size_t slash = file.rfind('/');
+        copy = sealed_copy(slash == std::string::npos ? file : file.substr(slash + 1), bytes);
+        if (copy < 0) refuse(pc, "cannot load " + file + ": a private copy failed: " + std::strerror(errno));
+        made = true;
     }
-    // A refused file is unloaded again; an accepted one stays for the life of the process.
+    const std::string open_as = "/proc/self/fd/" + std::to_string(copy);
+    // A refused file is unloaded again (and a copy made for it closed); an
+    // accepted one stays for the life of the process.
     struct Unload {
         void* dl = nullptr;
         int fd;
@@ -83,11 +127,14 @@ const brisk_plugin_descriptor* load_plugin(const PluginInstanceConfig& pc) {
             if (dl) ::dlclose(dl);
             if (fd >= 0) ::close(fd);
         }
-    } unload{nullptr, fd};
+    } unload{nullptr, made ? copy : -1};
     void* dl = ::dlopen(open_as.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!dl) {
         const char* e = ::dlerror();
-        refuse(pc, "cannot load " + file + ": " + (e ? e : "dlopen failed"));
+        std::string why = e ? e : "dlopen failed";
+        // The loader names the private copy; the operator knows the file.
+        if (why.rfind(open_as, 0) == 0) why.replace(0, open_as.size(), file);
+        refuse(pc, "cannot load " + file + ": " + why);
     }
     unload.dl = dl;
     auto entry = reinterpret_cast<brisk_plugin_entry_v1_fn>(::dlsym(dl, BRISK_PLUGIN_ENTRY_V1));
@@ -113,7 +160,7 @@ const brisk_plugin_descriptor* load_plugin(const PluginInstanceConfig& pc) {
     if (!d->create || !d->handle) refuse(pc, file + " has no create or handle callback");
     unload.dl = nullptr;
     unload.fd = -1;
-    loaded_files()[file] = FileId{st.st_dev, st.st_ino};
+    copies().emplace(digest, copy);
     // cppcheck-suppress resourceLeak ; an accepted plugin is never unloaded
     return d;
 }

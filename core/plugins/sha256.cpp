@@ -1,7 +1,5 @@
 #include "plugins/sha256.hpp"
 
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 namespace brisk {
@@ -105,26 +103,6 @@ std::string Sha256::hex(std::string_view data) {
     Sha256 h;
     h.update(data.data(), data.size());
     return to_hex(h.finish());
-}
-
-bool sha256_file(const std::string& path, std::string& digest, std::string& error) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) {
-        error = std::strerror(errno);
-        return false;
-    }
-    Sha256 h;
-    char buf[65536];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) h.update(buf, n);
-    bool ok = !std::ferror(f);
-    std::fclose(f);
-    if (!ok) {
-        error = "read error";
-        return false;
-    }
-    digest = to_hex(h.finish());
-    return true;
 }
 
 }  // namespace brisk

@@ -1,4 +1,4 @@
-// brisk — SHA-256 (FIPS 180-4), for pinning plugin files.
+// brisk — SHA-256 (FIPS 180-4), for pinning plugin files and naming their private copies.
 #pragma once
 
 #include <array>
@@ -25,8 +25,5 @@ private:
     std::size_t used_ = 0;
     std::uint64_t total_ = 0;
 };
-
-/** Lower-case hex digest of the file at `path`; false with `error` set if unreadable. */
-bool sha256_file(const std::string& path, std::string& digest, std::string& error);
 
 }  // namespace brisk

@@ -267,6 +267,34 @@ class ReloadTest(BriskTestCase):
         self.assertNotEqual(body, HELLO)
         self.assertIn(b"/h/plaintext", body)  # the echo plugin tells the request back
 
+    def test_a_plugin_file_overwritten_in_place_never_touches_running_code(self):
+        # `cp new.so live.so` rewrites the loaded file in place (same inode).
+        # brisk runs a private copy: it keeps serving the old code until a
+        # reload loads the new bytes, and a deleted file changes nothing.
+        hello, echo = plugin_file("libhello.so"), plugin_file("libecho.so")
+        for p in (hello, echo):
+            self.assertTrue(os.path.isfile(p), "%s not built" % p)
+        d = tempfile.mkdtemp(prefix="brisk-reload-")
+        self.addCleanup(shutil.rmtree, d, True)
+        so = os.path.join(d, "handler.so")
+        shutil.copy(hello, so)
+        os.chmod(so, 0o755)
+        config = '[plugins.h]\nfile = "%s"\n[[route]]\nprefix = "/h/"\nplugin = "h"\n' % so
+        srv = self.start(config=config)
+        self.assertEqual(self.get_body(srv, "/h/plaintext"), HELLO)
+        inode = os.stat(so).st_ino
+        with open(echo, "rb") as src, open(so, "r+b") as dst:
+            dst.write(src.read())
+            dst.truncate()
+        self.assertEqual(os.stat(so).st_ino, inode)
+        for _ in range(20):
+            self.assertEqual(self.get_body(srv, "/h/plaintext"), HELLO)
+        self.reload(srv, 1)
+        self.assertIn(b"/h/plaintext", self.get_body(srv, "/h/plaintext"))  # the echo plugin now
+        os.unlink(so)
+        self.assertIn(b"/h/plaintext", self.get_body(srv, "/h/plaintext"))
+        self.stop_and_check(srv)
+
     def test_unix_socket_survives_reloads(self):
         srv = self.start(kind="unix", config=route_config("one"))
         self.rewrite(srv, route_config("two"))
