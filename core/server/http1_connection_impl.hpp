@@ -375,7 +375,16 @@ void Http1<T>::answer(Conn& c, Worker& w, Outcome outcome) {
     } else if (outcome == Outcome::done) {
         keep = write_reply(w, keep, a);
     } else if (outcome == Outcome::decline) {
-        write_response(w, http::Response{404, http1::kTextPlain, "Not Found\n", {}}, keep, a);
+        const std::uint32_t allowed = router_.methods_for(w.req);
+        if (allowed && !(allowed & (1u << static_cast<unsigned>(w.req.method)))) [[unlikely]] {
+            // The path's routes take other methods only (RFC 9110 15.5.6).
+            const std::string fields = std::string(http1::kTextPlain) + Router::allow_field(allowed);
+            w.reply.kind = Reply::Kind::simple;  // the status the access log reports
+            w.reply.simple = http::Response{405, fields, "Method Not Allowed\n", {}};
+            write_response(w, w.reply.simple, keep, a);
+        } else {
+            write_response(w, http::Response{404, http1::kTextPlain, "Not Found\n", {}}, keep, a);
+        }
     } else {
         write_response(w, http::Response{500, http1::kTextPlain, "Internal Server Error\n", {}}, keep, a);
     }

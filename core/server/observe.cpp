@@ -41,6 +41,9 @@ void Loop::observe_answer(Conn& c, Worker& w, Outcome outcome, bool overloaded, 
             body += piece.len;
             if (piece.kind != Segment::Kind::bytes) by_reference += piece.len;
         }
+    } else if (outcome == Outcome::decline && r.kind == Reply::Kind::simple) {
+        rec.status = r.simple.status;  // 405: the path's routes take other methods
+        body = r.simple.body.size();
     } else if (outcome == Outcome::decline) {
         rec.status = 404;
         body = 10;

@@ -36,15 +36,16 @@ private:
     http::Response response_;
 };
 
+constexpr std::pair<std::string_view, http::Method> kMethodNames[] = {
+    {"GET", http::Method::get},     {"HEAD", http::Method::head},      {"POST", http::Method::post},
+    {"PUT", http::Method::put},     {"DELETE", http::Method::delete_}, {"OPTIONS", http::Method::options},
+    {"TRACE", http::Method::trace}, {"PATCH", http::Method::patch},
+};
+
 std::uint32_t method_mask(const std::vector<std::string>& methods) {
-    static constexpr std::pair<std::string_view, http::Method> kNames[] = {
-        {"GET", http::Method::get},     {"HEAD", http::Method::head},      {"POST", http::Method::post},
-        {"PUT", http::Method::put},     {"DELETE", http::Method::delete_}, {"OPTIONS", http::Method::options},
-        {"TRACE", http::Method::trace}, {"PATCH", http::Method::patch},
-    };
     std::uint32_t mask = 0;
     for (const std::string& m : methods)
-        for (const auto& [name, method] : kNames)
+        for (const auto& [name, method] : kMethodNames)
             if (m == name) mask |= 1u << static_cast<unsigned>(method);
     return mask;
 }
@@ -142,6 +143,31 @@ Handler* Router::match(const http::Request& req, std::size_t& cursor) const noex
     }
     cursor = exact_.size() + prefixes_.size();
     return nullptr;
+}
+
+std::uint32_t Router::methods_for(const http::Request& req) const noexcept {
+    std::uint32_t allowed = 0;
+    auto visit = [&](const Entry& e) {
+        if (!e.host.empty() && !http::iequals(e.host, without_port(req.host))) return true;
+        if (!e.methods) return false;  // a route that takes every method: no 405
+        allowed |= e.methods;
+        return true;
+    };
+    for (const Entry& e : exact_)
+        if (same(e.path, req.path) && !visit(e)) return 0;
+    for (const Entry& e : prefixes_)
+        if (req.path.substr(0, e.path.size()) == e.path && !visit(e)) return 0;
+    return allowed;
+}
+
+std::string Router::allow_field(std::uint32_t methods) {
+    std::string out = "Allow: ";
+    for (const auto& [name, method] : kMethodNames) {
+        if (!(methods & (1u << static_cast<unsigned>(method)))) continue;
+        if (out.size() > 7) out += ", ";
+        out += name;
+    }
+    return out + "\r\n";
 }
 
 Handler* Router::match(std::string_view path) const noexcept {

@@ -43,6 +43,15 @@ public:
      */
     Handler* match(const http::Request& req, std::size_t& cursor) const noexcept;
 
+    /**
+     * The methods the routes of the request's path and host take, when each
+     * of them is limited to some methods (0 when there is none, or one takes
+     * every method): a request of another method gets 405 with them.
+     */
+    std::uint32_t methods_for(const http::Request& req) const noexcept;
+    /** "Allow: GET, HEAD\r\n" for a mask of methods_for(). */
+    static std::string allow_field(std::uint32_t methods);
+
     /** Shorthand: the first handler for a GET of `path` with any host. */
     Handler* match(std::string_view path) const noexcept;
 

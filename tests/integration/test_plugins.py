@@ -545,6 +545,34 @@ class RoutingTest(PluginTestCase):
         self.assertEqual(self.get_one(srv, "/m/x").body, b"not posted\n")
         self.assertEqual(self.get_one(srv, "/m/x", method="DELETE").body, b"not posted\n")
 
+    def test_a_path_whose_routes_take_other_methods_is_405_with_allow(self):
+        echo = self.need(plugin_so("echo"))
+        srv = self.start_plugins("--access-log", "-", config=(
+            "[plugins.echo]\nfile = {echo}\n\n"
+            "[[route]]\nprefix = \"/w/\"\nplugin = \"echo\"\nmethods = [\"POST\", \"PUT\"]\n\n"
+            "[[route]]\npath = \"/w/x\"\nrespond = \"read\\n\"\nmethods = [\"GET\", \"HEAD\"]\n\n"
+            "[[route]]\npath = \"/any\"\nrespond = \"any\\n\"\n"
+        ).format(echo=toml_str(echo)))
+        with srv.connect() as c:
+            c.send(request("DELETE", "/w/x") + request("PATCH", "/w/y") + request("GET", "/w/x")
+                   + request("DELETE", "/any") + request("GET", "/nowhere"))
+            rs = c.read_responses(5)
+        self.assertEqual([r.status for r in rs], [405, 405, 200, 200, 404], rs)
+        self.assertEqual(rs[0].header("allow"), "GET, HEAD, POST, PUT")
+        self.assertEqual(rs[0].body, b"Method Not Allowed\n")
+        self.assertEqual(rs[1].header("allow"), "POST, PUT")
+        self.assertFalse(rs[0].closes(), rs[0])
+        self.assertIsNone(rs[4].header("allow"))
+        self.assertEqual(rs[2].body, b"read\n")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # the access log (stdout) is written by a thread of its own
+            with open(srv.stdout_path) as f:
+                log = f.read()
+            if '"DELETE /w/x HTTP/1.1" 405 ' in log:
+                break
+            time.sleep(0.02)
+        self.assertIn('"DELETE /w/x HTTP/1.1" 405 ', log)
+
 
 # --------------------------------------------------------------------------
 # Failing and misbehaving plugins
