@@ -121,8 +121,8 @@ static const brisk_plugin_descriptor descriptor = {
 };
 
 BRISK_PLUGIN_EXPORT const brisk_plugin_descriptor* brisk_plugin_entry_v1(uint32_t host_abi_major,
-                                                                          uint32_t host_abi_minor,
-                                                                          const brisk_host_api* api) {
+                                                                         uint32_t host_abi_minor,
+                                                                         const brisk_host_api* api) {
     if (host_abi_major != BRISK_PLUGIN_ABI_MAJOR || host_abi_minor < 1) return NULL;
     host = api;
     return &descriptor;
