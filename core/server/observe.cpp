@@ -32,7 +32,8 @@ void Loop::observe_answer(Conn& c, Worker& w, Outcome outcome, bool overloaded, 
         rec.status = 503;
         body = 20;
         if (stats_) bump(stats_->rejected_blocking_queue);
-    } else if (outcome == Outcome::done && r.kind == Reply::Kind::simple) {
+    } else if (r.kind == Reply::Kind::simple && outcome != Outcome::error) {
+        // A fixed answer, or the 405 of a path whose routes take other methods.
         rec.status = r.simple.status;
         body = r.simple.body.size();
     } else if (outcome == Outcome::done) {
@@ -41,9 +42,6 @@ void Loop::observe_answer(Conn& c, Worker& w, Outcome outcome, bool overloaded, 
             body += piece.len;
             if (piece.kind != Segment::Kind::bytes) by_reference += piece.len;
         }
-    } else if (outcome == Outcome::decline && r.kind == Reply::Kind::simple) {
-        rec.status = r.simple.status;  // 405: the path's routes take other methods
-        body = r.simple.body.size();
     } else if (outcome == Outcome::decline) {
         rec.status = 404;
         body = 10;
