@@ -1,5 +1,7 @@
 #include "server/suspend.hpp"
 
+#include <new>
+
 #include "server/loop.hpp"
 
 namespace brisk {
@@ -12,8 +14,12 @@ std::uint64_t handle_of(std::uint32_t index, std::uint32_t generation) noexcept 
 }  // namespace
 
 Suspensions& Suspensions::get() noexcept {
-    static Suspensions table;
-    return table;
+    // Never destroyed: a plugin's own thread may call resume() at any time,
+    // also while the process exits (a table destroyed then would be freed
+    // memory, and nothing orders its destruction after that thread's calls).
+    alignas(Suspensions) static unsigned char storage[sizeof(Suspensions)];
+    static Suspensions* const table = ::new (storage) Suspensions;
+    return *table;
 }
 
 Suspensions::Slot* Suspensions::find(std::uint64_t handle) noexcept {
