@@ -71,15 +71,29 @@ inline char* put(char* p, std::string_view s) noexcept {
     if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view may have no data
     return p + s.size();
 }
+/** Decimal digits, written from the last one back, two at a time. */
 inline char* put_uint(char* p, std::uint64_t v) noexcept {
-    char tmp[20];
-    int n = 0;
-    do {
-        tmp[n++] = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n) *p++ = tmp[--n];
-    return p;
+    static constexpr char kPairs[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
+    int n = 1;
+    for (std::uint64_t t = v; t >= 10; t /= 10) ++n;
+    char* end = p + n;
+    char* q = end;
+    while (v >= 100) {
+        const unsigned pair = static_cast<unsigned>(v % 100) * 2;
+        v /= 100;
+        *--q = kPairs[pair + 1];
+        *--q = kPairs[pair];
+    }
+    if (v >= 10) {
+        *--q = kPairs[v * 2 + 1];
+        *--q = kPairs[v * 2];
+    } else {
+        *--q = static_cast<char>('0' + v);
+    }
+    return end;
 }
 /** The Connection line (if any) and the blank line that end every head. */
 inline char* end_head(char* p, bool keep_alive, Answering a) noexcept {

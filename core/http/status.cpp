@@ -111,7 +111,7 @@ struct StatusLines {
 };
 }  // namespace
 
-std::string_view status_line(std::uint16_t status) noexcept {
+std::string_view detail::status_line_of(std::uint16_t status) noexcept {
     static const StatusLines table;  // built before the loops start (Server warms it)
     if (status < 100 || status > 999) status = 500;
     return table.lines[status - 100];

@@ -73,13 +73,10 @@ void Protocol::write_response(Worker& w, const http::Response& resp, bool keep_a
 // A reply built call by call (plugins, static files): the head, then the
 // pieces in order, copied or handed to the output by reference; a stream is
 // framed chunk by chunk. Returns whether the connection stays open (an
-// HTTP/1.0 stream ends with it).
+// HTTP/1.0 stream ends with it). A fixed reply (Kind::simple) goes to
+// write_response() instead.
 bool Protocol::write_reply(Worker& w, bool keep_alive, http::Answering a) {
     Reply& r = w.reply;
-    if (r.kind == Reply::Kind::simple) {
-        write_response(w, r.simple, keep_alive, a);
-        return keep_alive;
-    }
     const http::Framing framing = http::framing_for(r.status, r.kind == Reply::Kind::stream, a.version_minor);
     OutBuffer& out = w.out;
     const http::CommonLines common = common_lines();

@@ -346,8 +346,8 @@ void Http1<T>::answer(Conn& c, Worker& w, Outcome outcome) {
     if constexpr (Observed) {
         if (loop_.stats_) loop_.publish();  // the metrics route of this loop shows this very moment
     }
+    // The reply is empty here: each answer resets it, and so does a decline.
     while (outcome == Outcome::decline) {
-        w.reply.reset();  // what a declining handler left
         Handler* h = router_.match(w.req, w.route_cursor);
         if (!h) break;
         if (h->blocking()) {
@@ -366,6 +366,7 @@ void Http1<T>::answer(Conn& c, Worker& w, Outcome outcome) {
             if (w.reply.later_timeout_ms > 0) loop_.arm_handler(c, w.reply.later_timeout_ms);
             return;
         }
+        if (outcome == Outcome::decline) w.reply.reset();  // what the declining handler left
     }
     bool keep = w.req.keep_alive && loop_.keep_alive_ &&
                 !(cfg.max_requests_per_conn && c.requests >= cfg.max_requests_per_conn);
@@ -373,7 +374,10 @@ void Http1<T>::answer(Conn& c, Worker& w, Outcome outcome) {
     if (overloaded) {
         write_response(w, http::Response{503, http1::kTextPlain, "Service Unavailable\n", {}}, keep, a);
     } else if (outcome == Outcome::done) {
-        keep = write_reply(w, keep, a);
+        if (w.reply.kind == Reply::Kind::simple)  // a fixed answer, the common case
+            write_response(w, w.reply.simple, keep, a);
+        else
+            keep = write_reply(w, keep, a);
     } else if (outcome == Outcome::decline) {
         const std::uint32_t allowed = router_.methods_for(w.req);
         if (allowed && !(allowed & (1u << static_cast<unsigned>(w.req.method)))) [[unlikely]] {
@@ -423,6 +427,7 @@ void Http1<T>::resume(Conn& c, Outcome outcome) {
         close(c);  // the client went away meanwhile
         return;
     }
+    if (outcome == Outcome::decline) w.reply.reset();  // what the pool's declining handler left
     complete(c, w, outcome);
     if (c.state == ConnState::handling) return;  // the next route's handler runs on the pool too
     if (!w.held.empty()) {

@@ -82,3 +82,17 @@ TEST_CASE("chunk size lines in lower-case hex", "[response_writer]") {
     CHECK(text(0x1a2b) == "1a2b\r\n");
     CHECK(text(UINT64_MAX) == "ffffffffffffffff\r\n");
 }
+
+TEST_CASE("lengths in decimal, at every digit count", "[response_writer]") {
+    char buf[24];
+    auto text = [&](std::uint64_t v) { return std::string(buf, detail::put_uint(buf, v)); };
+    std::uint64_t v = 1;
+    for (int digits = 1; digits < 20; ++digits, v *= 10) {
+        CHECK(text(v - 1) == std::to_string(v - 1));
+        CHECK(text(v) == std::to_string(v));
+        CHECK(text(v + 7) == std::to_string(v + 7));
+    }
+    CHECK(text(0) == "0");
+    CHECK(text(1024) == "1024");
+    CHECK(text(UINT64_MAX) == "18446744073709551615");
+}
