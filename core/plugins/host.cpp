@@ -230,20 +230,76 @@ uint64_t host_suspend(brisk_ctx* ctx, void (*cancel)(void*), void* arg) {
     return r.later;
 }
 
-int32_t host_resume(uint64_t handle, uint32_t status, const brisk_header* headers, uint32_t header_count,
-                    const void* body, uint64_t body_len) {
-    if (status < 200 || status > 599 || (header_count && !headers) || (body_len && !body) ||
-        body_len > (uint64_t{1} << 40))
-        return -1;
-    auto answer = std::make_unique<LaterAnswer>();
-    answer->status = static_cast<std::uint16_t>(status);
+// A later answer (or a stream's head) with checked fields; null for a bad argument.
+std::unique_ptr<LaterAnswer> later_head(LaterAnswer::Kind kind, uint32_t status, const brisk_header* headers,
+                                        uint32_t header_count) {
+    if (status < 200 || status > 599 || (header_count && !headers)) return nullptr;
+    auto head = std::make_unique<LaterAnswer>();
+    head->kind = kind;
+    head->status = static_cast<std::uint16_t>(status);
     for (uint32_t i = 0; i < header_count; ++i) {
         std::string_view n = view(headers[i].name), v = view(headers[i].value);
-        if (!http::is_token(n) || !http::is_field_value(v) || reserved_field(n)) return -1;
-        answer->headers.append(n).append(": ").append(v).append("\r\n");
+        if (!http::is_token(n) || !http::is_field_value(v) || reserved_field(n)) return nullptr;
+        head->headers.append(n).append(": ").append(v).append("\r\n");
     }
-    answer->body.assign(static_cast<const char*>(body), static_cast<std::size_t>(body_len));
-    return Suspensions::get().resume(handle, std::move(answer)) ? 0 : -1;
+    return head;
+}
+
+// Out of memory is a refusal: nothing unwinds into the plugin.
+template <class F>
+int32_t or_refused(F&& f) noexcept {
+    try {
+        return f();
+    } catch (...) {
+        return -1;
+    }
+}
+
+bool bad_bytes(const void* data, uint64_t len) noexcept { return (len && !data) || len > (uint64_t{1} << 40); }
+
+int32_t host_resume(uint64_t handle, uint32_t status, const brisk_header* headers, uint32_t header_count,
+                    const void* body, uint64_t body_len) {
+    if (bad_bytes(body, body_len)) return -1;
+    return or_refused([&] {
+        auto answer = later_head(LaterAnswer::Kind::answer, status, headers, header_count);
+        if (!answer) return -1;
+        answer->body.assign(static_cast<const char*>(body), static_cast<std::size_t>(body_len));
+        return Suspensions::get().resume(handle, std::move(answer)) ? 0 : -1;
+    });
+}
+
+int32_t host_stream_open(uint64_t handle, uint32_t status, const brisk_header* headers, uint32_t header_count,
+                         void (*drain)(void*), void* arg) {
+    return or_refused([&] {
+        auto head = later_head(LaterAnswer::Kind::head, status, headers, header_count);
+        return head && Suspensions::get().open_stream(handle, std::move(head), drain, arg) ? 0 : -1;
+    });
+}
+
+int32_t host_stream_send(uint64_t handle, const void* data, uint64_t len) {
+    if (bad_bytes(data, len)) return -1;
+    return or_refused([&] {
+        auto bytes = std::make_unique<LaterAnswer>();
+        bytes->kind = LaterAnswer::Kind::data;
+        bytes->body.assign(static_cast<const char*>(data), static_cast<std::size_t>(len));
+        switch (Suspensions::get().send(handle, std::move(bytes))) {
+        case StreamSend::taken:
+            return 0;
+        case StreamSend::full:
+            return BRISK_STREAM_FULL;
+        case StreamSend::gone:
+            break;
+        }
+        return -1;
+    });
+}
+
+int32_t host_stream_end(uint64_t handle) {
+    return or_refused([&] {
+        auto end = std::make_unique<LaterAnswer>();
+        end->kind = LaterAnswer::Kind::end;
+        return Suspensions::get().end_stream(handle, std::move(end)) ? 0 : -1;
+    });
 }
 
 uint64_t host_timer_start(uint64_t ms, void (*fire)(void*), void* arg) {
@@ -335,6 +391,9 @@ constexpr brisk_host_api make_api() {
     api.resume = host_resume;
     api.timer_start = host_timer_start;
     api.timer_cancel = host_timer_cancel;
+    api.stream_open = host_stream_open;
+    api.stream_send = host_stream_send;
+    api.stream_end = host_stream_end;
     return api;
 }
 

@@ -184,6 +184,9 @@ private:
                shared_ ? shared_->blocking_threads : 0);
         metric(out, "brisk_suspended_requests", "gauge",
                "Requests a plugin suspended (plugin ABI 1.1) and has not answered yet.", Suspensions::get().pending());
+        metric(out, "brisk_open_streams", "gauge",
+               "Responses a plugin streams over time (plugin ABI 1.1) whose end has not been given yet.",
+               Suspensions::get().streams());
         head(out, "brisk_rejected_connections_total", "counter",
              "Connections refused at accept: 503 over --concurrency, 429 over --max-conns-per-ip.");
         out += "brisk_rejected_connections_total{reason=\"concurrency\"} " + std::to_string(rej_conc) + "\n";

@@ -21,7 +21,10 @@ enum class ConnState : std::uint8_t {
     idle,          // keep-alive, waiting for the next request; no worker (idle timer)
     reading,       // a request has started; worker bound (read timer, from its first byte)
     writing,       // output pending, waiting for the socket to take it (write timer, restarted on progress)
-    handling,      // a handler runs on the blocking pool with the worker (no timer)
+    handling,      // a handler runs on the blocking pool with the worker, or its request is suspended (no timer,
+                   // or the handler timeout)
+    streaming,     // a plugin's response goes out as it gives the body; worker bound only while output is
+                   // pending (write timer then, else none)
     lingering,     // answered and half-closed; discarding input until EOF (linger timer)
     proxy_header,  // on a PROXY protocol listener, before its header is complete; worker bound (read timer)
     closed,        // the socket is closed; io_uring: the record waits for the kernel's last completions

@@ -4,6 +4,7 @@
 #include "server/http1_connection.hpp"
 
 #include <cstring>
+#include <utility>
 
 #include "http/status.hpp"
 #include "server/http1_connection_impl.hpp"
@@ -72,12 +73,13 @@ void Protocol::write_response(Worker& w, const http::Response& resp, bool keep_a
 
 // A reply built call by call (plugins, static files): the head, then the
 // pieces in order, copied or handed to the output by reference; a stream is
-// framed chunk by chunk. Returns whether the connection stays open (an
+// framed chunk by chunk (a live stream: the head only). Returns whether the connection stays open (an
 // HTTP/1.0 stream ends with it). A fixed reply (Kind::simple) goes to
 // write_response() instead.
 bool Protocol::write_reply(Worker& w, bool keep_alive, http::Answering a) {
     Reply& r = w.reply;
-    const http::Framing framing = http::framing_for(r.status, r.kind == Reply::Kind::stream, a.version_minor);
+    const bool live = r.kind == Reply::Kind::live;
+    const http::Framing framing = http::framing_for(r.status, live || r.kind == Reply::Kind::stream, a.version_minor);
     OutBuffer& out = w.out;
     const http::CommonLines common = common_lines();
     out.buf.reserve(out.len + http::head_bound(common, r.headers_len));
@@ -85,7 +87,8 @@ bool Protocol::write_reply(Worker& w, bool keep_alive, http::Answering a) {
                                framing == http::Framing::length ? r.body_size() : 0, keep_alive, a);
     out.len = static_cast<std::size_t>(p - out.buf.data());
     keep_alive = http::keeps_alive(framing, keep_alive);
-    if (!http::sends_body(framing, a)) return keep_alive;  // Reply::reset() gives the pieces back
+    // Reply::reset() gives the pieces back; a live stream's body follows as it comes (stream_data).
+    if (!http::sends_body(framing, a) || live) return keep_alive;
     const bool chunked = framing == http::Framing::chunked;
     for (Segment& piece : r.pieces) {
         if (piece.len == 0) continue;
@@ -127,6 +130,30 @@ void Protocol::cancel_later(Worker& w) noexcept {
     void* arg = nullptr;
     const std::uint64_t handle = w.later;
     w.later = 0;
+    if (Suspensions::get().cancel(handle, fn, arg) && fn) fn(arg);
+}
+
+void Protocol::take_held(Worker& w) {
+    if (w.held.empty()) return;
+    w.take_input(w.held.data(), w.held.size(), observe_);
+    w.held.clear();
+    if (w.held.capacity() > WorkerPool::kKeepBuffer) w.held.shrink_to_fit();
+}
+
+void Protocol::stream_written(Stream& s) noexcept {
+    void (*fn)(void*) = nullptr;
+    void* arg = nullptr;
+    const std::uint64_t n = std::exchange(s.unaccounted, 0);
+    if (n && Suspensions::get().written(s.handle, n, fn, arg)) fn(arg);
+}
+
+void Protocol::cancel_stream(const Conn& c) noexcept {
+    auto it = streams_.find(&c);
+    if (it == streams_.end()) return;
+    const std::uint64_t handle = it->second.handle;
+    streams_.erase(it);
+    void (*fn)(void*) = nullptr;
+    void* arg = nullptr;
     if (Suspensions::get().cancel(handle, fn, arg) && fn) fn(arg);
 }
 

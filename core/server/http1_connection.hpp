@@ -2,7 +2,8 @@
 // transport (server/transport.hpp): read → parse → route → handle → write,
 // as many requests as are buffered, then one flush; then idle (worker
 // released), reading (partial request), writing (socket full), handling (a
-// handler on the blocking pool), lingering or closed.
+// handler on the blocking pool, or a suspended request), streaming (a
+// plugin's body given over time), lingering or closed.
 //
 // Every state change goes through Http1::enter(), which also sets the
 // deadline the connection waits under (ConnState names them). Events from
@@ -12,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <unordered_map>
 
 #include "http/response.hpp"
 #include "http/response_writer.hpp"
@@ -74,8 +76,27 @@ protected:
     void respond_error(Conn& c, Worker& w, std::uint16_t status, bool parsed = false);
     /** The suspended request of `w` will not be answered by its plugin: tells it (its cancel callback). */
     void cancel_later(Worker& w) noexcept;
-    /** Puts a later answer into the worker's reply. */
+    /** Input that arrived while the request was handled (or streamed) joins the rest. */
+    void take_held(Worker& w);
+    /** Puts a later answer (or a stream's head) into the worker's reply. */
     static void fill_reply(Worker& w, const LaterAnswer& answer);
+
+    /** A live stream on its connection (plugin ABI 1.1): the worker comes and goes, this stays. */
+    struct Stream {
+        std::uint64_t handle = 0;
+        std::uint64_t unaccounted = 0;  // body bytes given since everything last left
+        bool body = true;               // body bytes are sent (not for HEAD, nor 204 and 304)
+        bool chunked = true;            // HTTP/1.1; HTTP/1.0 gets a close-delimited body
+        bool ended = false;             // the plugin's end arrived
+    };
+    Stream* stream_of(const Conn& c) noexcept {
+        auto it = streams_.find(&c);
+        return it == streams_.end() ? nullptr : &it->second;
+    }
+    /** Everything given so far has left: the plugin's drain callback, when a refused send waits for it. */
+    void stream_written(Stream& s) noexcept;
+    /** The connection of a stream closes before its end: the plugin is told (its cancel callback). */
+    void cancel_stream(const Conn& c) noexcept;
 
     Loop& loop_;
     // The loop's settings, at hand for every request.
@@ -83,6 +104,7 @@ protected:
     const Router& router_;
     const bool observe_;          // an access log or a metrics route exists
     const bool trust_forwarded_;  // trusted proxies are configured
+    std::unordered_map<const Conn*, Stream> streams_;
 };
 
 /** HTTP/1.x over transport T. */
@@ -123,6 +145,14 @@ private:
     template <bool Observed>
     void answer(Conn& c, Worker& w, Outcome outcome);
     bool run_blocking(Conn& c, Worker& w, Handler& h);
+    /** The head of a suspended request's stream arrived: it leaves now, the body as it comes. */
+    void open_stream(Conn& c, const LaterAnswer& head);
+    /** Body bytes or the end of the connection's stream arrived. */
+    void stream_more(Conn& c, const LaterAnswer& m);
+    /** Writes the stream's pending output; once all of it left, the worker goes (or the stream ends). */
+    void stream_flush(Conn& c, Stream& s);
+    /** The stream's end left: the connection goes on with its next request (or closes). */
+    void finish_stream(Conn& c);
     /** Sends what is buffered; false unless it all left (the connection waits, or is closed). */
     bool flush(Conn& c, Worker& w);
     /** The socket takes more output (or a send completed) while writing. */

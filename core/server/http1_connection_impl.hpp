@@ -59,6 +59,14 @@ inline void Http1<T>::enter(Conn& c, ConnState next, bool restart) {
     case ConnState::handling:
         loop_.disarm(c);  // the client is not the one being slow
         break;
+    case ConnState::streaming:
+        // Pending output waits for the client (restarted on progress); between
+        // the plugin's writes, nobody is late.
+        if (c.worker && !c.worker->out.empty())
+            loop_.arm(c, TimerKind::write, cfg_.write_timeout.count());
+        else
+            loop_.disarm(c);
+        break;
     case ConnState::lingering:
         if (c.worker) release_worker(c);
         t_.shutdown_write(c);
@@ -98,6 +106,16 @@ inline void Http1<T>::on_event(Conn& c, unsigned events) {
         if ((events & kOutput) && !c.worker->out.empty()) flush(c, *c.worker);
         if ((events & kInput) && c.worker->later && t_.peer_gone(c)) close(c);
         return;
+    case ConnState::streaming:
+        // The body comes from the plugin (stream_more); input waits for the
+        // stream's end. A client that goes away ends the stream.
+        if ((events & kInput) && t_.peer_gone(c)) {
+            close(c);
+            return;
+        }
+        if ((events & kOutput) && c.timer == TimerKind::write)
+            if (Stream* s = stream_of(c)) stream_flush(c, *s);
+        return;
     case ConnState::lingering:
         if (events & kInput) discard(c);
         return;
@@ -129,6 +147,8 @@ void Http1<T>::close(Conn& c) noexcept {
             return;
         }
         cancel_later(*c.worker);  // never answered: the plugin is told
+    } else if (c.state == ConnState::streaming) {
+        cancel_stream(c);  // never ended: the plugin is told
     }
     if (c.state == ConnState::closed) return;
     // An output still in flight reads the worker's buffer: the backend
@@ -430,11 +450,7 @@ void Http1<T>::resume(Conn& c, Outcome outcome) {
     if (outcome == Outcome::decline) w.reply.reset();  // what the pool's declining handler left
     complete(c, w, outcome);
     if (c.state == ConnState::handling) return;  // the next route's handler runs on the pool too
-    if (!w.held.empty()) {
-        w.take_input(w.held.data(), w.held.size(), observe_);
-        w.held.clear();
-        if (w.held.capacity() > WorkerPool::kKeepBuffer) w.held.shrink_to_fit();
-    }
+    take_held(w);
     on_input(c);
 }
 
@@ -481,11 +497,101 @@ void Http1<T>::on_timeout(Conn& c) {
 }
 
 template <class T>
-void Http1<T>::deliver(Conn& c, const LaterAnswer& answer) {
+void Http1<T>::deliver(Conn& c, const LaterAnswer& m) {
+    switch (m.kind) {
+    case LaterAnswer::Kind::answer: {
+        Worker& w = *c.worker;
+        w.later = 0;
+        fill_reply(w, m);
+        resume(c, Outcome::done);
+        return;
+    }
+    case LaterAnswer::Kind::head:
+        open_stream(c, m);
+        return;
+    case LaterAnswer::Kind::data:
+    case LaterAnswer::Kind::end:
+        stream_more(c, m);
+        return;
+    }
+}
+
+// A suspended request's answer becomes a stream: its head leaves now
+// (observed as the request's answer), its body as the plugin gives it. The
+// connection reads no further request until the stream's end has left.
+template <class T>
+void Http1<T>::open_stream(Conn& c, const LaterAnswer& head) {
     Worker& w = *c.worker;
-    w.later = 0;
-    fill_reply(w, answer);
-    resume(c, Outcome::done);
+    const http::Framing f = http::framing_for(head.status, true, w.req.version_minor);
+    const bool body = http::sends_body(f, {w.req.method == http::Method::head, w.req.version_minor});
+    Stream& s = streams_[&c];
+    s = Stream{std::exchange(w.later, 0), 0, body, f == http::Framing::chunked, false};
+    fill_reply(w, head);
+    w.reply.kind = Reply::Kind::live;
+    enter(c, ConnState::streaming);
+    complete(c, w, Outcome::done);  // the head (an HTTP/1.0 stream closes the connection after it)
+    stream_flush(c, s);
+}
+
+template <class T>
+void Http1<T>::stream_more(Conn& c, const LaterAnswer& m) {
+    Stream* s = stream_of(c);
+    if (!s) return;  // cannot be: what arrives is for an open stream
+    const bool end = m.kind == LaterAnswer::Kind::end;
+    s->ended = s->ended || end;
+    // Bytes of a body that is not sent (HEAD) count as written at once.
+    s->unaccounted += m.body.size();
+    if (s->body && (end ? s->chunked : !m.body.empty())) {
+        OutBuffer& out = bind_worker(c).out;
+        if (end) {
+            out.append(http::kLastChunk);
+        } else if (s->chunked) {
+            char line[http::kChunkLineMax];
+            out.append({line, static_cast<std::size_t>(http::write_chunk_line(line, m.body.size()) - line)});
+            out.append(m.body);
+            out.append(http::kChunkEnd);
+        } else {
+            out.append(m.body);
+        }
+    }
+    // Output already waiting for the client leaves with it, once the socket takes more.
+    if (c.timer != TimerKind::write) stream_flush(c, *s);
+}
+
+template <class T>
+void Http1<T>::stream_flush(Conn& c, Stream& s) {
+    if (c.worker && !c.worker->out.empty()) {
+        // By plain calls, not through the ring: the plugin may add output at any time.
+        switch (t_.send(c, *c.worker, s.ended && c.close_after, false)) {
+        case Sent::all:
+            c.worker->out.reset();
+            break;
+        case Sent::pending:
+        case Sent::busy:
+            enter(c, ConnState::streaming);  // the write deadline, from now
+            return;
+        case Sent::failed:
+            close(c);
+            return;
+        }
+    }
+    stream_written(s);  // may run the plugin's drain callback, which only posts
+    if (s.ended) {
+        finish_stream(c);
+        return;
+    }
+    // Between writes a stream holds no worker, unless input waits in it.
+    if (c.worker && !c.worker->has_input() && c.worker->held.empty()) release_worker(c);
+    enter(c, ConnState::streaming);
+}
+
+template <class T>
+void Http1<T>::finish_stream(Conn& c) {
+    streams_.erase(&c);
+    Worker& w = bind_worker(c);
+    enter(c, ConnState::reading, false);
+    take_held(w);
+    on_input(c);
 }
 
 // Half-closes and reads until the client closes too (or a short deadline),

@@ -375,7 +375,7 @@ void Loop::take_completions() {
     done_batch_.clear();
     // An answer whose request was cancelled meanwhile (its client left) is dropped.
     for (Later& l : later_batch_)
-        if (Suspensions::get().deliver(l.handle)) proto_->deliver(*l.conn, *l.answer);
+        if (Suspensions::get().deliver(l.handle, l.answer->kind)) proto_->deliver(*l.conn, *l.answer);
     later_batch_.clear();
 }
 

@@ -146,6 +146,8 @@ void Loop::on_received(Http1<UringTransport>& h, Conn& c, const io_uring_cqe& cq
         const auto n = static_cast<std::size_t>(res);
         if (c.state == ConnState::handling)
             c.worker->held.append(ring_->buffer(id), n);
+        else if (c.state == ConnState::streaming)
+            h.bind_worker(c).held.append(ring_->buffer(id), n);  // read once the stream has ended
         else if (c.state != ConnState::closed && c.state != ConnState::lingering)
             h.bind_worker(c).take_input(ring_->buffer(id), n, observe_);
         ring_->recycle(id);
@@ -172,7 +174,8 @@ void Loop::on_received(Http1<UringTransport>& h, Conn& c, const io_uring_cqe& cq
 }
 
 bool Loop::input_full(const Conn& c) noexcept {
-    return c.worker && (c.state == ConnState::writing || c.state == ConnState::handling) &&
+    return c.worker &&
+           (c.state == ConnState::writing || c.state == ConnState::handling || c.state == ConnState::streaming) &&
            c.worker->end - c.worker->start + c.worker->held.size() > kMaxHeldInput;
 }
 

@@ -40,7 +40,9 @@ private:
 };
 
 struct Reply {
-    enum class Kind : std::uint8_t { none, simple, built, stream };
+    // stream: chunks written during the handler, all sent once it returns;
+    // live: the head of a stream whose body follows over time (plugin ABI 1.1).
+    enum class Kind : std::uint8_t { none, simple, built, stream, live };
     Kind kind = Kind::none;
     http::Response simple;       // Kind::simple
     std::uint16_t status = 200;  // built and stream

@@ -31,9 +31,17 @@ Suspensions::Slot* Suspensions::find(std::uint64_t handle) noexcept {
 }
 
 void Suspensions::release(Slot& s, std::uint32_t index) noexcept {
+    if (s.state == State::streaming || s.state == State::ending)
+        --streams_;
+    else
+        --pending_;
     s = Slot{s.generation + 1 ? s.generation + 1 : 1};  // generation 0 never matches a handle
     free_.push_back(index);
-    --pending_;
+}
+
+void Suspensions::post(Slot& s, std::uint64_t handle, std::unique_ptr<LaterAnswer> message) {
+    // Under the table's lock: the loop cannot free the slot, nor end, meanwhile.
+    s.loop->post_later(*s.conn, handle, std::move(message));
 }
 
 std::uint64_t Suspensions::suspend(Loop& loop, Conn& c, void (*on_cancel)(void*), void* arg) {
@@ -59,7 +67,8 @@ std::uint64_t Suspensions::suspend(Loop& loop, Conn& c, void (*on_cancel)(void*)
 
 void Suspensions::drop(std::uint64_t handle) noexcept {
     std::lock_guard lock(mutex_);
-    if (Slot* s = find(handle); s && s->state == State::suspended) release(*s, static_cast<std::uint32_t>(handle));
+    // Whatever was posted meanwhile (an answer, a stream's head) finds no slot when it arrives.
+    if (Slot* s = find(handle)) release(*s, static_cast<std::uint32_t>(handle));
 }
 
 bool Suspensions::resume(std::uint64_t handle, std::unique_ptr<LaterAnswer> answer) {
@@ -67,26 +76,86 @@ bool Suspensions::resume(std::uint64_t handle, std::unique_ptr<LaterAnswer> answ
     Slot* s = find(handle);
     if (!s || s->state != State::suspended) return false;
     s->state = State::resumed;
-    // Under the table's lock: the loop cannot free the slot, nor end, meanwhile.
-    s->loop->post_later(*s->conn, handle, std::move(answer));
+    post(*s, handle, std::move(answer));
     return true;
+}
+
+bool Suspensions::open_stream(std::uint64_t handle, std::unique_ptr<LaterAnswer> head, void (*on_drain)(void*),
+                              void* arg) {
+    std::lock_guard lock(mutex_);
+    Slot* s = find(handle);
+    if (!s || s->state != State::suspended) return false;
+    s->state = State::streaming;
+    s->drain = on_drain;
+    s->drain_arg = arg;
+    --pending_;
+    ++streams_;
+    post(*s, handle, std::move(head));
+    return true;
+}
+
+StreamSend Suspensions::send(std::uint64_t handle, std::unique_ptr<LaterAnswer> data) {
+    const std::uint64_t n = data->body.size();
+    std::lock_guard lock(mutex_);
+    Slot* s = find(handle);
+    if (!s || s->state != State::streaming) return StreamSend::gone;
+    if (n == 0) return StreamSend::taken;  // nothing to post: the stream is open
+    if (s->unwritten > 0 && s->unwritten + n > kStreamBound) {
+        s->wants_drain = true;
+        return StreamSend::full;
+    }
+    s->unwritten += n;
+    post(*s, handle, std::move(data));
+    return StreamSend::taken;
+}
+
+bool Suspensions::end_stream(std::uint64_t handle, std::unique_ptr<LaterAnswer> end) {
+    std::lock_guard lock(mutex_);
+    Slot* s = find(handle);
+    if (!s || s->state != State::streaming) return false;
+    s->state = State::ending;
+    post(*s, handle, std::move(end));
+    return true;
+}
+
+bool Suspensions::written(std::uint64_t handle, std::uint64_t n, void (*&fn)(void*), void*& arg) noexcept {
+    std::lock_guard lock(mutex_);
+    Slot* s = find(handle);
+    if (!s || (s->state != State::streaming && s->state != State::ending)) return false;
+    s->unwritten = n < s->unwritten ? s->unwritten - n : 0;
+    if (!s->wants_drain || s->unwritten > kStreamLowWater || s->state != State::streaming) return false;
+    s->wants_drain = false;
+    fn = s->drain;
+    arg = s->drain_arg;
+    return fn != nullptr;
 }
 
 bool Suspensions::cancel(std::uint64_t handle, void (*&fn)(void*), void*& arg) noexcept {
     std::lock_guard lock(mutex_);
     Slot* s = find(handle);
     if (!s) return false;
-    const bool tell = s->state == State::suspended;
+    const bool tell = s->state == State::suspended || s->state == State::streaming;
     fn = s->cancel;
     arg = s->arg;
     release(*s, static_cast<std::uint32_t>(handle));
     return tell;
 }
 
-bool Suspensions::deliver(std::uint64_t handle) noexcept {
+bool Suspensions::deliver(std::uint64_t handle, LaterAnswer::Kind kind) noexcept {
     std::lock_guard lock(mutex_);
     Slot* s = find(handle);
-    if (!s || s->state != State::resumed) return false;
+    if (!s) return false;
+    switch (kind) {
+    case LaterAnswer::Kind::answer:
+        if (s->state != State::resumed) return false;
+        break;
+    case LaterAnswer::Kind::head:
+    case LaterAnswer::Kind::data:
+        return s->state == State::streaming || s->state == State::ending;
+    case LaterAnswer::Kind::end:
+        if (s->state != State::ending) return false;
+        break;
+    }
     release(*s, static_cast<std::uint32_t>(handle));
     return true;
 }
@@ -94,6 +163,11 @@ bool Suspensions::deliver(std::uint64_t handle) noexcept {
 std::size_t Suspensions::pending() noexcept {
     std::lock_guard lock(mutex_);
     return pending_;
+}
+
+std::size_t Suspensions::streams() noexcept {
+    std::lock_guard lock(mutex_);
+    return streams_;
 }
 
 }  // namespace brisk

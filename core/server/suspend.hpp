@@ -1,17 +1,23 @@
-// brisk — requests answered later (plugin ABI 1.1 suspend/resume): the
-// process-wide table of suspended requests, and the answers on their way
-// from any thread to the loop that owns the connection.
+// brisk — requests answered later (plugin ABI 1.1 suspend/resume and
+// streams): the process-wide table of suspended requests, and the messages
+// on their way from any thread to the loop that owns the connection.
 //
 // A suspended request has a handle: a slot index and that slot's generation.
-// Every transition out of `suspended` happens once, under one mutex:
-//   resume (any thread)  suspended -> resumed: the answer is posted to the
-//                        loop, which delivers it (deliver) and frees the slot;
-//   cancel (loop thread) suspended -> free: the client left, the handler
-//                        timeout passed, or the server stops; the plugin's
-//                        cancel callback is called (by the caller, on the loop);
-//   and a resumed request whose connection closes first frees the slot
-//   (cancel returns false): the posted answer is dropped on arrival.
-// A handle that is not suspended any more (or never was) matches no slot's
+// Every transition happens under one mutex:
+//   resume (any thread)      suspended -> resumed: the answer is posted to the
+//                            loop, which delivers it and frees the slot;
+//   stream_open (any thread) suspended -> streaming: the head is posted; then
+//                            send() posts body bytes, up to kStreamBound
+//                            bytes not yet written to the socket;
+//   stream_end (any thread)  streaming -> ending: the end is posted, and its
+//                            delivery frees the slot;
+//   cancel (loop thread)     suspended or streaming -> free: the client left,
+//                            the handler timeout passed, the write timeout
+//                            passed, or the server stops; the plugin's cancel
+//                            callback is called (by the caller, on the loop);
+//   and a resumed or ending request whose connection closes first frees the
+//   slot (cancel returns false): what was posted is dropped on arrival.
+// A handle that is not in use any more (or never was) matches no slot's
 // generation, so a late call touches nothing of the request.
 #pragma once
 
@@ -26,52 +32,95 @@ namespace brisk {
 class Loop;
 struct Conn;
 
-/** The whole answer a plugin gave later: copied on the calling thread. */
+/** What a plugin gave later for a request, copied on the calling thread. */
 struct LaterAnswer {
+    enum class Kind : std::uint8_t {
+        answer,  // the whole answer (resume)
+        head,    // a stream's status and fields (stream_open)
+        data,    // a stream's body bytes (stream_send)
+        end,     // the stream's end (stream_end)
+    };
+    Kind kind = Kind::answer;
     std::uint16_t status = 200;
     std::string headers;  // "Name: value\r\n" lines, checked
     std::string body;
 };
 
+/** What Suspensions::send() did with a stream's bytes. */
+enum class StreamSend : std::uint8_t { taken, full, gone };
+
 class Suspensions {
 public:
+    /**
+     * Bytes of a stream accepted and not yet written to its socket, past
+     * which a send is refused (one send into an empty stream is always taken).
+     */
+    static constexpr std::uint64_t kStreamBound = 64 * 1024;
+    /** After a refused send, the drain callback runs once the stream's unwritten bytes are down to this. */
+    static constexpr std::uint64_t kStreamLowWater = 16 * 1024;
+
     /** The one table of this process. */
     static Suspensions& get() noexcept;
 
     /** On `loop`'s thread: a handle for the request of `c` (never 0). */
     std::uint64_t suspend(Loop& loop, Conn& c, void (*on_cancel)(void*), void* arg);
-    /** Undoes suspend() before the handler returned (it failed or declined): no callback. */
+    /** Undoes suspend() before the handler returned (it failed or declined): no callback, nothing posted arrives. */
     void drop(std::uint64_t handle) noexcept;
     /** Any thread: posts the answer to the request's loop; false if the handle is not suspended. */
     bool resume(std::uint64_t handle, std::unique_ptr<LaterAnswer> answer);
+    /** Any thread: posts a stream's head; false if the handle is not suspended. */
+    bool open_stream(std::uint64_t handle, std::unique_ptr<LaterAnswer> head, void (*on_drain)(void*), void* arg);
+    /** Any thread: posts body bytes of an open stream, unless the stream is full or gone. */
+    StreamSend send(std::uint64_t handle, std::unique_ptr<LaterAnswer> data);
+    /** Any thread: posts the end of an open stream; false if it is not open. */
+    bool end_stream(std::uint64_t handle, std::unique_ptr<LaterAnswer> end);
     /**
-     * On the loop's thread, when the request will not be answered: frees the
-     * handle; true (with the callback) if the plugin is to be told, false if
-     * its answer is on its way already (it will be dropped).
+     * On the loop's thread: `n` bytes of the stream were written to the
+     * socket (or dropped, for a HEAD request). True (with the callback) if
+     * a refused send waits for the drain callback, now due.
+     */
+    bool written(std::uint64_t handle, std::uint64_t n, void (*&fn)(void*), void*& arg) noexcept;
+    /**
+     * On the loop's thread, when the request will not be answered (or its
+     * stream not ended): frees the handle; true (with the callback) if the
+     * plugin is to be told, false if its answer or end is on its way already
+     * (it will be dropped).
      */
     bool cancel(std::uint64_t handle, void (*&fn)(void*), void*& arg) noexcept;
-    /** On the loop's thread, as a posted answer arrives: frees the handle; false if it was cancelled meanwhile. */
-    bool deliver(std::uint64_t handle) noexcept;
+    /**
+     * On the loop's thread, as a posted message arrives: whether it is still
+     * wanted (false: the request was cancelled meanwhile). An answer or a
+     * stream's end frees the handle.
+     */
+    bool deliver(std::uint64_t handle, LaterAnswer::Kind kind) noexcept;
     /** How many requests are suspended now (or resumed, not yet delivered). */
     std::size_t pending() noexcept;
+    /** How many streams are open (their head was given, their end not delivered yet). */
+    std::size_t streams() noexcept;
 
 private:
-    enum class State : std::uint8_t { free, suspended, resumed };
+    enum class State : std::uint8_t { free, suspended, resumed, streaming, ending };
     struct Slot {
         std::uint32_t generation = 1;
         State state = State::free;
+        bool wants_drain = false;  // a send was refused since the last drain
         Loop* loop = nullptr;
         Conn* conn = nullptr;
         void (*cancel)(void*) = nullptr;
         void* arg = nullptr;
+        void (*drain)(void*) = nullptr;
+        void* drain_arg = nullptr;
+        std::uint64_t unwritten = 0;  // a stream's bytes taken and not yet written
     };
     Slot* find(std::uint64_t handle) noexcept;
     void release(Slot& s, std::uint32_t index) noexcept;
+    void post(Slot& s, std::uint64_t handle, std::unique_ptr<LaterAnswer> message);
 
     std::mutex mutex_;
     std::vector<Slot> slots_;
     std::vector<std::uint32_t> free_;
     std::size_t pending_ = 0;
+    std::size_t streams_ = 0;
 };
 
 }  // namespace brisk

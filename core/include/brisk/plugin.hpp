@@ -420,7 +420,8 @@ public:
     /**
      * Streams the body: each call is one chunk, chunked (HTTP/1.1) or
      * close-delimited (HTTP/1.0); the chunks leave when handle() returns.
-     * Cannot be mixed with the other body calls.
+     * Cannot be mixed with the other body calls. A body produced over time
+     * is a stream of a suspended request (Later::open_stream, ABI 1.1).
      */
     Response& stream(std::string_view chunk) {
         check(api().stream_write(ctx_, chunk.data(), static_cast<std::uint64_t>(chunk.size())), "stream");
@@ -428,10 +429,11 @@ public:
     }
 
     /**
-     * ABI 1.1: the request is answered later, with Later::resume() (from any
-     * thread), and handle() returns Result::done. `cancel(arg)` runs once on
-     * the loop thread if it will never be answered (the client left, the
-     * instance's handler_timeout passed). Throws ResponseError where brisk
+     * ABI 1.1: the request is answered later, with Later::resume() or as a
+     * stream (Later::open_stream), from any thread, and handle() returns
+     * Result::done. `cancel(arg)` runs once on the loop thread if it will
+     * never be answered or its stream never ended (the client left, the
+     * instance's handler_timeout or the write timeout passed). Throws ResponseError where brisk
      * refuses (the blocking pool, after a response call, a second time, or a
      * host older than 1.1). Copy what the answer needs: nothing of the
      * request outlives handle().
@@ -459,16 +461,20 @@ private:
     }
 };
 
-/** Whether the host offers plugin ABI 1.1's calls (suspend, resume, timers). */
+/** Whether the host offers plugin ABI 1.1's calls (suspend, resume, timers, streams). */
 inline bool host_has_later() noexcept {
     const brisk_host_api& api = *detail::host_api;
-    return api.size >= offsetof(brisk_host_api, timer_cancel) + sizeof api.timer_cancel;
+    return api.size >= offsetof(brisk_host_api, stream_end) + sizeof api.stream_end;
 }
+
+/** Header fields of a later answer or a stream's head: (name, value) pairs, at most 16. */
+using Fields = std::initializer_list<std::pair<std::string_view, std::string_view>>;
 
 /**
  * A suspended request (ABI 1.1): a handle that answers it once, from any
- * thread. A plain value: copying it copies the handle; brisk refuses every
- * answer after the first, and every answer after a cancel.
+ * thread, either whole (resume) or as a stream (open_stream, then send and
+ * end). A plain value: copying it copies the handle; brisk refuses every
+ * answer after the first, every call after a cancel, and sends after the end.
  */
 class Later {
 public:
@@ -483,17 +489,53 @@ public:
      * request's loop. False when brisk takes no answer any more (answered,
      * cancelled) or refuses it (a status outside 200-599, a field of brisk's own).
      */
-    bool resume(std::uint32_t status, std::string_view body,
-                std::initializer_list<std::pair<std::string_view, std::string_view>> headers = {}) const {
+    bool resume(std::uint32_t status, std::string_view body, Fields headers = {}) const {
         brisk_header fields[16];
-        if (headers.size() > 16) return false;
-        std::uint32_t n = 0;
-        for (const auto& [name, value] : headers) fields[n++] = brisk_header{str(name), str(value)};
+        const std::uint32_t n = to_fields(headers, fields);
+        if (n > 16) return false;
         return detail::host_api->resume(handle_, status, fields, n, body.data(),
                                         static_cast<std::uint64_t>(body.size())) == 0;
     }
 
+    /**
+     * Answers with a body given over time: the head leaves now (chunked on
+     * HTTP/1.1, close-delimited on HTTP/1.0, head only for HEAD). `drain(arg)`
+     * runs on the request's loop once a refused send() may be tried again.
+     * False as for resume().
+     */
+    bool open_stream(std::uint32_t status, Fields headers = {}, void (*drain)(void*) = nullptr,
+                     void* arg = nullptr) const {
+        brisk_header fields[16];
+        const std::uint32_t n = to_fields(headers, fields);
+        if (n > 16) return false;
+        return detail::host_api->stream_open(handle_, status, fields, n, drain, arg) == 0;
+    }
+
+    /** What send() did with the bytes. */
+    enum class Sent { taken, full, gone };
+    /**
+     * Body bytes of the stream, copied now. `full`: nothing was taken (64 KiB
+     * wait for the client); send again after the drain callback. `gone`: the
+     * stream ended or was cancelled.
+     */
+    Sent send(std::string_view bytes) const {
+        const std::int32_t rc =
+            detail::host_api->stream_send(handle_, bytes.data(), static_cast<std::uint64_t>(bytes.size()));
+        return rc == 0 ? Sent::taken : rc == BRISK_STREAM_FULL ? Sent::full : Sent::gone;
+    }
+
+    /** Ends the stream's body; false if it was not open. */
+    bool end() const { return detail::host_api->stream_end(handle_) == 0; }
+
 private:
+    // Fills `out` (16 slots); returns the count, or 17 when there are too many.
+    static std::uint32_t to_fields(Fields headers, brisk_header* out) noexcept {
+        if (headers.size() > 16) return 17;
+        std::uint32_t n = 0;
+        for (const auto& [name, value] : headers) out[n++] = brisk_header{str(name), str(value)};
+        return n;
+    }
+
     std::uint64_t handle_ = 0;
 };
 

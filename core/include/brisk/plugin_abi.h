@@ -55,6 +55,8 @@ extern "C" {
 #define BRISK_DECLINE 1
 /** Failure: 500 if nothing was sent yet, else the connection is closed. */
 #define BRISK_ERROR (-1)
+/** stream_send() refused the bytes for now: wait for the stream's drain callback (ABI 1.1). */
+#define BRISK_STREAM_FULL 1
 
 /* Capability flags of a descriptor. */
 /** handle() may block (disk, network, locks): it runs on the blocking thread pool. */
@@ -167,9 +169,9 @@ typedef struct brisk_host_api {
     /**
      * Streams the body: each call is one chunk, framed with the chunked
      * coding on HTTP/1.1 and close-delimited on HTTP/1.0 (the connection
-     * closes after it). In ABI 1.0 the chunks leave when handle() returns;
-     * bodies produced over time wait for suspend/resume in a later minor.
-     * Cannot be mixed with the other body calls.
+     * closes after it). The chunks leave when handle() returns; a body
+     * produced over time is a stream of a suspended request (stream_open,
+     * ABI 1.1). Cannot be mixed with the other body calls.
      */
     int32_t (*stream_write)(brisk_ctx* ctx, const void* data, uint64_t len);
 
@@ -208,10 +210,12 @@ typedef struct brisk_host_api {
      * further request until the answer is given.
      *
      * `cancel(arg)` (may be NULL) is called once, on the request's loop
-     * thread, when the request will never be answered: the client went
-     * away (one that half-closes its side counts), the instance's
-     * `handler_timeout` passed (the client got 503), or the connection
-     * closed otherwise. It is not called once resume() has returned 0. A
+     * thread, when the request will never be answered (or its stream never
+     * ended): the client went away (one that half-closes its side counts),
+     * the instance's `handler_timeout` passed (the client got 503), a
+     * stream's output waited longer than the write timeout, or the
+     * connection closed otherwise. It is not called once resume() or
+     * stream_end() has returned 0, and after it the handle fails. A
      * graceful stop or a reload waits for suspended requests like for any
      * other (their generation stays loaded); at --shutdown-timeout brisk
      * exits without calling it.
@@ -241,6 +245,45 @@ typedef struct brisk_host_api {
      * thread's.
      */
     int32_t (*timer_cancel)(uint64_t timer);
+
+    /* -- ABI 1.1: responses produced over time ------------------------------
+     * A suspended request answered by a stream: the head now, body bytes
+     * whenever the plugin has them, then the end. Any thread, like resume();
+     * nothing blocks, and bytes from one thread leave in the order given. */
+    /**
+     * Starts the answer of a suspended request (suspend()'s handle): the
+     * status (200-599) and fields (copied; the host's own are refused as for
+     * add_header) leave at once. HTTP/1.1 gets a chunked body; HTTP/1.0 a
+     * body that ends with the connection (it closes after the end); HEAD,
+     * 204 and 304 the head only (the bytes of stream_send() are then taken
+     * and dropped). The handler timeout no longer applies; the write timeout
+     * does, to output the client does not read.
+     *
+     * `drain(arg)` (may be NULL) runs on the request's loop thread after a
+     * stream_send() was refused, once the stream's bytes not yet written to
+     * the client are down to 16 KiB: the moment to send again. Not after
+     * the stream ended or was cancelled.
+     *
+     * 0: the handle is now the stream's (resume() on it fails). -1: nothing
+     * was taken: a bad argument, or the handle is not suspended.
+     */
+    int32_t (*stream_open)(uint64_t handle, uint32_t status, const brisk_header* headers, uint32_t header_count,
+                           void (*drain)(void* arg), void* arg);
+    /**
+     * Body bytes of an open stream, copied now. 0: taken.
+     * BRISK_STREAM_FULL: nothing was taken, because the stream holds 64 KiB
+     * the client has not read yet (a send into a stream that holds nothing
+     * is always taken, whatever its size); send again after `drain`. -1:
+     * nothing was taken: a bad argument, or the stream is not open (ended,
+     * cancelled, never valid).
+     */
+    int32_t (*stream_send)(uint64_t handle, const void* data, uint64_t len);
+    /**
+     * Ends an open stream's body; what was taken before still leaves. 0: the
+     * handle is spent (later calls fail, `cancel` is not called). -1: the
+     * stream is not open.
+     */
+    int32_t (*stream_end)(uint64_t handle);
 } brisk_host_api;
 
 /**

@@ -24,9 +24,11 @@
 //  - every refused call is described in FakeResponse::misuse.
 // ABI 1.1: a request the plugin suspends comes back with
 // FakeResponse::suspended set; its answer, given later with resume() from any
-// thread, is FakeHost::later(handle); FakeHost::cancel(handle) plays the
-// client leaving; timers fire when the test moves the fake clock with
-// FakeHost::advance(ms).
+// thread, is FakeHost::later(handle) (a stream's head and the bytes sent so
+// far, too); FakeHost::cancel(handle) plays the client leaving, and
+// FakeHost::client_read(handle) a client that read all of a stream's bytes
+// (the drain callback runs if a send was refused); timers fire when the test
+// moves the fake clock with FakeHost::advance(ms).
 // Loading a file uses dlopen(RTLD_NOW | RTLD_LOCAL) and never dlclose, like
 // brisk; link the test with ${CMAKE_DL_LIBS} on a C library older than 2.34.
 #pragma once
@@ -384,6 +386,9 @@ public:
         api_.resume = &fn_resume;
         api_.timer_start = &fn_timer_start;
         api_.timer_cancel = &fn_timer_cancel;
+        api_.stream_open = &fn_stream_open;
+        api_.stream_send = &fn_stream_send;
+        api_.stream_end = &fn_stream_end;
         current() = this;
     }
     FakeHost(const FakeHost&) = delete;
@@ -469,17 +474,22 @@ public:
 
     // ---- ABI 1.1: requests answered later, timers --------------------------
 
-    /** The answer a plugin gave later with resume(), as brisk would send it. */
+    /** The answer a plugin gave later with resume() or as a stream, as brisk would send it. */
     struct LaterAnswer {
         std::uint32_t status = 0;
         std::vector<std::pair<std::string, std::string>> headers;
-        std::string body;
+        std::string body;       // a stream's: every byte taken so far
+        bool streamed = false;  // stream_open() gave the head
+        bool ended = false;     // a stream's stream_end() came
     };
+
+    /** Bytes of a stream the fake client has not read, past which stream_send() is refused (brisk's bound). */
+    std::uint64_t stream_bound = 64 * 1024;
 
     /**
      * The answer to the suspended request `handle`, once the plugin resumed
-     * it (from any thread); nullopt while it has not, or after it was
-     * cancelled. Waits up to `wait` for an answer from another thread.
+     * it or opened its stream (from any thread); nullopt while it has not, or
+     * after it was cancelled. Waits up to `wait` for an answer from another thread.
      */
     std::optional<LaterAnswer> later(std::uint64_t handle,
                                      std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
@@ -504,12 +514,38 @@ public:
         {
             std::lock_guard<std::mutex> lock(mutex_);
             auto it = later_.find(handle);
-            if (it == later_.end() || it->second.answer || it->second.cancelled) return false;
+            if (it == later_.end() || it->second.cancelled ||
+                (it->second.answer && (!it->second.answer->streamed || it->second.answer->ended)))
+                return false;
             it->second.cancelled = true;
             fn = it->second.cancel;
             arg = it->second.arg;
         }
         if (fn != nullptr) fn(arg);
+        return true;
+    }
+
+    /**
+     * The client read everything the stream `handle` was given so far: runs
+     * the plugin's drain callback if a send was refused since the last time;
+     * false if there is no open stream, or no drain was due.
+     */
+    bool client_read(std::uint64_t handle) {
+        void (*fn)(void*) = nullptr;
+        void* arg = nullptr;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            auto it = later_.find(handle);
+            if (it == later_.end() || it->second.cancelled || !it->second.answer || !it->second.answer->streamed)
+                return false;
+            Suspended& s = it->second;
+            s.unread = 0;
+            if (!s.wants_drain || s.answer->ended || s.drain == nullptr) return false;
+            s.wants_drain = false;
+            fn = s.drain;
+            arg = s.drain_arg;
+        }
+        fn(arg);
         return true;
     }
 
@@ -970,6 +1006,10 @@ private:
         void* arg = nullptr;
         bool cancelled = false;
         std::optional<LaterAnswer> answer;
+        void (*drain)(void*) = nullptr;
+        void* drain_arg = nullptr;
+        std::uint64_t unread = 0;
+        bool wants_drain = false;
     };
     struct Timer {
         std::uint64_t due;
@@ -991,30 +1031,93 @@ private:
         }
         std::lock_guard<std::mutex> lock(c->host->mutex_);
         c->suspended = ++c->host->next_handle_;
-        c->host->later_[c->suspended] = Suspended{cancel, arg, false, std::nullopt};
+        Suspended& s = c->host->later_[c->suspended];
+        s.cancel = cancel;
+        s.arg = arg;
         return c->suspended;
     }
 
-    static std::int32_t fn_resume(std::uint64_t handle, std::uint32_t status, const brisk_header* headers,
-                                  std::uint32_t count, const void* body, std::uint64_t len) {
-        FakeHost* host = current();
-        if (host == nullptr || status < 200 || status > 599 || (count != 0 && headers == nullptr) ||
-            (len != 0 && body == nullptr))
-            return -1;
+    // The status and fields of a later answer or a stream's head, checked as brisk does.
+    static std::optional<LaterAnswer> later_head(std::uint32_t status, const brisk_header* headers,
+                                                 std::uint32_t count) {
+        if (status < 200 || status > 599 || (count != 0 && headers == nullptr)) return std::nullopt;
         LaterAnswer a;
         a.status = status;
         for (std::uint32_t i = 0; i < count; ++i) {
             const std::string_view n = detail::view(headers[i].name);
             for (std::string_view own : {"date", "server", "content-length", "transfer-encoding", "connection"})
-                if (detail::iequals(n, own)) return -1;
+                if (detail::iequals(n, own)) return std::nullopt;
             a.headers.emplace_back(std::string(n), std::string(detail::view(headers[i].value)));
         }
-        a.body.assign(static_cast<const char*>(body), static_cast<std::size_t>(len));
+        return a;
+    }
+
+    // Gives the suspended request `handle` its answer (or stream head); -1 if it is not suspended.
+    static std::int32_t answer(FakeHost* host, std::uint64_t handle, LaterAnswer a, void (*drain)(void*), void* arg) {
         {
             std::lock_guard<std::mutex> lock(host->mutex_);
             auto it = host->later_.find(handle);
             if (it == host->later_.end() || it->second.answer || it->second.cancelled) return -1;
             it->second.answer = std::move(a);
+            it->second.drain = drain;
+            it->second.drain_arg = arg;
+        }
+        host->resumed_cv_.notify_all();
+        return 0;
+    }
+
+    static std::int32_t fn_resume(std::uint64_t handle, std::uint32_t status, const brisk_header* headers,
+                                  std::uint32_t count, const void* body, std::uint64_t len) {
+        FakeHost* host = current();
+        if (host == nullptr || (len != 0 && body == nullptr)) return -1;
+        std::optional<LaterAnswer> a = later_head(status, headers, count);
+        if (!a) return -1;
+        a->body.assign(static_cast<const char*>(body), static_cast<std::size_t>(len));
+        return answer(host, handle, std::move(*a), nullptr, nullptr);
+    }
+
+    static std::int32_t fn_stream_open(std::uint64_t handle, std::uint32_t status, const brisk_header* headers,
+                                       std::uint32_t count, void (*drain)(void*), void* arg) {
+        FakeHost* host = current();
+        if (host == nullptr) return -1;
+        std::optional<LaterAnswer> a = later_head(status, headers, count);
+        if (!a) return -1;
+        a->streamed = true;
+        return answer(host, handle, std::move(*a), drain, arg);
+    }
+
+    // The open stream `handle`, under the host's lock; null if there is none.
+    Suspended* open_stream(std::uint64_t handle) {
+        auto it = later_.find(handle);
+        if (it == later_.end() || it->second.cancelled || !it->second.answer || !it->second.answer->streamed ||
+            it->second.answer->ended)
+            return nullptr;
+        return &it->second;
+    }
+
+    static std::int32_t fn_stream_send(std::uint64_t handle, const void* data, std::uint64_t len) {
+        FakeHost* host = current();
+        if (host == nullptr || (len != 0 && data == nullptr)) return -1;
+        std::lock_guard<std::mutex> lock(host->mutex_);
+        Suspended* s = host->open_stream(handle);
+        if (s == nullptr) return -1;
+        if (s->unread > 0 && s->unread + len > host->stream_bound) {
+            s->wants_drain = true;
+            return BRISK_STREAM_FULL;
+        }
+        s->unread += len;
+        s->answer->body.append(static_cast<const char*>(data), static_cast<std::size_t>(len));
+        return 0;
+    }
+
+    static std::int32_t fn_stream_end(std::uint64_t handle) {
+        FakeHost* host = current();
+        if (host == nullptr) return -1;
+        {
+            std::lock_guard<std::mutex> lock(host->mutex_);
+            Suspended* s = host->open_stream(handle);
+            if (s == nullptr) return -1;
+            s->answer->ended = true;
         }
         host->resumed_cv_.notify_all();
         return 0;
