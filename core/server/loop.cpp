@@ -112,6 +112,7 @@ void Loop::run() {
     else
         run_epoll();
     t_current = nullptr;
+    handed_over_.store(true, std::memory_order_release);
 }
 
 void Loop::run_epoll() {
@@ -149,6 +150,7 @@ void Loop::after_wait() {
         if (stop_flag_.load(std::memory_order_acquire)) begin_drain();
     }
     if (close_deadline_ms_ && now_ms_ >= next_close_check_ms_) close_listeners_when_quiet();
+    if (draining_ && !handed_over_.load(std::memory_order_relaxed)) note_handed_over();
     expire_timers();
     if (now_ms_ >= next_reap_ms_) {
         workers_.reap(now_ms_, cfg_.max_idle_worker_duration.count());
@@ -163,6 +165,12 @@ void Loop::after_wait() {
             start_accepting(i);
         }
     }
+}
+
+void Loop::note_handed_over() noexcept {
+    for (std::size_t i = 0; i < listeners_.size() && i < handed_on_.size(); ++i)
+        if (handed_on_[i] && (!listeners_[i].paused || listeners_[i].armed)) return;
+    handed_over_.store(true, std::memory_order_release);
 }
 
 void Loop::stop_accepting(std::size_t i) noexcept {

@@ -80,6 +80,13 @@ public:
 
     unsigned index() const noexcept { return index_; }
 
+    /**
+     * Any thread: after stop(), whether this loop accepts nothing more from
+     * the sockets a successor holds (so that a new connection there is the
+     * successor's); true once the loop has ended, too.
+     */
+    bool handed_over() const noexcept { return handed_over_.load(std::memory_order_acquire); }
+
     /** The loop whose thread this is, or null. */
     static Loop* current() noexcept;
     /**
@@ -248,6 +255,9 @@ private:
     std::atomic<bool> stop_flag_{false};
     std::atomic<bool> stop_asked_{false};  // stop() was called: its first call counts
     std::vector<bool> handed_on_;          // see stop()
+    std::atomic<bool> handed_over_{false};  // see handed_over()
+    /** While draining: sets handed_over_ once no socket a successor holds is accepted from here. */
+    void note_handed_over() noexcept;
     bool diag_failure_logged_ = false;
     // Draining with listeners still open for handshakes the kernel holds: until when, and the next look.
     std::int64_t close_deadline_ms_ = 0;

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <latch>
 #include <mutex>
@@ -21,6 +22,10 @@
 #include "server/loop.hpp"
 
 namespace brisk {
+namespace {
+// How long a reload waits for the retiring generation to stop accepting from the sockets its successor holds.
+constexpr int kHandOverMs = 1000;
+}  // namespace
 
 struct Server::Impl {
     explicit Impl(Config c)
@@ -226,6 +231,13 @@ void Server::stop() {
 void Server::retire() {
     impl_->retiring = true;
     stop();
+    // The successor serves every connection that arrives from now on: the
+    // sockets both hold leave this generation's loops first (a moment; at
+    // most kHandOverMs while a loop is busy or still lets handshakes in).
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(kHandOverMs);
+    for (const auto& loop : impl_->loops)
+        while (!loop->handed_over() && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 bool Server::wait_for(std::chrono::milliseconds timeout) {
