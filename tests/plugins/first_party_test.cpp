@@ -1,4 +1,4 @@
-// brisk — the first-party plugins (plugins/hello, echo, delay), loaded from
+// brisk — the first-party plugins (plugins/hello, echo, delay, sse), loaded from
 // their built .so files with dlopen and driven through the fake host.
 #include <brisk/plugin_testing.hpp>
 
@@ -164,5 +164,80 @@ TEST_CASE("delay: a missing or bad ms is 400", "[plugins][delay]") {
         CHECK(res.status == 400);
         CHECK(res.suspended == 0);
         CHECK(host.pending_timers() == 0);
+    }
+}
+
+TEST_CASE("sse: one event per interval from a loop timer, a full stream waits for the drain", "[plugins][sse]") {
+    FakeHost host;
+    const brisk_plugin_descriptor* d = host.load(BRISK_TEST_SSE_SO);
+    INFO(host.error());
+    REQUIRE(d != nullptr);
+    auto sse = host.create(d, FakeConfig().integer("interval", 100).integer("count", 3));
+    REQUIRE(sse);
+
+    const auto res = sse.handle(FakeRequest("GET", "/events"));
+    CHECK(res.result == BRISK_DONE);
+    CHECK(res.misuse.empty());
+    REQUIRE(res.suspended != 0);
+    auto head = host.later(res.suspended);
+    REQUIRE(head);
+    CHECK(head->streamed);
+    CHECK(head->status == 200);
+    CHECK(head->headers == std::vector<std::pair<std::string, std::string>>{{"Content-Type", "text/event-stream"},
+                                                                           {"Cache-Control", "no-cache"}});
+    CHECK(head->body.empty());
+    CHECK(host.advance(99) == 0);
+    CHECK(host.advance(1) == 1);
+    CHECK(host.later(res.suspended)->body == "data: 0\n\n");
+
+    // A client that reads nothing: the next event finds the stream full and waits.
+    host.stream_bound = 9;
+    CHECK(host.advance(100) == 1);
+    CHECK(host.later(res.suspended)->body == "data: 0\n\n");
+    CHECK(host.pending_timers() == 0);
+    CHECK(host.client_read(res.suspended));  // the drain: the waiting event goes, the next is timed
+    CHECK(host.later(res.suspended)->body == "data: 0\n\ndata: 1\n\n");
+    CHECK(host.pending_timers() == 1);
+    host.client_read(res.suspended);
+    CHECK(host.advance(100) == 1);
+    const auto done = host.later(res.suspended);
+    CHECK(done->body == "data: 0\n\ndata: 1\n\ndata: 2\n\n");
+    CHECK(done->ended);
+    CHECK(host.pending_timers() == 0);
+}
+
+TEST_CASE("sse: the client leaving drops the timer; HEAD ends at once; other methods 405", "[plugins][sse]") {
+    FakeHost host;
+    auto sse = host.create(host.load(BRISK_TEST_SSE_SO), FakeConfig().string("interval", "2s"));
+    REQUIRE(sse);
+    const auto gone = sse.handle(FakeRequest("GET", "/events"));
+    REQUIRE(gone.suspended != 0);
+    CHECK(host.pending_timers() == 1);
+    CHECK(host.cancel(gone.suspended));
+    CHECK(host.pending_timers() == 0);
+
+    const auto head = sse.handle(FakeRequest("HEAD", "/events"));
+    REQUIRE(head.suspended != 0);
+    const auto answer = host.later(head.suspended);
+    REQUIRE(answer);
+    CHECK(answer->ended);
+    CHECK(answer->body.empty());
+    CHECK(host.pending_timers() == 0);
+
+    const auto post = sse.handle(FakeRequest("POST", "/events"));
+    CHECK(post.status == 405);
+    CHECK(post.suspended == 0);
+}
+
+TEST_CASE("sse: a bad interval or count fails create with its place", "[plugins][sse]") {
+    FakeHost host;
+    const brisk_plugin_descriptor* d = host.load(BRISK_TEST_SSE_SO);
+    REQUIRE(d != nullptr);
+    for (auto config : {FakeConfig().string("interval", "soon"), FakeConfig().integer("interval", 0),
+                        FakeConfig().string("interval", "2h"), FakeConfig().integer("count", -1),
+                        FakeConfig().boolean("count", true)}) {
+        auto sse = host.create(d, std::move(config));
+        CHECK_FALSE(sse);
+        CHECK_THAT(sse.error(), Catch::Contains("test.toml"));
     }
 }

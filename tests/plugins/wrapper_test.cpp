@@ -591,3 +591,82 @@ TEST_CASE("plugin.hpp: a second suspend is refused and the request fails", "[plu
     CHECK(res.suspended == 0);
     CHECK(res.misuse.size() == 1);
 }
+
+namespace {
+
+/** Streams "0123456789" ten times in sends of 10 bytes: until refused, then again from the drain callback. */
+struct Streamer {
+    struct Stream {
+        brisk::Later later;
+        int sent = 0;
+        int refused = 0;
+    };
+    static void pump(Stream* s) {
+        while (s->sent < 10) {
+            const brisk::Later::Sent r = s->later.send("0123456789");
+            if (r == brisk::Later::Sent::full) {
+                ++s->refused;
+                return;  // drain() goes on
+            }
+            if (r == brisk::Later::Sent::gone) return;
+            ++s->sent;
+        }
+        s->later.end();
+        delete s;
+    }
+    static void drain(void* p) { pump(static_cast<Stream*>(p)); }
+    static void cancelled(void* p) { delete static_cast<Stream*>(p); }
+
+    brisk::Result handle(brisk::Request&, brisk::Response& res) const {
+        auto* s = new Stream;
+        s->later = res.suspend(&cancelled, s);
+        if (!s->later.open_stream(200, {{"Content-Type", "text/plain"}}, &drain, s)) {
+            delete s;
+            return brisk::Result::error;
+        }
+        pump(s);
+        return brisk::Result::done;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("plugin.hpp: a stream with backpressure, through the fake host", "[plugins][wrapper][later]") {
+    static constexpr brisk_plugin_descriptor d = brisk::make_descriptor<Streamer>("streamer", "1");
+    FakeHost host;
+    host.stream_bound = 35;  // three sends fit, the fourth waits for the client
+    auto streamer = host.create(host.check(&d));
+    REQUIRE(streamer);
+    const auto res = streamer.handle(FakeRequest("GET", "/"));
+    CHECK(res.result == BRISK_DONE);
+    REQUIRE(res.suspended != 0);
+    auto answer = host.later(res.suspended);
+    REQUIRE(answer);
+    CHECK(answer->streamed);
+    CHECK(answer->body.size() == 30);
+    CHECK_FALSE(answer->ended);
+    int drains = 0;
+    while (host.client_read(res.suspended)) ++drains;
+    answer = host.later(res.suspended);
+    CHECK(answer->ended);
+    CHECK(answer->body.size() == 100);
+    CHECK(answer->body.substr(90) == "0123456789");
+    CHECK(drains == 3);
+    CHECK_FALSE(host.cancel(res.suspended));  // ended: nothing to cancel
+}
+
+TEST_CASE("plugin.hpp: a stream the client leaves is cancelled once; later sends are gone", "[plugins][wrapper][later]") {
+    static constexpr brisk_plugin_descriptor d = brisk::make_descriptor<Streamer>("streamer", "1");
+    FakeHost host;
+    host.stream_bound = 10;
+    auto streamer = host.create(host.check(&d));
+    REQUIRE(streamer);
+    const auto res = streamer.handle(FakeRequest("GET", "/"));
+    REQUIRE(res.suspended != 0);
+    CHECK(host.cancel(res.suspended));
+    CHECK_FALSE(host.cancel(res.suspended));
+    const brisk::Later later(res.suspended);
+    CHECK(later.send("x") == brisk::Later::Sent::gone);
+    CHECK_FALSE(later.end());
+    CHECK_FALSE(later.resume(200, "x"));
+}
