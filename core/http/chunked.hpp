@@ -31,6 +31,15 @@ public:
     Result decode(char* buf, std::size_t& len) noexcept;
 
     std::uint64_t decoded() const noexcept { return out_; }
+    /**
+     * The caller took the first `n` decoded bytes out of the body region and
+     * moved the rest down by `n` (a body read piece by piece): they count
+     * against the limit still, not as bytes in the buffer.
+     */
+    void take(std::uint64_t n) noexcept {
+        out_ -= n;
+        max_body_ -= n;
+    }
 
     /** Longest chunk-size line (with extensions) and trailer section accepted. */
     static constexpr std::size_t kMaxLine = 4096;

@@ -225,7 +225,7 @@ uint64_t host_suspend(brisk_ctx* ctx, void (*cancel)(void*), void* arg) {
     // Only on a loop thread (not the blocking pool), once, before any response call.
     Loop* loop = Loop::current();
     if (!loop || r.later || r.kind != Reply::Kind::none || !r.pieces.empty() || r.headers_len) return 0;
-    r.later = Suspensions::get().suspend(*loop, const_cast<Conn&>(call.conn), cancel, arg);
+    r.later = Suspensions::get().suspend(*loop, const_cast<Conn&>(call.conn), cancel, arg, call.body_unread);
     r.later_timeout_ms = ctx->instance->handler_timeout_ms();
     return r.later;
 }
@@ -299,6 +299,17 @@ int32_t host_stream_end(uint64_t handle) {
         auto end = std::make_unique<LaterAnswer>();
         end->kind = LaterAnswer::Kind::end;
         return Suspensions::get().end_stream(handle, std::move(end)) ? 0 : -1;
+    });
+}
+
+int32_t host_body_read(uint64_t handle, void (*on_body)(void*, const void*, uint64_t, int32_t), void* arg) {
+    if (!on_body) return -1;
+    return or_refused([&] {
+        auto read = std::make_unique<LaterAnswer>();
+        read->kind = LaterAnswer::Kind::read;
+        read->on_body = on_body;
+        read->arg = arg;
+        return Suspensions::get().read_body(handle, std::move(read)) ? 0 : -1;
     });
 }
 
@@ -394,6 +405,7 @@ constexpr brisk_host_api make_api() {
     api.stream_open = host_stream_open;
     api.stream_send = host_stream_send;
     api.stream_end = host_stream_end;
+    api.body_read = host_body_read;
     return api;
 }
 

@@ -23,6 +23,7 @@ public:
 
     Outcome handle(HandlerCall& call) override;
     bool blocking() const noexcept override { return (desc_->capabilities & BRISK_CAP_BLOCKING) != 0; }
+    bool streams_body() const noexcept override { return (desc_->capabilities & BRISK_CAP_BODY_STREAM) != 0; }
     void loop_init(unsigned loop_index) override;
     void loop_fini(unsigned loop_index) noexcept override;
 

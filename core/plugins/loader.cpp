@@ -158,6 +158,8 @@ const brisk_plugin_descriptor* load_plugin(const PluginInstanceConfig& pc) {
         refuse(pc, file + " needs plugin ABI " + version(BRISK_PLUGIN_ABI_MAJOR, d->min_host_minor) +
                        " or newer; this brisk speaks " + version(BRISK_PLUGIN_ABI_MAJOR, BRISK_PLUGIN_ABI_MINOR));
     if (!d->create || !d->handle) refuse(pc, file + " has no create or handle callback");
+    if ((d->capabilities & BRISK_CAP_BODY_STREAM) && (d->capabilities & BRISK_CAP_BLOCKING))
+        refuse(pc, file + " asks for BRISK_CAP_BODY_STREAM with BRISK_CAP_BLOCKING, which do not combine");
     unload.dl = nullptr;
     unload.fd = -1;
     copies().emplace(digest, copy);

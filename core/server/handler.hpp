@@ -30,6 +30,8 @@ struct HandlerCall {
      * without an address (ip_len 0), the connection's peer is the client.
      */
     const http::proxy::Address* client = nullptr;
+    /** The request's body follows: the handler reads it piece by piece (streams_body()). */
+    bool body_unread = false;
 };
 
 class Handler {
@@ -41,6 +43,8 @@ public:
      */
     virtual Outcome handle(HandlerCall& call) = 0;
     virtual bool blocking() const noexcept { return false; }
+    /** It takes request bodies as they arrive (plugin ABI 1.1): it is called once the head is there. */
+    virtual bool streams_body() const noexcept { return false; }
     /** Per-loop set-up and tear-down, on the loop's own thread. Throws to fail start-up. */
     virtual void loop_init(unsigned /*loop_index*/) {}
     virtual void loop_fini(unsigned /*loop_index*/) noexcept {}

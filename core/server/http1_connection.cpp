@@ -21,7 +21,12 @@ Protocol::Protocol(Loop& loop) noexcept
       cfg_(loop.cfg_),
       router_(loop.router_),
       observe_(loop.observe_),
-      trust_forwarded_(loop.trust_forwarded_) {}
+      trust_forwarded_(loop.trust_forwarded_),
+      streams_body_([&loop] {
+          for (const Handler* h : loop.router_.handlers())
+              if (h->streams_body()) return true;
+          return false;
+      }()) {}
 
 Conn& Protocol::adopt(int fd) {
     Conn& c = *loop_.conns_.acquire();
@@ -131,6 +136,15 @@ void Protocol::cancel_later(Worker& w) noexcept {
     const std::uint64_t handle = w.later;
     w.later = 0;
     if (Suspensions::get().cancel(handle, fn, arg) && fn) fn(arg);
+}
+
+void Protocol::abandon_body(Conn& c, Worker& w) noexcept {
+    if (w.stage != Worker::Stage::body_stream) return;
+    w.req.keep_alive = false;  // the answer says Connection: close
+    w.stage = Worker::Stage::head;
+    w.body_cb = nullptr;
+    w.start = w.end;  // the head stays where it is until answered; nothing after it is used
+    c.force_linger = true;
 }
 
 void Protocol::take_held(Worker& w) {

@@ -76,6 +76,12 @@ protected:
     void respond_error(Conn& c, Worker& w, std::uint16_t status, bool parsed = false);
     /** The suspended request of `w` will not be answered by its plugin: tells it (its cancel callback). */
     void cancel_later(Worker& w) noexcept;
+    /**
+     * A request whose body a plugin was reading is answered before the
+     * body's end: the rest is not read; the connection closes after the
+     * answer (draining what the client still sends).
+     */
+    static void abandon_body(Conn& c, Worker& w) noexcept;
     /** Input that arrived while the request was handled (or streamed) joins the rest. */
     void take_held(Worker& w);
     /** Puts a later answer (or a stream's head) into the worker's reply. */
@@ -104,6 +110,7 @@ protected:
     const Router& router_;
     const bool observe_;          // an access log or a metrics route exists
     const bool trust_forwarded_;  // trusted proxies are configured
+    const bool streams_body_;     // a handler takes request bodies as they arrive
     std::unordered_map<const Conn*, Stream> streams_;
 };
 
@@ -141,6 +148,21 @@ private:
     /** Handles every complete request in the buffer, appending the answers. */
     Step process(Conn& c, Worker& w);
     void dispatch(Conn& c, Worker& w);
+    /**
+     * A head with a body whose first route's handler reads bodies as they
+     * arrive: that handler runs now. True with `step` set when it settled the
+     * request (suspended it, or answered from the head); false when the
+     * body is read whole first (no such handler, or it declined).
+     */
+    bool dispatch_early(Conn& c, Worker& w, Step& step);
+    /** The handler suspended the request: the connection waits in `handling` for its answer. */
+    void wait_later(Conn& c, Worker& w);
+    /** The plugin asked for the next piece of the body (body_read). */
+    void read_body(Conn& c, const LaterAnswer& m);
+    /** Hands the plugin the next piece of the body once there is one, reading as needed. */
+    void pump_body(Conn& c, Worker& w);
+    /** A body being read by a plugin failed (413, 400, 408): the plugin is told, the client answered. */
+    void abort_body(Conn& c, Worker& w, std::uint16_t status);
     void complete(Conn& c, Worker& w, Outcome outcome);
     template <bool Observed>
     void answer(Conn& c, Worker& w, Outcome outcome);

@@ -104,7 +104,14 @@ inline void Http1<T>::on_event(Conn& c, unsigned events) {
         // earlier answers may move meanwhile. A suspended request whose
         // client went away is cancelled.
         if ((events & kOutput) && !c.worker->out.empty()) flush(c, *c.worker);
-        if ((events & kInput) && c.worker->later && t_.peer_gone(c)) close(c);
+        if ((events & kInput) && c.worker->later) {
+            if (c.worker->stage == Worker::Stage::body_stream) {
+                // A plugin reads the body: input waits until it asks for more.
+                if (c.worker->body_cb) pump_body(c, *c.worker);
+            } else if (t_.peer_gone(c)) {
+                close(c);
+            }
+        }
         return;
     case ConnState::streaming:
         // The body comes from the plugin (stream_more); input waits for the
@@ -286,10 +293,16 @@ typename Http1<T>::Step Http1<T>::process(Conn& c, Worker& w) {
                     return Step::close;
                 }
                 w.stage = Worker::Stage::body_length;
+                if (streams_body_) [[unlikely]] {
+                    if (Step step; dispatch_early(c, w, step)) return step;
+                }
                 continue;
             case http::BodyKind::chunked:
                 w.chunked.reset(cfg.max_request_body_size);
                 w.stage = Worker::Stage::body_chunked;
+                if (streams_body_) [[unlikely]] {
+                    if (Step step; dispatch_early(c, w, step)) return step;
+                }
                 continue;
             }
         } else {
@@ -341,8 +354,40 @@ typename Http1<T>::Step Http1<T>::process(Conn& c, Worker& w) {
 
 template <class T>
 void Http1<T>::dispatch(Conn& c, Worker& w) {
-    w.route_cursor = 0;
+    w.route_cursor = std::exchange(w.resume_cursor, 0);
     complete(c, w, Outcome::decline);
+}
+
+template <class T>
+bool Http1<T>::dispatch_early(Conn& c, Worker& w, Step& step) {
+    std::size_t cursor = 0;
+    Handler* h = router_.match(w.req, cursor);
+    if (!h || !h->streams_body()) return false;
+    const Worker::Stage whole = w.stage;
+    w.stage = Worker::Stage::body_stream;
+    w.body_left = w.req.content_length;
+    w.raw = {w.in.data() + w.start, w.head_len};
+    HandlerCall call{w.req, w.reply, c, loop_.index_, &w.forwarded, true};
+    const Outcome outcome = http1::call_handler(*h, call);
+    if (outcome == Outcome::suspended) {
+        w.route_cursor = cursor;
+        wait_later(c, w);
+        step = Step::handling;
+        return true;
+    }
+    if (outcome == Outcome::decline) {
+        // Not for it: the body is read whole, and the routes after it are tried.
+        w.reply.reset();
+        w.stage = whole;
+        w.resume_cursor = cursor;
+        return false;
+    }
+    // Answered from the head alone: the body is never read (nor 100 Continue sent).
+    w.route_cursor = cursor;
+    abandon_body(c, w);
+    complete(c, w, outcome);
+    step = Step::close;
+    return true;
 }
 
 template <class T>
@@ -378,12 +423,7 @@ void Http1<T>::answer(Conn& c, Worker& w, Outcome outcome) {
         HandlerCall call{w.req, w.reply, c, loop_.index_, &w.forwarded};
         outcome = http1::call_handler(*h, call);
         if (outcome == Outcome::suspended) [[unlikely]] {
-            // Answered later (deliver), or cancelled; the connection reads
-            // no further request meanwhile. Its bytes stay as they are.
-            w.later = std::exchange(w.reply.later, 0);
-            enter(c, ConnState::handling);
-            t_.watch(c);  // so that a client going away is seen (and the request cancelled)
-            if (w.reply.later_timeout_ms > 0) loop_.arm_handler(c, w.reply.later_timeout_ms);
+            wait_later(c, w);
             return;
         }
         if (outcome == Outcome::decline) w.reply.reset();  // what the declining handler left
@@ -419,6 +459,16 @@ void Http1<T>::answer(Conn& c, Worker& w, Outcome outcome) {
     // (Worker::input_space makes the buffer whole again). `raw` views the worker's own buffer.
     poison(const_cast<char*>(w.raw.data()), w.raw.size());
     if (!keep) c.close_after = true;
+}
+
+// Answered later (deliver), or cancelled; the connection reads no further
+// request meanwhile. Its bytes stay as they are.
+template <class T>
+void Http1<T>::wait_later(Conn& c, Worker& w) {
+    w.later = std::exchange(w.reply.later, 0);
+    enter(c, ConnState::handling);
+    t_.watch(c);  // so that a client going away is seen (and the request cancelled)
+    if (w.reply.later_timeout_ms > 0) loop_.arm_handler(c, w.reply.later_timeout_ms);
 }
 
 // Hands the request to the blocking pool. The connection reads and parses
@@ -466,9 +516,13 @@ void Http1<T>::on_timeout(Conn& c) {
             close(c);
             return;
         }
+        Worker& w = *c.worker;
+        if (c.state == ConnState::handling) {  // a plugin waits for more of the body
+            abort_body(c, w, 408);
+            return;
+        }
         loop_.disarm(c);
         if (cfg_.log_all_errors) spdlog::info("read timeout mid-request: answering 408");
-        Worker& w = *c.worker;
         respond_error(c, w, 408, w.stage != Worker::Stage::head && !w.reparse);
         w.start = w.end;  // the partial request is dropped
         finish(c, w, false);
@@ -502,12 +556,16 @@ void Http1<T>::deliver(Conn& c, const LaterAnswer& m) {
     case LaterAnswer::Kind::answer: {
         Worker& w = *c.worker;
         w.later = 0;
+        abandon_body(c, w);
         fill_reply(w, m);
         resume(c, Outcome::done);
         return;
     }
     case LaterAnswer::Kind::head:
         open_stream(c, m);
+        return;
+    case LaterAnswer::Kind::read:
+        read_body(c, m);
         return;
     case LaterAnswer::Kind::data:
     case LaterAnswer::Kind::end:
@@ -524,6 +582,7 @@ void Http1<T>::open_stream(Conn& c, const LaterAnswer& head) {
     Worker& w = *c.worker;
     const http::Framing f = http::framing_for(head.status, true, w.req.version_minor);
     const bool body = http::sends_body(f, {w.req.method == http::Method::head, w.req.version_minor});
+    abandon_body(c, w);  // a stream does not wait for the rest of the request body
     Stream& s = streams_[&c];
     s = Stream{std::exchange(w.later, 0), 0, body, f == http::Framing::chunked, false};
     fill_reply(w, head);
@@ -531,6 +590,103 @@ void Http1<T>::open_stream(Conn& c, const LaterAnswer& head) {
     enter(c, ConnState::streaming);
     complete(c, w, Outcome::done);  // the head (an HTTP/1.0 stream closes the connection after it)
     stream_flush(c, s);
+}
+
+template <class T>
+void Http1<T>::read_body(Conn& c, const LaterAnswer& m) {
+    Worker& w = *c.worker;
+    if (c.state != ConnState::handling || w.stage != Worker::Stage::body_stream) return;  // cannot be
+    w.body_cb = m.on_body;
+    w.body_arg = m.arg;
+    if (w.req.expect_continue && !w.continue_sent) {
+        // The plugin accepted the body: the client may send it now.
+        w.out.append(http1::kContinue);
+        w.continue_sent = true;
+        if (!flush(c, w)) return;  // pending: the body comes after it anyway; closed: done
+    }
+    pump_body(c, w);
+}
+
+template <class T>
+void Http1<T>::pump_body(Conn& c, Worker& w) {
+    const bool length = w.req.body_kind == http::BodyKind::length;
+    while (w.body_cb) {
+        if (w.reparse) {
+            // The buffer moved: the head (which the answer still reads) is parsed again where it is.
+            http::parse_head(w.in.data() + w.start, w.head_len, cfg_.max_header_size, w.req);
+            w.raw = {w.in.data() + w.start, w.head_len};
+            w.reparse = false;
+        }
+        char* body = w.in.data() + w.start + w.head_len;
+        std::size_t len = w.end - w.start - w.head_len;
+        std::size_t n;
+        bool last;
+        if (length) {
+            n = len < w.body_left ? len : static_cast<std::size_t>(w.body_left);
+            last = n == w.body_left;
+        } else {
+            const http::ChunkedDecoder::Result r = w.chunked.decode(body, len);
+            w.end = w.start + w.head_len + len;
+            if (r.kind == http::ChunkedDecoder::Result::error) {
+                abort_body(c, w, r.status);
+                return;
+            }
+            n = static_cast<std::size_t>(w.chunked.decoded());
+            last = r.kind == http::ChunkedDecoder::Result::done;
+        }
+        if (n == 0 && !last) {
+            if (c.peer_closed) {
+                close(c);  // the client left before the body's end: the plugin is told
+                return;
+            }
+            if (t_.may_read(c)) {
+                if (!t_.pull(c, w)) {
+                    close(c);
+                    return;
+                }
+                continue;
+            }
+            if (!t_.watch(c)) {
+                close(c);
+                return;
+            }
+            // Waiting for the client: its read deadline (the state stays `handling`).
+            loop_.arm(c, TimerKind::read, cfg_.read_timeout.count());
+            return;
+        }
+        auto* const cb = std::exchange(w.body_cb, nullptr);
+        Suspensions::get().body_piece(w.later, last);  // before the call: it may ask for the next piece
+        cb(w.body_arg, body, n, last ? 1 : 0);
+        // Those bytes are the plugin's now: what follows them moves down, into the room for the next piece.
+        std::memmove(body, body + n, len - n);
+        w.end -= n;
+        if (length)
+            w.body_left -= n;
+        else
+            w.chunked.take(n);
+        loop_.disarm(c);
+        if (last) {
+            w.stage = Worker::Stage::head;
+            w.start += w.head_len;  // what follows is the next request; the head stays until answered
+            if (w.reply.later_timeout_ms > 0) loop_.arm_handler(c, w.reply.later_timeout_ms);
+            return;
+        }
+    }
+    // The plugin has its piece: io_uring's receive, paused while input piled up, goes on.
+    t_.watch(c);
+    if (w.reply.later_timeout_ms > 0) loop_.arm_handler(c, w.reply.later_timeout_ms);
+}
+
+template <class T>
+void Http1<T>::abort_body(Conn& c, Worker& w, std::uint16_t status) {
+    if (cfg_.log_all_errors) spdlog::info("a request body read by a plugin failed: answering {}", status);
+    cancel_later(w);
+    w.stage = Worker::Stage::head;
+    w.body_cb = nullptr;
+    enter(c, ConnState::reading, false);
+    respond_error(c, w, status, true);
+    w.start = w.end;  // the rest of the request is dropped
+    finish(c, w, false);
 }
 
 template <class T>

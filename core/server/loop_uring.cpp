@@ -144,7 +144,9 @@ void Loop::on_received(Http1<UringTransport>& h, Conn& c, const io_uring_cqe& cq
         const unsigned id = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
         // Input while lingering is dropped here: the transport's discard().
         const auto n = static_cast<std::size_t>(res);
-        if (c.state == ConnState::handling)
+        if (c.state == ConnState::handling && c.worker->stage == Worker::Stage::body_stream)
+            c.worker->take_input(ring_->buffer(id), n, false);  // a piece of the body a plugin reads
+        else if (c.state == ConnState::handling)
             c.worker->held.append(ring_->buffer(id), n);
         else if (c.state == ConnState::streaming)
             h.bind_worker(c).held.append(ring_->buffer(id), n);  // read once the stream has ended

@@ -44,7 +44,7 @@ void Suspensions::post(Slot& s, std::uint64_t handle, std::unique_ptr<LaterAnswe
     s.loop->post_later(*s.conn, handle, std::move(message));
 }
 
-std::uint64_t Suspensions::suspend(Loop& loop, Conn& c, void (*on_cancel)(void*), void* arg) {
+std::uint64_t Suspensions::suspend(Loop& loop, Conn& c, void (*on_cancel)(void*), void* arg, bool body) {
     std::lock_guard lock(mutex_);
     std::uint32_t index;
     if (!free_.empty()) {
@@ -61,6 +61,7 @@ std::uint64_t Suspensions::suspend(Loop& loop, Conn& c, void (*on_cancel)(void*)
     s.conn = &c;
     s.cancel = on_cancel;
     s.arg = arg;
+    s.body = body;
     ++pending_;
     return handle_of(index, s.generation);
 }
@@ -118,6 +119,23 @@ bool Suspensions::end_stream(std::uint64_t handle, std::unique_ptr<LaterAnswer> 
     return true;
 }
 
+bool Suspensions::read_body(std::uint64_t handle, std::unique_ptr<LaterAnswer> read) {
+    std::lock_guard lock(mutex_);
+    Slot* s = find(handle);
+    if (!s || s->state != State::suspended || !s->body || s->reading) return false;
+    s->reading = true;
+    post(*s, handle, std::move(read));
+    return true;
+}
+
+void Suspensions::body_piece(std::uint64_t handle, bool last) noexcept {
+    std::lock_guard lock(mutex_);
+    if (Slot* s = find(handle)) {
+        s->reading = false;
+        if (last) s->body = false;
+    }
+}
+
 bool Suspensions::written(std::uint64_t handle, std::uint64_t n, void (*&fn)(void*), void*& arg) noexcept {
     std::lock_guard lock(mutex_);
     Slot* s = find(handle);
@@ -152,6 +170,8 @@ bool Suspensions::deliver(std::uint64_t handle, LaterAnswer::Kind kind) noexcept
     case LaterAnswer::Kind::head:
     case LaterAnswer::Kind::data:
         return s->state == State::streaming || s->state == State::ending;
+    case LaterAnswer::Kind::read:
+        return s->state == State::suspended;
     case LaterAnswer::Kind::end:
         if (s->state != State::ending) return false;
         break;

@@ -39,11 +39,15 @@ struct LaterAnswer {
         head,    // a stream's status and fields (stream_open)
         data,    // a stream's body bytes (stream_send)
         end,     // the stream's end (stream_end)
+        read,    // the plugin asks for the next piece of the request body (body_read)
     };
     Kind kind = Kind::answer;
     std::uint16_t status = 200;
     std::string headers;  // "Name: value\r\n" lines, checked
     std::string body;
+    // read: where the piece goes.
+    void (*on_body)(void*, const void*, std::uint64_t, std::int32_t) = nullptr;
+    void* arg = nullptr;
 };
 
 /** What Suspensions::send() did with a stream's bytes. */
@@ -62,8 +66,11 @@ public:
     /** The one table of this process. */
     static Suspensions& get() noexcept;
 
-    /** On `loop`'s thread: a handle for the request of `c` (never 0). */
-    std::uint64_t suspend(Loop& loop, Conn& c, void (*on_cancel)(void*), void* arg);
+    /**
+     * On `loop`'s thread: a handle for the request of `c` (never 0).
+     * `body`: its body is read by the plugin (body_read), piece by piece.
+     */
+    std::uint64_t suspend(Loop& loop, Conn& c, void (*on_cancel)(void*), void* arg, bool body = false);
     /** Undoes suspend() before the handler returned (it failed or declined): no callback, nothing posted arrives. */
     void drop(std::uint64_t handle) noexcept;
     /** Any thread: posts the answer to the request's loop; false if the handle is not suspended. */
@@ -74,6 +81,14 @@ public:
     StreamSend send(std::uint64_t handle, std::unique_ptr<LaterAnswer> data);
     /** Any thread: posts the end of an open stream; false if it is not open. */
     bool end_stream(std::uint64_t handle, std::unique_ptr<LaterAnswer> end);
+    /** Any thread: posts a request for the next piece of the body; false unless one may be asked for now. */
+    bool read_body(std::uint64_t handle, std::unique_ptr<LaterAnswer> read);
+    /**
+     * On the loop's thread, as a piece is handed to the plugin: the read is
+     * no longer pending (the plugin may ask again from its callback); `last`:
+     * the body has ended.
+     */
+    void body_piece(std::uint64_t handle, bool last) noexcept;
     /**
      * On the loop's thread: `n` bytes of the stream were written to the
      * socket (or dropped, for a HEAD request). True (with the callback) if
@@ -104,6 +119,8 @@ private:
         std::uint32_t generation = 1;
         State state = State::free;
         bool wants_drain = false;  // a send was refused since the last drain
+        bool body = false;         // the plugin reads the request body, which has not ended
+        bool reading = false;      // a body_read() waits for its piece
         Loop* loop = nullptr;
         Conn* conn = nullptr;
         void (*cancel)(void*) = nullptr;

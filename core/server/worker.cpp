@@ -41,6 +41,8 @@ void WorkerPool::release(Worker* w, std::int64_t now_ms) {
     w->scanned = 0;
     w->stage = Worker::Stage::head;
     w->continue_sent = w->reparse = false;
+    w->body_cb = nullptr;
+    w->resume_cursor = 0;
     if (!w->held.empty()) [[unlikely]]
         w->held.clear();  // what came while its handler ran, for a connection closed meanwhile
     w->out.reset();

@@ -31,7 +31,9 @@ namespace brisk {
 inline constexpr std::size_t kMaxIov = 64;
 
 struct Worker {
-    enum class Stage : std::uint8_t { head, body_length, body_chunked };
+    // body_stream: a handler reads the body as it arrives (plugin ABI 1.1);
+    // the head stays at `start`, each piece goes into the room after it.
+    enum class Stage : std::uint8_t { head, body_length, body_chunked, body_stream };
 
     // Read side: unprocessed bytes are in.data()[start, end).
     Buffer in;
@@ -49,6 +51,13 @@ struct Worker {
     std::string held;
     // The handle of the request while it is suspended (server/suspend.hpp), else 0.
     std::uint64_t later = 0;
+    // body_stream: raw bytes of a Content-Length body not handed on yet, and
+    // where the piece the plugin asked for goes (null: none asked for).
+    std::uint64_t body_left = 0;
+    void (*body_cb)(void*, const void*, std::uint64_t, std::int32_t) = nullptr;
+    void* body_arg = nullptr;
+    // Where routing goes on after the body, when the handler that was to read it declined.
+    std::size_t resume_cursor = 0;
     http::ChunkedDecoder chunked;
     http::Request req;
     // The request's client per a trusted proxy's X-Forwarded-For; ip_len 0: the connection's peer.
@@ -79,6 +88,7 @@ struct Worker {
      * length is read whole at once, anything else in kMinRead steps.
      */
     std::size_t read_want() const noexcept {
+        if (stage == Stage::body_stream) return kBodyPiece;
         if (stage != Stage::body_length) return kMinRead;
         const std::uint64_t need = head_len + req.content_length - (end - start);
         return need > kMinRead ? static_cast<std::size_t>(need) : kMinRead;
@@ -105,6 +115,8 @@ struct Worker {
 
     /** Free space wanted in the read buffer before a read. */
     static constexpr std::size_t kMinRead = 2048;
+    /** Room for a piece of a body read as it arrives. */
+    static constexpr std::size_t kBodyPiece = 32 * 1024;
 
 private:
     void make_room(std::size_t want);

@@ -204,6 +204,11 @@ class RefusalTest(PluginTestCase):
         so = self.need(fixture_so("malformed"))
         self.refuse_flag(so, 'plugin "fx_malformed": %s has a malformed descriptor (size 8)' % so)
 
+    def test_body_stream_and_blocking_do_not_combine(self):
+        so = self.need(fixture_so("two_caps"))
+        self.refuse_flag(so, 'plugin "fx_two_caps": %s asks for BRISK_CAP_BODY_STREAM with BRISK_CAP_BLOCKING, '
+                             'which do not combine' % so)
+
     def test_no_handle_callback(self):
         so = self.need(fixture_so("no_handle"))
         self.refuse_flag(so, 'plugin "fx_no_handle": %s has no create or handle callback' % so)

@@ -3,7 +3,7 @@
  * Linux (LP64, System V), written down once. abi_layout.c checks it as C,
  * abi_layout_test.cpp as C++: a change to a size or an offset fails both.
  * A field appended at a struct's end (its size grows; 1.1 appended the
- * host API's suspend, resume, timers and streams) comes with a minor version; any
+ * host API's suspend, resume, timers, streams and body reads) comes with a minor version; any
  * other change of a number here changes the ABI: bump BRISK_PLUGIN_ABI_MAJOR.
  */
 #ifndef BRISK_ABI_LAYOUT_EXPECTED_H
@@ -17,7 +17,7 @@
     X(brisk_str, 16, 8)       \
     X(brisk_header, 32, 8)    \
     X(brisk_request, 224, 8)  \
-    X(brisk_host_api, 336, 8) \
+    X(brisk_host_api, 344, 8) \
     X(brisk_plugin_descriptor, 144, 8)
 
 /* X(type, field, offsetof) — every field, in order. */
@@ -73,6 +73,7 @@
     X(brisk_host_api, stream_open, 312)            \
     X(brisk_host_api, stream_send, 320)            \
     X(brisk_host_api, stream_end, 328)             \
+    X(brisk_host_api, body_read, 336)              \
     X(brisk_plugin_descriptor, size, 0)            \
     X(brisk_plugin_descriptor, abi_major, 4)       \
     X(brisk_plugin_descriptor, abi_minor, 8)       \

@@ -461,10 +461,10 @@ private:
     }
 };
 
-/** Whether the host offers plugin ABI 1.1's calls (suspend, resume, timers, streams). */
+/** Whether the host offers plugin ABI 1.1's calls (suspend, resume, timers, streams, body reads). */
 inline bool host_has_later() noexcept {
     const brisk_host_api& api = *detail::host_api;
-    return api.size >= offsetof(brisk_host_api, stream_end) + sizeof api.stream_end;
+    return api.size >= offsetof(brisk_host_api, body_read) + sizeof api.body_read;
 }
 
 /** Header fields of a later answer or a stream's head: (name, value) pairs, at most 16. */

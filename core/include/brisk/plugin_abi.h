@@ -61,6 +61,12 @@ extern "C" {
 /* Capability flags of a descriptor. */
 /** handle() may block (disk, network, locks): it runs on the blocking thread pool. */
 #define BRISK_CAP_BLOCKING UINT64_C(1)
+/**
+ * ABI 1.1: handle() runs as soon as a request's head has arrived, before its
+ * body is read (`body` is then empty); the body comes in pieces by
+ * body_read(). Not with BRISK_CAP_BLOCKING.
+ */
+#define BRISK_CAP_BODY_STREAM UINT64_C(2)
 
 /* Log levels of host->log(). */
 #define BRISK_LOG_DEBUG 1
@@ -284,6 +290,33 @@ typedef struct brisk_host_api {
      * stream is not open.
      */
     int32_t (*stream_end)(uint64_t handle);
+
+    /* -- ABI 1.1: request bodies as they arrive ------------------------------
+     * For an instance with BRISK_CAP_BODY_STREAM. Its handle() sees a
+     * request with a body (Content-Length above 0, or chunked) before the
+     * body is read, with `body` empty: it decides from the head. To read the
+     * body it suspends the request and calls body_read(); answering instead
+     * (in handle(), or by resume() before the body's end) answers without
+     * reading the rest: brisk sends `Connection: close`, never sends
+     * `100 Continue`, and drains what the client still sends before it
+     * closes. A body over --max-request-body-size still gets 413 (before
+     * handle() when Content-Length says so, else as it passes the limit,
+     * with a cancel); a malformed chunked body 400, the client being too slow
+     * 408 (--read-timeout), each with a cancel. */
+    /**
+     * Any thread: asks for the next piece of the body of the suspended
+     * request `handle`. The first call sends `100 Continue` to a client that
+     * asked for it (Expect: 100-continue). `on_body(arg, data, len, last)`
+     * then runs once, on the request's loop thread, with the next bytes,
+     * de-chunked (`data` is valid during the call only; `len` may be 0 when
+     * `last`); `last` is 1 with the body's end. brisk reads no more of the
+     * body from the socket until the next body_read(), which on_body may
+     * call itself. 0, or -1: the handle is not suspended or streaming, its
+     * request has no body to read (not a body-stream instance, or no body),
+     * a read is pending already, or the body has ended.
+     */
+    int32_t (*body_read)(uint64_t handle, void (*on_body)(void* arg, const void* data, uint64_t len, int32_t last),
+                         void* arg);
 } brisk_host_api;
 
 /**

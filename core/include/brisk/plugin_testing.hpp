@@ -27,8 +27,10 @@
 // thread, is FakeHost::later(handle) (a stream's head and the bytes sent so
 // far, too); FakeHost::cancel(handle) plays the client leaving, and
 // FakeHost::client_read(handle) a client that read all of a stream's bytes
-// (the drain callback runs if a send was refused); timers fire when the test
-// moves the fake clock with FakeHost::advance(ms).
+// (the drain callback runs if a send was refused); a body-stream instance
+// (BRISK_CAP_BODY_STREAM) sees a request's head with the body empty, and
+// FakeHost::feed_body(handle) hands it the body piece by piece as it reads;
+// timers fire when the test moves the fake clock with FakeHost::advance(ms).
 // Loading a file uses dlopen(RTLD_NOW | RTLD_LOCAL) and never dlclose, like
 // brisk; link the test with ${CMAKE_DL_LIBS} on a C library older than 2.34.
 #pragma once
@@ -389,6 +391,7 @@ public:
         api_.stream_open = &fn_stream_open;
         api_.stream_send = &fn_stream_send;
         api_.stream_end = &fn_stream_end;
+        api_.body_read = &fn_body_read;
         current() = this;
     }
     FakeHost(const FakeHost&) = delete;
@@ -549,6 +552,38 @@ public:
         return true;
     }
 
+    /**
+     * What brisk does as the body of a body-stream request arrives: hands
+     * the plugin the next pieces of at most `piece` bytes, one per
+     * body_read() it made (also from its callback), the last one with
+     * `last` set; returns how many pieces went. The plugin's callback runs
+     * on this thread.
+     */
+    std::size_t feed_body(std::uint64_t handle, std::size_t piece = 16384) {
+        std::size_t fed = 0;
+        for (;;) {
+            void (*fn)(void*, const void*, std::uint64_t, std::int32_t) = nullptr;
+            void* arg = nullptr;
+            std::string bytes;
+            bool last = false;
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                auto it = later_.find(handle);
+                if (it == later_.end() || it->second.cancelled || it->second.answer || !it->second.on_body) return fed;
+                Suspended& s = it->second;
+                const std::size_t n = s.body.size() < piece ? s.body.size() : piece;
+                bytes = s.body.substr(0, n);
+                s.body.erase(0, n);
+                last = s.body.empty();
+                if (last) s.body_open = false;
+                fn = std::exchange(s.on_body, nullptr);
+                arg = s.body_arg;
+            }
+            fn(arg, bytes.data(), bytes.size(), last ? 1 : 0);
+            ++fed;
+        }
+    }
+
     /** Timers started and neither fired nor cancelled. */
     std::size_t pending_timers() const {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -607,6 +642,7 @@ private:
         };
         std::vector<std::pair<std::size_t, Ref>> deferred;  // body offset -> ref or file, read at the end
         std::uint64_t suspended = 0;                        // ABI 1.1: the handle, once suspended
+        const std::string* unread_body = nullptr;           // BRISK_CAP_BODY_STREAM: the body, read by body_read
     };
 
     static FakeHost*& current() noexcept {
@@ -924,7 +960,9 @@ private:
         req.loop_index = request.loop_index;
         req.connection_id = request.connection_id;
         req.request_number = request.request_number;
-        req.body = at(body);
+        // A body-stream instance sees the head first; the body comes by body_read() (feed_body()).
+        const bool body_later = (d->capabilities & BRISK_CAP_BODY_STREAM) != 0 && !request.body.empty();
+        req.body = body_later ? brisk_str{nullptr, 0} : at(body);
 
         FakeResponse res;
         Call* call = nullptr;
@@ -936,6 +974,7 @@ private:
         call->res = &res;
         call->req = &req;
         call->thread = std::this_thread::get_id();
+        if (body_later) call->unread_body = &request.body;
 
         res.result = d->handle(instance, reinterpret_cast<brisk_ctx*>(call), &req);
         call->open = false;
@@ -1010,6 +1049,11 @@ private:
         void* drain_arg = nullptr;
         std::uint64_t unread = 0;
         bool wants_drain = false;
+        // BRISK_CAP_BODY_STREAM: the body not handed on yet, and the read the plugin asked for.
+        std::string body;
+        bool body_open = false;
+        void (*on_body)(void*, const void*, std::uint64_t, std::int32_t) = nullptr;
+        void* body_arg = nullptr;
     };
     struct Timer {
         std::uint64_t due;
@@ -1034,6 +1078,10 @@ private:
         Suspended& s = c->host->later_[c->suspended];
         s.cancel = cancel;
         s.arg = arg;
+        if (c->unread_body != nullptr) {
+            s.body = *c->unread_body;
+            s.body_open = true;
+        }
         return c->suspended;
     }
 
@@ -1107,6 +1155,20 @@ private:
         }
         s->unread += len;
         s->answer->body.append(static_cast<const char*>(data), static_cast<std::size_t>(len));
+        return 0;
+    }
+
+    static std::int32_t fn_body_read(std::uint64_t handle, void (*on_body)(void*, const void*, std::uint64_t, std::int32_t),
+                                     void* arg) {
+        FakeHost* host = current();
+        if (host == nullptr || on_body == nullptr) return -1;
+        std::lock_guard<std::mutex> lock(host->mutex_);
+        auto it = host->later_.find(handle);
+        if (it == host->later_.end() || it->second.cancelled || it->second.answer || !it->second.body_open ||
+            it->second.on_body)
+            return -1;
+        it->second.on_body = on_body;
+        it->second.body_arg = arg;
         return 0;
     }
 
