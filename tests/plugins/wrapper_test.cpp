@@ -670,3 +670,54 @@ TEST_CASE("plugin.hpp: a stream the client leaves is cancelled once; later sends
     CHECK_FALSE(later.end());
     CHECK_FALSE(later.resume(200, "x"));
 }
+
+namespace {
+
+/** Counts the bytes of a body read piece by piece, answering "N bytes". */
+struct Counter {
+    struct Reading {
+        brisk::Later later;
+        std::uint64_t bytes = 0;
+    };
+    static void piece(void* p, const void*, std::uint64_t len, std::int32_t last) {
+        auto* r = static_cast<Reading*>(p);
+        r->bytes += len;
+        if (!last) {
+            if (!r->later.read_body(&piece, r)) delete r;
+            return;
+        }
+        r->later.resume(200, std::to_string(r->bytes) + " bytes");
+        delete r;
+    }
+    static void cancelled(void* p) { delete static_cast<Reading*>(p); }
+
+    brisk::Result handle(brisk::Request&, brisk::Response& res) const {
+        auto* r = new Reading;
+        r->later = res.suspend(&cancelled, r);
+        if (!r->later.read_body(&piece, r)) {  // no body to read: answered at once, still suspended
+            r->later.resume(200, "0 bytes");
+            delete r;
+        }
+        return brisk::Result::done;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("plugin.hpp: a body read piece by piece, through the fake host", "[plugins][wrapper][later]") {
+    static constexpr brisk_plugin_descriptor d =
+        brisk::make_descriptor<Counter>("counter", "1", BRISK_CAP_BODY_STREAM);
+    FakeHost host;
+    auto counter = host.create(host.check(&d));
+    REQUIRE(counter);
+    const auto res = counter.handle(FakeRequest("POST", "/").with_body(std::string(50000, 'b')));
+    REQUIRE(res.suspended != 0);
+    CHECK(host.feed_body(res.suspended, 16384) == 4);
+    const auto answer = host.later(res.suspended);
+    REQUIRE(answer);
+    CHECK(answer->body == "50000 bytes");
+
+    const auto empty = counter.handle(FakeRequest("GET", "/"));
+    REQUIRE(empty.suspended != 0);
+    CHECK(host.later(empty.suspended)->body == "0 bytes");
+}

@@ -527,6 +527,18 @@ public:
     /** Ends the stream's body; false if it was not open. */
     bool end() const { return detail::host_api->stream_end(handle_) == 0; }
 
+    /**
+     * For a body-stream plugin (BRISK_PLUGIN_BODY_STREAM): asks for the
+     * next piece of the request body; `on_body(arg, data, len, last)` runs
+     * once on the loop with it (`data` valid during the call only). The first
+     * call sends 100 Continue to a client that asked. False when there is no
+     * body to read, a read is pending, or the request is not suspended.
+     */
+    bool read_body(void (*on_body)(void* arg, const void* data, std::uint64_t len, std::int32_t last),
+                   void* arg) const {
+        return detail::host_api->body_read(handle_, on_body, arg) == 0;
+    }
+
 private:
     // Fills `out` (16 slots); returns the count, or 17 when there are too many.
     static std::uint32_t to_fields(Fields headers, brisk_header* out) noexcept {
@@ -754,3 +766,10 @@ constexpr brisk_plugin_descriptor make_descriptor(const char* name, const char* 
 /** A plugin whose handle() may block (disk, network, locks): it runs on brisk's blocking thread pool. */
 #define BRISK_PLUGIN_BLOCKING(TYPE, NAME, VERSION) \
     BRISK_PLUGIN_WITH_CAPABILITIES(TYPE, NAME, VERSION, BRISK_CAP_BLOCKING)
+
+/**
+ * ABI 1.1: a plugin whose handle() sees a request's head before its body,
+ * which it reads piece by piece (Later::read_body) once it suspended the request.
+ */
+#define BRISK_PLUGIN_BODY_STREAM(TYPE, NAME, VERSION) \
+    BRISK_PLUGIN_WITH_CAPABILITIES(TYPE, NAME, VERSION, BRISK_CAP_BODY_STREAM)

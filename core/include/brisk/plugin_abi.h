@@ -311,9 +311,11 @@ typedef struct brisk_host_api {
      * de-chunked (`data` is valid during the call only; `len` may be 0 when
      * `last`); `last` is 1 with the body's end. brisk reads no more of the
      * body from the socket until the next body_read(), which on_body may
-     * call itself. 0, or -1: the handle is not suspended or streaming, its
-     * request has no body to read (not a body-stream instance, or no body),
-     * a read is pending already, or the body has ended.
+     * call itself. 0, or -1: the handle is not suspended (answered,
+     * streaming, cancelled: an answer or stream_open() before the body's
+     * end gives up the rest), its request has no body to read (not a
+     * body-stream instance, or no body), a read is pending already, or the
+     * body has ended.
      */
     int32_t (*body_read)(uint64_t handle, void (*on_body)(void* arg, const void* data, uint64_t len, int32_t last),
                          void* arg);
