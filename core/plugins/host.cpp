@@ -8,6 +8,9 @@
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <new>
 #include <unordered_map>
 
 #include "brisk/server.hpp"
@@ -323,13 +326,49 @@ int32_t host_timer_cancel(uint64_t timer) {
     return loop && loop->cancel_timer(timer) ? 0 : -1;
 }
 
-void host_log(brisk_ctx* ctx, int32_t level, brisk_str message) {
-    std::string_view who = ctx ? std::string_view(ctx->instance->name()) : std::string_view("plugin");
+void log_as(std::string_view who, int32_t level, brisk_str message) {
     auto lvl = level <= BRISK_LOG_DEBUG  ? spdlog::level::debug
                : level == BRISK_LOG_INFO ? spdlog::level::info
                : level == BRISK_LOG_WARN ? spdlog::level::warn
                                          : spdlog::level::err;
     spdlog::log(lvl, "[{}] {}", who, view(message));
+}
+
+void host_log(brisk_ctx* ctx, int32_t level, brisk_str message) {
+    log_as(ctx ? std::string_view(ctx->instance->name()) : std::string_view("plugin"), level, message);
+}
+
+// Instance names, interned for the process's life: what config_name() and
+// log handles point at outside any generation's config. Never destroyed (a
+// plugin thread may log while the process exits).
+class InstanceNames {
+public:
+    static InstanceNames& get() noexcept {
+        alignas(InstanceNames) static unsigned char storage[sizeof(InstanceNames)];
+        static InstanceNames* const names = ::new (storage) InstanceNames;
+        return *names;
+    }
+    /** The name's handle (index + 1), interning it on first use. */
+    std::uint64_t intern(const std::string& name) {
+        std::lock_guard lock(mutex_);
+        for (std::size_t i = 0; i < names_.size(); ++i)
+            if (names_[i] == name) return i + 1;
+        names_.push_back(name);
+        return names_.size();
+    }
+    std::string_view name(std::uint64_t handle) noexcept {
+        std::lock_guard lock(mutex_);
+        return handle >= 1 && handle <= names_.size() ? std::string_view(names_[handle - 1]) : std::string_view();
+    }
+
+private:
+    std::mutex mutex_;
+    std::deque<std::string> names_;  // a deque: interning more never moves a name
+};
+
+void host_log_to(uint64_t handle, int32_t level, brisk_str message) {
+    const std::string_view who = InstanceNames::get().name(handle);
+    log_as(who.empty() ? std::string_view("plugin") : who, level, message);
 }
 
 // ---- config ----------------------------------------------------------------
@@ -369,6 +408,42 @@ int32_t host_config_double(const brisk_config* cfg, brisk_str key, double* out) 
     return 0;
 }
 
+int32_t host_config_type(const brisk_config* cfg, brisk_str key) {
+    if (!cfg) return BRISK_CONFIG_ABSENT;
+    for (const PluginSetting& s : cfg->config->settings) {
+        if (s.key != view(key)) continue;
+        switch (s.type) {
+        case PluginSetting::Type::string:
+            return BRISK_CONFIG_STRING;
+        case PluginSetting::Type::integer:
+            return BRISK_CONFIG_INT;
+        case PluginSetting::Type::boolean:
+            return BRISK_CONFIG_BOOL;
+        case PluginSetting::Type::floating:
+            return BRISK_CONFIG_DOUBLE;
+        }
+    }
+    return BRISK_CONFIG_ABSENT;
+}
+
+brisk_str host_config_name(const brisk_config* cfg) {
+    if (!cfg) return brisk_str{"", 0};
+    try {
+        return str(InstanceNames::get().name(InstanceNames::get().intern(cfg->config->name)));
+    } catch (...) {
+        return brisk_str{"", 0};
+    }
+}
+
+uint64_t host_log_handle(const brisk_config* cfg) {
+    if (!cfg) return 0;
+    try {
+        return InstanceNames::get().intern(cfg->config->name);
+    } catch (...) {
+        return 0;
+    }
+}
+
 brisk_str host_config_where(const brisk_config* cfg, brisk_str key) {
     if (!cfg) return brisk_str{"", 0};
     for (const PluginSetting& s : cfg->config->settings)
@@ -406,6 +481,10 @@ constexpr brisk_host_api make_api() {
     api.stream_send = host_stream_send;
     api.stream_end = host_stream_end;
     api.body_read = host_body_read;
+    api.config_type = host_config_type;
+    api.config_name = host_config_name;
+    api.log_handle = host_log_handle;
+    api.log_to = host_log_to;
     return api;
 }
 

@@ -19,11 +19,10 @@ namespace {
 class Upper {
 public:
     explicit Upper(brisk::PluginConfig& cfg) {
-        if (auto max = cfg.integer("max_bytes")) {
+        // Absent: the default; another type: "...: max_bytes: expected an integer, found a string".
+        if (auto max = cfg.expect_integer("max_bytes")) {
             if (*max < 1 || *max > (std::int64_t{1} << 24)) cfg.fail("max_bytes", "must be 1 to 16777216");
             max_bytes_ = static_cast<std::size_t>(*max);
-        } else if (cfg.has("max_bytes")) {
-            cfg.fail("max_bytes", "must be an integer");
         }
     }
 

@@ -77,10 +77,8 @@ char* json_escape(std::string_view s, char* out) {
 class Hello {
 public:
     explicit Hello(brisk::PluginConfig& cfg) {
-        if (auto greeting = cfg.string("greeting"))
+        if (auto greeting = cfg.expect_string("greeting"))
             greeting_ = std::move(*greeting);
-        else if (cfg.has("greeting"))
-            cfg.fail("greeting", "must be a string");
         else
             greeting_ = kDefaultGreeting;
     }

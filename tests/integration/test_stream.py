@@ -275,6 +275,17 @@ class StreamTest(StreamTestCase):
         self.assertEqual(self.gauge(srv), 0)
         self.assert_still_serving(srv)
 
+    def test_the_instance_knows_its_name_and_logs_outside_handle(self):
+        srv = self.start_plugins(config=(
+            "[plugins.fs]\nfile = %s\nconfig = { mode = 3 }\n\n"
+            "[[route]]\nprefix = \"/s\"\nplugin = \"fs\"\n" % toml_str(self.so)))
+        self.assert_logged(srv, "[fs] created as fs; mode is 2")
+        c = srv.connect(timeout=EVENT_TIMEOUT)
+        c.send(get("/s?bytes=10&hang=1"))
+        c.read_response(head=True, timeout=EVENT_TIMEOUT)
+        c.close()
+        self.assert_logged(srv, "[fs] stream cancelled", timeout=EVENT_TIMEOUT)
+
     def test_calls_brisk_refuses_around_a_stream(self):
         srv = self.start_stream()
         d = self.events()

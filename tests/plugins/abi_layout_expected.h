@@ -3,7 +3,8 @@
  * Linux (LP64, System V), written down once. abi_layout.c checks it as C,
  * abi_layout_test.cpp as C++: a change to a size or an offset fails both.
  * A field appended at a struct's end (its size grows; 1.1 appended the
- * host API's suspend, resume, timers, streams and body reads) comes with a minor version; any
+ * host API's suspend, resume, timers, streams, body reads and instance
+ * calls) comes with a minor version; any
  * other change of a number here changes the ABI: bump BRISK_PLUGIN_ABI_MAJOR.
  */
 #ifndef BRISK_ABI_LAYOUT_EXPECTED_H
@@ -17,7 +18,7 @@
     X(brisk_str, 16, 8)       \
     X(brisk_header, 32, 8)    \
     X(brisk_request, 224, 8)  \
-    X(brisk_host_api, 344, 8) \
+    X(brisk_host_api, 376, 8) \
     X(brisk_plugin_descriptor, 144, 8)
 
 /* X(type, field, offsetof) — every field, in order. */
@@ -74,6 +75,10 @@
     X(brisk_host_api, stream_send, 320)            \
     X(brisk_host_api, stream_end, 328)             \
     X(brisk_host_api, body_read, 336)              \
+    X(brisk_host_api, config_type, 344)            \
+    X(brisk_host_api, config_name, 352)            \
+    X(brisk_host_api, log_handle, 360)             \
+    X(brisk_host_api, log_to, 368)                 \
     X(brisk_plugin_descriptor, size, 0)            \
     X(brisk_plugin_descriptor, abi_major, 4)       \
     X(brisk_plugin_descriptor, abi_minor, 8)       \

@@ -69,4 +69,7 @@ TEST_CASE("upper (C++): query, body, limits, methods", "[plugins][examples]") {
     auto bad = host.create(d, FakeConfig("u.toml").integer("max_bytes", 0));
     CHECK_FALSE(bad);
     CHECK(bad.error() == "u.toml:2:1: max_bytes: must be 1 to 16777216");
+    auto wrong = host.create(d, FakeConfig("u.toml").string("max_bytes", "big"));
+    CHECK_FALSE(wrong);
+    CHECK(wrong.error() == "u.toml:2:1: max_bytes: expected an integer, found a string");
 }

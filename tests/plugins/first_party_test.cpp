@@ -81,7 +81,7 @@ TEST_CASE("hello: a greeting that is not a string fails with its place", "[plugi
     REQUIRE(d != nullptr);
     auto hello = host.create(d, FakeConfig("brisk.toml").integer("greeting", 5).at("greeting", "brisk.toml:9:12"));
     CHECK_FALSE(hello);
-    CHECK(hello.error() == "brisk.toml:9:12: greeting: must be a string");
+    CHECK(hello.error() == "brisk.toml:9:12: greeting: expected a string, found an integer");
 }
 
 TEST_CASE("echo: method, target, fields and body, exactly", "[plugins][echo]") {

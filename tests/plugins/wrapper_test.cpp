@@ -721,3 +721,38 @@ TEST_CASE("plugin.hpp: a body read piece by piece, through the fake host", "[plu
     REQUIRE(empty.suspended != 0);
     CHECK(host.later(empty.suspended)->body == "0 bytes");
 }
+
+namespace {
+
+/** Keeps its config's name and log for use outside handle(). */
+struct Named {
+    explicit Named(brisk::PluginConfig& cfg) : name(cfg.name()), log(cfg.logger()) {
+        ratio = cfg.expect_number("ratio").value_or(1.0);
+        log.log(brisk::LogLevel::info, "created");
+    }
+    brisk::Result handle(brisk::Request&, brisk::Response& res) const {
+        std::thread([l = log] { l.log(brisk::LogLevel::warn, "from a thread"); }).join();
+        res.write(name);
+        return brisk::Result::done;
+    }
+    std::string name;
+    brisk::Logger log;
+    double ratio;
+};
+
+}  // namespace
+
+TEST_CASE("plugin.hpp: the instance's name, a log for any thread, absent vs wrong-type keys", "[plugins][wrapper]") {
+    static constexpr brisk_plugin_descriptor d = brisk::make_descriptor<Named>("named", "1");
+    FakeHost host;
+    auto named = host.create(host.check(&d), FakeConfig().name("api").integer("ratio", 2));
+    REQUIRE(named);
+    CHECK(named.handle(FakeRequest("GET", "/")).body == "api");
+    const auto log = host.log();
+    CHECK(std::find(log.begin(), log.end(), "INFO [api] created") != log.end());
+    CHECK(std::find(log.begin(), log.end(), "WARN [api] from a thread") != log.end());
+
+    auto wrong = host.create(host.check(&d), FakeConfig("w.toml").boolean("ratio", true));
+    CHECK_FALSE(wrong);
+    CHECK(wrong.error() == "w.toml:2:1: ratio: expected a number, found a boolean");
+}

@@ -118,13 +118,94 @@ inline void log(LogLevel level, std::string_view message) noexcept {
 }
 
 /**
+ * ABI 1.1: an instance's log, usable on any thread for the process's life
+ * (PluginConfig::logger()); its lines carry the instance's name. A default
+ * one, or one on an older host, logs with the prefix "plugin".
+ */
+class Logger {
+public:
+    Logger() = default;
+    explicit Logger(std::uint64_t handle) noexcept : handle_(handle) {}
+
+    void log(LogLevel level, std::string_view message) const noexcept {
+        const brisk_host_api* api = detail::host_api;
+        if (api == nullptr) return;
+        if (api->size >= offsetof(brisk_host_api, log_to) + sizeof api->log_to)
+            api->log_to(handle_, static_cast<std::int32_t>(level), str(message));
+        else if (api->log != nullptr)
+            api->log(nullptr, static_cast<std::int32_t>(level), str(message));
+    }
+
+private:
+    std::uint64_t handle_ = 0;
+};
+
+/**
  * An instance's `config` table, during construction only. Keys of nested
- * tables are joined with '.' ("db.host"). Every accessor returns an owned
- * value, or std::nullopt when the key is absent or holds another type.
+ * tables are joined with '.' ("db.host"). The plain accessors return an
+ * owned value, or std::nullopt when the key is absent or holds another
+ * type; the expect_ ones tell the two apart and fail() on the wrong type.
  */
 class PluginConfig {
 public:
     PluginConfig(const brisk_host_api* api, const brisk_config* config) noexcept : api_(api), config_(config) {}
+
+    /** What a key holds. */
+    enum class Type { absent, string, integer, boolean, number };
+
+    Type type(std::string_view key) const {
+        if (has_11()) {
+            switch (api_->config_type(config_, str(key))) {
+            case BRISK_CONFIG_STRING:
+                return Type::string;
+            case BRISK_CONFIG_INT:
+                return Type::integer;
+            case BRISK_CONFIG_BOOL:
+                return Type::boolean;
+            case BRISK_CONFIG_DOUBLE:
+                return Type::number;
+            default:
+                return Type::absent;
+            }
+        }
+        brisk_str s{};
+        std::int64_t i = 0;
+        std::int32_t b = 0;
+        double d = 0;
+        const brisk_str k = str(key);
+        if (api_->config_string(config_, k, &s) == 0) return Type::string;
+        if (api_->config_int(config_, k, &i) == 0) return Type::integer;
+        if (api_->config_bool(config_, k, &b) == 0) return Type::boolean;
+        if (api_->config_double(config_, k, &d) == 0) return Type::number;
+        return Type::absent;
+    }
+
+    /**
+     * The string at `key`; std::nullopt when absent. Another type fails
+     * creation: "file:line:column: key: expected a string, found an integer".
+     */
+    std::optional<std::string> expect_string(std::string_view key) const {
+        expect(key, Type::string);
+        return string(key);
+    }
+    std::optional<std::int64_t> expect_integer(std::string_view key) const {
+        expect(key, Type::integer);
+        return integer(key);
+    }
+    std::optional<bool> expect_boolean(std::string_view key) const {
+        expect(key, Type::boolean);
+        return boolean(key);
+    }
+    /** A float, or an integer as a double. */
+    std::optional<double> expect_number(std::string_view key) const {
+        if (type(key) != Type::integer) expect(key, Type::number);
+        return number(key);
+    }
+
+    /** ABI 1.1: the instance's name ([plugins.NAME]); empty on an older host. */
+    std::string name() const { return has_11() ? std::string(view(api_->config_name(config_))) : std::string(); }
+    /** ABI 1.1: the instance's log, for lines outside handle() (threads, timers, loop_init). */
+    Logger logger() const noexcept { return Logger(has_11() ? api_->log_handle(config_) : 0); }
 
     std::optional<std::string> string(std::string_view key) const {
         brisk_str out{};
@@ -183,6 +264,30 @@ public:
     const brisk_config* raw() const noexcept { return config_; }
 
 private:
+    bool has_11() const noexcept { return api_->size >= offsetof(brisk_host_api, log_to) + sizeof api_->log_to; }
+
+    static const char* type_name(Type t) noexcept {
+        switch (t) {
+        case Type::string:
+            return "a string";
+        case Type::integer:
+            return "an integer";
+        case Type::boolean:
+            return "a boolean";
+        case Type::number:
+            return "a number";
+        case Type::absent:
+            break;
+        }
+        return "nothing";
+    }
+
+    void expect(std::string_view key, Type want) const {
+        const Type got = type(key);
+        if (got != Type::absent && got != want)
+            fail(key, std::string("expected ") + type_name(want) + ", found " + type_name(got));
+    }
+
     const brisk_host_api* api_;
     const brisk_config* config_;
 };

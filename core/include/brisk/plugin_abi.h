@@ -68,6 +68,13 @@ extern "C" {
  */
 #define BRISK_CAP_BODY_STREAM UINT64_C(2)
 
+/* What config_type() says a key holds (ABI 1.1). */
+#define BRISK_CONFIG_ABSENT 0
+#define BRISK_CONFIG_STRING 1
+#define BRISK_CONFIG_INT 2
+#define BRISK_CONFIG_BOOL 3
+#define BRISK_CONFIG_DOUBLE 4
+
 /* Log levels of host->log(). */
 #define BRISK_LOG_DEBUG 1
 #define BRISK_LOG_INFO 2
@@ -319,6 +326,32 @@ typedef struct brisk_host_api {
      */
     int32_t (*body_read)(uint64_t handle, void (*on_body)(void* arg, const void* data, uint64_t len, int32_t last),
                          void* arg);
+
+    /* -- ABI 1.1: the instance itself ------------------------------------- */
+    /**
+     * During create(): what `key` holds, BRISK_CONFIG_*: ABSENT, or the type
+     * of its value, so that a plugin can tell a missing key from one of
+     * another type (and say so with config_where()).
+     */
+    int32_t (*config_type)(const brisk_config* cfg, brisk_str key);
+    /**
+     * During create(): the instance's name (its [plugins.NAME], or the name
+     * --plugin gave it); the bytes stay valid for the process's life.
+     */
+    brisk_str (*config_name)(const brisk_config* cfg);
+    /**
+     * During create(): a handle for log_to(), for the instance's log lines
+     * outside handle() (a plugin thread, a timer, loop_init): valid for the
+     * process's life, the same for every generation of the name; 0 only
+     * when out of memory (log_to() then prefixes "plugin").
+     */
+    uint64_t (*log_handle)(const brisk_config* cfg);
+    /**
+     * Any thread, any time: writes into brisk's log prefixed with the name
+     * of the instance `handle` (from log_handle()) as log() does in
+     * handle(); an unknown handle gets the prefix "plugin".
+     */
+    void (*log_to)(uint64_t handle, int32_t level, brisk_str message);
 } brisk_host_api;
 
 /**

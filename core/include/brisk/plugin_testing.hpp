@@ -241,6 +241,13 @@ public:
     }
     FakeConfig&& at(std::string key, std::string where) && { return std::move(at(std::move(key), std::move(where))); }
 
+    /** The instance's name, as config_name() gives it (default "test"). */
+    FakeConfig& name(std::string n) & {
+        name_ = std::move(n);
+        return *this;
+    }
+    FakeConfig&& name(std::string n) && { return std::move(name(std::move(n))); }
+
     const std::string& file() const noexcept { return file_; }
 
 private:
@@ -299,6 +306,7 @@ private:
     }
 
     std::string file_;
+    std::string name_ = "test";
     std::deque<Entry> entries_;
     std::string table_where_ = file_ + ":1:1";
 };
@@ -384,6 +392,10 @@ public:
         api_.config_bool = &fn_config_bool;
         api_.config_double = &fn_config_double;
         api_.config_where = &fn_config_where;
+        api_.config_type = &fn_config_type;
+        api_.config_name = &fn_config_name;
+        api_.log_handle = &fn_log_handle;
+        api_.log_to = &fn_log_to;
         api_.suspend = &fn_suspend;
         api_.resume = &fn_resume;
         api_.timer_start = &fn_timer_start;
@@ -862,7 +874,57 @@ private:
         host->log_.push_back(std::move(line));
     }
 
+    // An instance name's log handle (index + 1), interned like brisk does.
+    std::uint64_t intern(const std::string& name) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (std::size_t i = 0; i < names_.size(); ++i)
+            if (names_[i] == name) return i + 1;
+        names_.push_back(name);
+        return names_.size();
+    }
+
+    static std::uint64_t fn_log_handle(const brisk_config* cfg) {
+        FakeHost* host = current();
+        if (host == nullptr || cfg == nullptr) return 0;
+        return host->intern(reinterpret_cast<const FakeConfig*>(cfg)->name_);
+    }
+
+    static brisk_str fn_config_name(const brisk_config* cfg) {
+        FakeHost* host = current();
+        if (host == nullptr || cfg == nullptr) return brisk_str{nullptr, 0};
+        const std::uint64_t i = host->intern(reinterpret_cast<const FakeConfig*>(cfg)->name_);
+        std::lock_guard<std::mutex> lock(host->mutex_);
+        return detail::str(host->names_[i - 1]);
+    }
+
+    /** Recorded in log() as "LEVEL [name] message". */
+    static void fn_log_to(std::uint64_t handle, std::int32_t level, brisk_str message) {
+        FakeHost* host = current();
+        if (host == nullptr) return;
+        std::lock_guard<std::mutex> lock(host->mutex_);
+        const std::string who = handle >= 1 && handle <= host->names_.size() ? host->names_[handle - 1] : "plugin";
+        host->log_.push_back(std::string(level_name(level)) + " [" + who + "] " + std::string(detail::view(message)));
+    }
+
     // ---- config -------------------------------------------------------------
+
+    static std::int32_t fn_config_type(const brisk_config* cfg, brisk_str key) {
+        if (cfg == nullptr) return BRISK_CONFIG_ABSENT;
+        for (const auto& e : reinterpret_cast<const FakeConfig*>(cfg)->entries_) {
+            if (e.key != detail::view(key)) continue;
+            switch (e.type) {
+            case FakeConfig::kString:
+                return BRISK_CONFIG_STRING;
+            case FakeConfig::kInt:
+                return BRISK_CONFIG_INT;
+            case FakeConfig::kBool:
+                return BRISK_CONFIG_BOOL;
+            case FakeConfig::kDouble:
+                return BRISK_CONFIG_DOUBLE;
+            }
+        }
+        return BRISK_CONFIG_ABSENT;
+    }
 
     static const FakeConfig::Entry* find_entry(const brisk_config* cfg, brisk_str key, FakeConfig::Type type) {
         if (cfg == nullptr) return nullptr;
@@ -1203,6 +1265,7 @@ private:
     }
 
     std::uint64_t next_handle_ = 0;
+    std::deque<std::string> names_;  // instance names of log handles
     std::map<std::uint64_t, Suspended> later_;
     std::condition_variable resumed_cv_;
     std::deque<Timer> timers_;
