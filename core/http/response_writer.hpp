@@ -59,6 +59,8 @@ struct CommonLines {
 };
 
 /** Room write_head() needs besides the status line, the common lines and `headers`. */
+/** The longest reason phrase a handler may set: its status line stays within head_bound()'s 64. */
+inline constexpr std::size_t kMaxReason = 48;
 inline constexpr std::size_t kHeadSlack = 96;  // framing (up to 38), Connection (24), CRLF, spare
 
 /** Room for a whole head of `headers_len` bytes of handler lines. */
@@ -123,8 +125,15 @@ inline char* end_head(char* p, Framing f, std::uint64_t length, bool keep_alive,
  * `length` is the body's for Framing::length. Returns the end.
  */
 inline char* write_head(char* p, std::uint16_t status, const CommonLines& common, std::string_view headers, Framing f,
-                        std::uint64_t length, bool keep_alive, Answering a) noexcept {
-    p = detail::put(p, status_line(status));
+                        std::uint64_t length, bool keep_alive, Answering a, std::string_view reason = {}) noexcept {
+    if (reason.empty()) [[likely]] {
+        p = detail::put(p, status_line(status));
+    } else {
+        // A handler's own phrase (checked, at most kMaxReason bytes): "HTTP/1.1 " code SP phrase CRLF.
+        p = detail::put(p, status_line(status).substr(0, 13));
+        p = detail::put(p, reason);
+        p = detail::put(p, "\r\n");
+    }
     p = detail::put(p, common.server);
     p = detail::put(p, common.date);
     p = detail::put(p, headers);

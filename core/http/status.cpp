@@ -6,22 +6,41 @@
 
 namespace brisk::http {
 
+// The phrases of the IANA HTTP Status Code Registry (RFC 9110 and the RFCs
+// it lists; 418 as RFC 2324 named it). Any other code goes out with an
+// empty phrase, as RFC 9112 4 allows: "HTTP/1.1 599 ".
 std::string_view reason_phrase(std::uint16_t status) noexcept {
     switch (status) {
     case 100:
         return "Continue";
     case 101:
         return "Switching Protocols";
+    case 102:
+        return "Processing";
+    case 103:
+        return "Early Hints";
     case 200:
         return "OK";
     case 201:
         return "Created";
     case 202:
         return "Accepted";
+    case 203:
+        return "Non-Authoritative Information";
     case 204:
         return "No Content";
+    case 205:
+        return "Reset Content";
     case 206:
         return "Partial Content";
+    case 207:
+        return "Multi-Status";
+    case 208:
+        return "Already Reported";
+    case 226:
+        return "IM Used";
+    case 300:
+        return "Multiple Choices";
     case 301:
         return "Moved Permanently";
     case 302:
@@ -30,6 +49,8 @@ std::string_view reason_phrase(std::uint16_t status) noexcept {
         return "See Other";
     case 304:
         return "Not Modified";
+    case 305:
+        return "Use Proxy";
     case 307:
         return "Temporary Redirect";
     case 308:
@@ -38,6 +59,8 @@ std::string_view reason_phrase(std::uint16_t status) noexcept {
         return "Bad Request";
     case 401:
         return "Unauthorized";
+    case 402:
+        return "Payment Required";
     case 403:
         return "Forbidden";
     case 404:
@@ -46,6 +69,8 @@ std::string_view reason_phrase(std::uint16_t status) noexcept {
         return "Method Not Allowed";
     case 406:
         return "Not Acceptable";
+    case 407:
+        return "Proxy Authentication Required";
     case 408:
         return "Request Timeout";
     case 409:
@@ -66,16 +91,28 @@ std::string_view reason_phrase(std::uint16_t status) noexcept {
         return "Range Not Satisfiable";
     case 417:
         return "Expectation Failed";
+    case 418:
+        return "I'm a teapot";
     case 421:
         return "Misdirected Request";
     case 422:
         return "Unprocessable Content";
+    case 423:
+        return "Locked";
+    case 424:
+        return "Failed Dependency";
+    case 425:
+        return "Too Early";
     case 426:
         return "Upgrade Required";
+    case 428:
+        return "Precondition Required";
     case 429:
         return "Too Many Requests";
     case 431:
         return "Request Header Fields Too Large";
+    case 451:
+        return "Unavailable For Legal Reasons";
     case 500:
         return "Internal Server Error";
     case 501:
@@ -88,8 +125,18 @@ std::string_view reason_phrase(std::uint16_t status) noexcept {
         return "Gateway Timeout";
     case 505:
         return "HTTP Version Not Supported";
+    case 506:
+        return "Variant Also Negotiates";
+    case 507:
+        return "Insufficient Storage";
+    case 508:
+        return "Loop Detected";
+    case 510:
+        return "Not Extended";
+    case 511:
+        return "Network Authentication Required";
     default:
-        return "Unknown";
+        return {};
     }
 }
 

@@ -6,7 +6,7 @@
 
 namespace brisk::http {
 
-/** The reason phrase of `status` ("Not Found"), or "Unknown". */
+/** The registered reason phrase of `status` ("Not Found"), or empty for a code without one. */
 std::string_view reason_phrase(std::uint16_t status) noexcept;
 
 namespace detail {

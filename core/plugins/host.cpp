@@ -16,6 +16,7 @@
 #include "brisk/server.hpp"
 #include "http/chars.hpp"
 #include "http/response.hpp"
+#include "http/response_writer.hpp"
 #include "plugins/loader.hpp"
 #include "server/connection.hpp"
 #include "server/loop.hpp"
@@ -61,6 +62,16 @@ bool decode_form(brisk_ctx* ctx, std::string_view in, brisk_str* out) {
 }
 
 Reply& reply_of(brisk_ctx* ctx) noexcept { return ctx->call->reply; }
+
+// Out of memory is a refusal: nothing unwinds into the plugin.
+template <class F>
+int32_t or_refused(F&& f) noexcept {
+    try {
+        return f();
+    } catch (...) {
+        return -1;
+    }
+}
 
 // ---- request -------------------------------------------------------------
 
@@ -147,6 +158,21 @@ int32_t host_set_status(brisk_ctx* ctx, uint32_t status) {
     r.kind = Reply::Kind::built;
     r.status = static_cast<std::uint16_t>(status);
     return 0;
+}
+
+int32_t host_set_reason(brisk_ctx* ctx, brisk_str phrase) {
+    if (!ctx || phrase.len == 0 || phrase.len > http::kMaxReason) return -1;
+    for (char c : view(phrase)) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 ? u != '\t' : u == 0x7f || u > 0x7e) return -1;
+    }
+    Reply& r = reply_of(ctx);
+    if (r.kind == Reply::Kind::stream || !r.pieces.empty()) return -1;
+    return or_refused([&] {
+        r.kind = Reply::Kind::built;
+        r.reason.assign(phrase.ptr, static_cast<std::size_t>(phrase.len));
+        return 0;
+    });
 }
 
 int32_t host_add_header(brisk_ctx* ctx, brisk_str name, brisk_str value) {
@@ -246,16 +272,6 @@ std::unique_ptr<LaterAnswer> later_head(LaterAnswer::Kind kind, uint32_t status,
         head->headers.append(n).append(": ").append(v).append("\r\n");
     }
     return head;
-}
-
-// Out of memory is a refusal: nothing unwinds into the plugin.
-template <class F>
-int32_t or_refused(F&& f) noexcept {
-    try {
-        return f();
-    } catch (...) {
-        return -1;
-    }
 }
 
 bool bad_bytes(const void* data, uint64_t len) noexcept { return (len && !data) || len > (uint64_t{1} << 40); }
@@ -485,6 +501,7 @@ constexpr brisk_host_api make_api() {
     api.config_name = host_config_name;
     api.log_handle = host_log_handle;
     api.log_to = host_log_to;
+    api.set_reason = host_set_reason;
     return api;
 }
 

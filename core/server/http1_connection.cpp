@@ -89,7 +89,7 @@ bool Protocol::write_reply(Worker& w, bool keep_alive, http::Answering a) {
     const http::CommonLines common = common_lines();
     out.buf.reserve(out.len + http::head_bound(common, r.headers_len));
     char* p = http::write_head(out.buf.data() + out.len, r.status, common, {r.headers.data(), r.headers_len}, framing,
-                               framing == http::Framing::length ? r.body_size() : 0, keep_alive, a);
+                               framing == http::Framing::length ? r.body_size() : 0, keep_alive, a, r.reason);
     out.len = static_cast<std::size_t>(p - out.buf.data());
     keep_alive = http::keeps_alive(framing, keep_alive);
     // Reply::reset() gives the pieces back; a live stream's body follows as it comes (stream_data).

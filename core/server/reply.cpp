@@ -47,6 +47,7 @@ void Reply::reset_slow() noexcept {
     pieces.clear();
     kind = Kind::none;
     status = 200;
+    reason.clear();
     headers_len = body_len = 0;
     arena.reset();
     slot = nullptr;

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -46,6 +47,7 @@ struct Reply {
     Kind kind = Kind::none;
     http::Response simple;       // Kind::simple
     std::uint16_t status = 200;  // built and stream
+    std::string reason;          // a plugin's own reason phrase (empty: the registered one)
     Buffer headers;              // "Name: value\r\n" lines
     std::size_t headers_len = 0;
     Buffer body;  // copied body bytes

@@ -1097,6 +1097,20 @@ class BodiesTest(PluginTestCase):
         self.assertEqual(self.get_one(srv, "/o/status?code=100").status, 500)
         self.assert_still_serving(srv)
 
+    def test_reason_phrases_registered_or_the_plugins_own(self):
+        srv = self.start_plugins("--plugin", "/o/=" + self.so)
+        with srv.connect() as c:
+            c.send(get("/o/status?code=418") + get("/o/status?code=599") + get("/o/status?code=451")
+                   + get("/o/status?code=299&reason=Quite%20Fine") + get("/o/status?code=404&reason=Nowhere"))
+            rs = c.read_responses(5)
+        self.assertEqual([(r.status, r.reason) for r in rs],
+                         [(418, "I'm a teapot"), (599, ""), (451, "Unavailable For Legal Reasons"),
+                          (299, "Quite Fine"), (404, "Nowhere")])
+        # Control characters, CR LF or an over-long phrase are refused (the fixture then fails: 500).
+        for bad in ("a%0d%0aX-Injected:%201", "tab%09ok%7f", "x" * 49):
+            self.assertEqual(self.get_one(srv, "/o/status?code=200&reason=" + bad).status, 500, bad)
+        self.assertEqual(self.get_one(srv, "/o/status?code=200&reason=" + "x" * 48).reason, "x" * 48)
+
 
 # --------------------------------------------------------------------------
 # The examples

@@ -111,6 +111,12 @@ constexpr brisk_str str(std::string_view s) noexcept {
     return brisk_str{s.data(), static_cast<std::uint64_t>(s.size())};
 }
 
+/** Whether the host offers all of plugin ABI 1.1's calls (suspend, resume, timers, streams, body reads, ...). */
+inline bool host_has_later() noexcept {
+    const brisk_host_api& api = *detail::host_api;
+    return api.size >= offsetof(brisk_host_api, set_reason) + sizeof api.set_reason;
+}
+
 /** Writes into brisk's log outside a request (create, loop_init, loop_fini). */
 inline void log(LogLevel level, std::string_view message) noexcept {
     if (detail::host_api != nullptr && detail::host_api->log != nullptr)
@@ -467,6 +473,15 @@ public:
     }
 
     /**
+     * ABI 1.1: the status line's reason phrase (at most 48 bytes of visible
+     * ASCII, spaces, tabs), instead of the registered one; before any body call.
+     */
+    Response& reason(std::string_view phrase) {
+        check(host_has_later() ? api().set_reason(ctx_, str(phrase)) : -1, "reason");
+        return *this;
+    }
+
+    /**
      * Adds a field (copied), before streaming starts. Date, Server,
      * Content-Length, Transfer-Encoding and Connection are brisk's.
      */
@@ -566,11 +581,6 @@ private:
     }
 };
 
-/** Whether the host offers plugin ABI 1.1's calls (suspend, resume, timers, streams, body reads). */
-inline bool host_has_later() noexcept {
-    const brisk_host_api& api = *detail::host_api;
-    return api.size >= offsetof(brisk_host_api, body_read) + sizeof api.body_read;
-}
 
 /** Header fields of a later answer or a stream's head: (name, value) pairs, at most 16. */
 using Fields = std::initializer_list<std::pair<std::string_view, std::string_view>>;

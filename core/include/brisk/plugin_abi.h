@@ -352,6 +352,13 @@ typedef struct brisk_host_api {
      * handle(); an unknown handle gets the prefix "plugin".
      */
     void (*log_to)(uint64_t handle, int32_t level, brisk_str message);
+    /**
+     * During handle(), on its thread, before any body call: the reason
+     * phrase of the answer given there (at most 48 bytes: visible ASCII,
+     * spaces and tabs). Without it the status's registered phrase goes out
+     * ("I'm a teapot" for 418), or none for a code without one. 0 or -1.
+     */
+    int32_t (*set_reason)(brisk_ctx* ctx, brisk_str phrase);
 } brisk_host_api;
 
 /**

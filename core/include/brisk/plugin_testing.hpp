@@ -172,6 +172,8 @@ struct FakeResponse {
     /** What handle() returned: BRISK_DONE, BRISK_DECLINE or BRISK_ERROR. */
     std::int32_t result = BRISK_DONE;
     std::uint32_t status = 200;
+    /** The plugin's own reason phrase (set_reason); empty: the registered one. */
+    std::string reason;
     std::vector<std::pair<std::string, std::string>> headers;
     /** The body: every body_copy, body_ref, body_file and stream_write, in order. */
     std::string body;
@@ -396,6 +398,7 @@ public:
         api_.config_name = &fn_config_name;
         api_.log_handle = &fn_log_handle;
         api_.log_to = &fn_log_to;
+        api_.set_reason = &fn_set_reason;
         api_.suspend = &fn_suspend;
         api_.resume = &fn_resume;
         api_.timer_start = &fn_timer_start;
@@ -784,6 +787,20 @@ private:
         if (status < 200 || status > 599) return refuse(c, "set_status(" + std::to_string(status) + "): not 200-599");
         if (c->body != Call::Body::none) return refuse(c, "set_status after a body call");
         c->res->status = status;
+        return 0;
+    }
+
+    static std::int32_t fn_set_reason(brisk_ctx* ctx, brisk_str phrase) {
+        Call* c = live(ctx, "set_reason");
+        if (c == nullptr) return -1;
+        const std::string_view p = detail::view(phrase);
+        if (p.empty() || p.size() > 48) return refuse(c, "set_reason: an empty phrase, or one over 48 bytes");
+        for (char ch : p) {
+            const auto u = static_cast<unsigned char>(ch);
+            if (u < 0x20 ? u != '\t' : u > 0x7e) return refuse(c, "set_reason: a byte outside visible ASCII, space, tab");
+        }
+        if (c->body != Call::Body::none) return refuse(c, "set_reason after a body call");
+        c->res->reason = std::string(p);
         return 0;
     }
 

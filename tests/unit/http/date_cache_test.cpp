@@ -16,6 +16,8 @@ TEST_CASE("status lines carry the reason phrase", "[status]") {
     CHECK(brisk::http::status_line(200) == "HTTP/1.1 200 OK\r\n");
     CHECK(brisk::http::status_line(413) == "HTTP/1.1 413 Content Too Large\r\n");
     CHECK(brisk::http::status_line(431) == "HTTP/1.1 431 Request Header Fields Too Large\r\n");
-    CHECK(brisk::http::status_line(299) == "HTTP/1.1 299 Unknown\r\n");
+    CHECK(brisk::http::status_line(299) == "HTTP/1.1 299 \r\n");
+    CHECK(brisk::http::status_line(418) == "HTTP/1.1 418 I'm a teapot\r\n");
+    CHECK(brisk::http::status_line(511) == "HTTP/1.1 511 Network Authentication Required\r\n");
     CHECK(brisk::http::status_line(42) == "HTTP/1.1 500 Internal Server Error\r\n");
 }
