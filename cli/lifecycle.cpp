@@ -40,9 +40,17 @@ constexpr unsigned kCrashLimit = 10;
 constexpr auto kCrashWindow = std::chrono::seconds(60);
 
 int fail(const std::string& message, bool also_log) {
-    std::cerr << "brisk: " << message << std::endl;
-    // With --error-log FILE the file should tell the story too.
-    if (also_log) spdlog::error("{}", message);
+    // One line per problem (every plugin instance that failed, say).
+    std::string_view rest = message;
+    while (!rest.empty()) {
+        const std::size_t nl = rest.find('\n');
+        const std::string_view line = rest.substr(0, nl);
+        std::cerr << "brisk: " << line << '\n';
+        // With --error-log FILE the file should tell the story too.
+        if (also_log) spdlog::error("{}", line);
+        rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    }
+    std::cerr.flush();
     return exit_invalid;
 }
 

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "brisk/server.hpp"
 #include "toml_config.hpp"
 
 #ifndef BRISK_VERSION
@@ -124,6 +125,12 @@ std::optional<int> parse_command_line(int argc, const char* const* argv, Options
         return exit_invalid;
     }
     if (check_config) {
+        // The plugins are loaded and created as start-up would (then destroyed): every failing instance is listed.
+        if (const std::vector<std::string> problems = check_plugins(options.server); !problems.empty()) {
+            for (const auto& problem : problems) err_stream << "brisk: " << problem << '\n';
+            err_stream.flush();
+            return exit_invalid;
+        }
         out_stream << "configuration OK\n";
         out_stream.flush();
         return 0;

@@ -585,19 +585,47 @@ Outcome PluginInstance::handle(HandlerCall& call) {
 }
 
 PluginSet::PluginSet(const Config& config) {
+    // Every instance is tried, so that one start-up (or --check-config)
+    // lists every problem: one line each, in the order of the config.
+    std::string problems;
     for (const PluginInstanceConfig& pc : config.plugins) {
-        const brisk_plugin_descriptor* d = load_plugin(pc);
-        char error[512] = "";
-        brisk_config cfg{&pc};
-        void* instance = d->create(&kHostApi, &cfg, error, sizeof error);
-        if (!instance) {
-            error[sizeof error - 1] = '\0';
-            throw Error("plugin \"" + pc.name + "\" (" + pc.file + "): " + (error[0] ? error : "create failed"));
+        try {
+            const brisk_plugin_descriptor* d = load_plugin(pc);
+            char error[512] = "";
+            brisk_config cfg{&pc};
+            void* instance = d->create(&kHostApi, &cfg, error, sizeof error);
+            if (!instance) {
+                error[sizeof error - 1] = '\0';
+                throw Error("plugin \"" + pc.name + "\" (" + pc.file + "): " + (error[0] ? error : "create failed"));
+            }
+            instances_.push_back(
+                std::make_unique<PluginInstance>(pc.name, pc.file, d, instance, pc.handler_timeout.count()));
+            summaries_.push_back("plugin \"" + pc.name + "\": " + (d->name ? d->name : "?") + " " +
+                                 (d->version ? d->version : "?") + " from " + pc.file);
+        } catch (const Error& e) {
+            if (!problems.empty()) problems += '\n';
+            problems += e.what();
         }
-        instances_.push_back(
-            std::make_unique<PluginInstance>(pc.name, pc.file, d, instance, pc.handler_timeout.count()));
-        summaries_.push_back("plugin \"" + pc.name + "\": " + (d->name ? d->name : "?") + " " +
-                             (d->version ? d->version : "?") + " from " + pc.file);
+    }
+    if (!problems.empty()) {
+        while (!instances_.empty()) instances_.pop_back();  // those created are destroyed, newest first
+        throw Error(problems);
+    }
+}
+
+std::vector<std::string> check_plugins(const Config& config) {
+    try {
+        PluginSet set(config);
+        return {};
+    } catch (const Error& e) {
+        std::vector<std::string> lines;
+        std::string_view rest = e.what();
+        while (!rest.empty()) {
+            const std::size_t nl = rest.find('\n');
+            lines.emplace_back(rest.substr(0, nl));
+            rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+        }
+        return lines;
     }
 }
 

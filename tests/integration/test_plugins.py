@@ -277,12 +277,30 @@ class RefusalTest(PluginTestCase):
         line = self.refuse(["--plugin", "/=" + so, "--loops", "1"], timeout=5.0)
         self.assertEqual(line, 'brisk: plugin "fx_loop_fails": loop_init failed on loop 0')
 
-    def test_check_config_does_not_open_plugin_files(self):
-        # brisk(1): files are opened when brisk starts, not by --check-config.
-        missing = os.path.join(self.tmpdir(), "libmissing.so")
-        proc = run_brisk(["--listen", "127.0.0.1:%d" % free_port(), "--plugin", "/=" + missing,
-                          "--check-config"])
-        self.assertEqual(proc.returncode, 0, decode(proc.stderr))
+    def test_every_failing_instance_is_listed_at_start_up_and_by_check_config(self):
+        # brisk(1): --check-config loads every plugin and runs its create(), as start-up does.
+        d = self.tmpdir()
+        missing = os.path.join(d, "libmissing.so")
+        path = os.path.join(d, "brisk.toml")
+        with open(path, "w") as f:
+            f.write("[plugins.a]\nfile = %s\n\n[plugins.b]\nfile = %s\nconfig = { interval = \"soon\" }\n\n"
+                    "[plugins.c]\nfile = %s\n\n[plugins.d]\nfile = %s\nconfig = { greeting = 5 }\n"
+                    % (toml_str(missing), toml_str(plugin_so("sse")), toml_str(plugin_so("hello")),
+                       toml_str(plugin_so("hello"))))
+        for extra in (["--check-config"], ["--listen", "127.0.0.1:%d" % free_port()]):
+            proc = run_brisk(["--config", path] + extra, timeout=REFUSE_TIMEOUT)
+            self.assertEqual(proc.returncode, 1, decode(proc.stderr))
+            self.assertEqual(proc.stdout, b"")
+            lines = decode(proc.stderr).splitlines()
+            self.assertEqual(len(lines), 3, lines)
+            self.assertTrue(lines[0].startswith('brisk: plugin "a": cannot load %s' % missing), lines)
+            self.assertIn('plugin "b" (%s): %s:6:23: interval: ' % (plugin_so("sse"), path), lines[1])
+            self.assertIn('plugin "d" (%s): %s:13:23: greeting: expected a string, found an integer'
+                          % (plugin_so("hello"), path), lines[2])
+        with open(path, "w") as f:
+            f.write("[plugins.c]\nfile = %s\n" % toml_str(plugin_so("hello")))
+        proc = run_brisk(["--config", path, "--check-config"], timeout=REFUSE_TIMEOUT)
+        self.assertEqual((proc.returncode, proc.stdout), (0, b"configuration OK\n"), decode(proc.stderr))
 
     def test_pins_and_permissions_that_are_fine_load(self):
         # A copy that is 0644 and pinned with the right digest (upper case) loads.

@@ -98,4 +98,11 @@ std::vector<std::vector<int>> open_worker_sockets(const Config& config, unsigned
  */
 void refuse_new_connections(const std::vector<std::vector<int>>& sockets) noexcept;
 
+/**
+ * For --check-config: loads every plugin instance of `config` and runs its
+ * create() (then destroy()), as start-up would; returns one line per
+ * instance that fails (empty: all of them load).
+ */
+std::vector<std::string> check_plugins(const Config& config);
+
 }  // namespace brisk
