@@ -1,6 +1,6 @@
 # brisk — what `cmake --install` puts in place for plugin authors:
 #
-#   include/brisk/plugin_abi.h, plugin.hpp, plugin_testing.hpp
+#   include/brisk/plugin_abi.h, plugin.hpp, plugin_testing.hpp, websocket.hpp
 #   share/cmake/BriskPlugin/    find_package(BriskPlugin) -> brisk_add_plugin(),
 #                               and brisk-plugin.map (the linker version script)
 #   share/pkgconfig/brisk-plugin.pc   Cflags only (the headers need no library)
@@ -24,6 +24,7 @@ install(FILES
     "${PROJECT_SOURCE_DIR}/core/include/brisk/plugin_abi.h"
     "${PROJECT_SOURCE_DIR}/core/include/brisk/plugin.hpp"
     "${PROJECT_SOURCE_DIR}/core/include/brisk/plugin_testing.hpp"
+    "${PROJECT_SOURCE_DIR}/core/include/brisk/websocket.hpp"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/brisk"
   COMPONENT plugin-dev)
 

@@ -247,6 +247,27 @@ int32_t host_stream_write(brisk_ctx* ctx, const void* data, uint64_t len) {
 
 // ---- ABI 1.1: answers given later, timers ----------------------------------
 
+// An HTTP/1.1 request without a body, with an Upgrade field and "upgrade" in Connection (RFC 9110 7.8).
+bool asks_upgrade(const http::Request& req) noexcept {
+    if (req.version_minor != 1 || req.body_kind != http::BodyKind::none) return false;
+    bool upgrade = false, connection = false;
+    for (std::size_t i = 0; i < req.header_count; ++i) {
+        const http::Header& h = req.headers[i];
+        if (http::iequals(h.name, "upgrade") && !h.value.empty()) upgrade = true;
+        if (!http::iequals(h.name, "connection")) continue;
+        std::string_view list = h.value;
+        while (!list.empty()) {
+            const std::size_t comma = list.find(',');
+            std::string_view token = list.substr(0, comma);
+            list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+            while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+            while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+            if (http::iequals(token, "upgrade")) connection = true;
+        }
+    }
+    return upgrade && connection;
+}
+
 uint64_t host_suspend(brisk_ctx* ctx, void (*cancel)(void*), void* arg) {
     if (!ctx) return 0;
     HandlerCall& call = *ctx->call;
@@ -254,7 +275,8 @@ uint64_t host_suspend(brisk_ctx* ctx, void (*cancel)(void*), void* arg) {
     // Only on a loop thread (not the blocking pool), once, before any response call.
     Loop* loop = Loop::current();
     if (!loop || r.later || r.kind != Reply::Kind::none || !r.pieces.empty() || r.headers_len) return 0;
-    r.later = Suspensions::get().suspend(*loop, const_cast<Conn&>(call.conn), cancel, arg, call.body_unread);
+    r.later = Suspensions::get().suspend(*loop, const_cast<Conn&>(call.conn), cancel, arg, call.body_unread,
+                                         asks_upgrade(call.req));
     r.later_timeout_ms = ctx->instance->handler_timeout_ms();
     return r.later;
 }
@@ -329,6 +351,29 @@ int32_t host_body_read(uint64_t handle, void (*on_body)(void*, const void*, uint
         read->on_body = on_body;
         read->arg = arg;
         return Suspensions::get().read_body(handle, std::move(read)) ? 0 : -1;
+    });
+}
+
+int32_t host_upgrade(uint64_t handle, const brisk_header* headers, uint32_t header_count,
+                     void (*on_read)(void*, const void*, uint64_t), void (*drain)(void*), void* arg) {
+    if (!on_read) return -1;
+    return or_refused([&] {
+        auto head = later_head(LaterAnswer::Kind::upgrade, 200, headers, header_count);
+        if (!head) return -1;
+        head->status = 101;
+        head->headers.append("Connection: Upgrade\r\n");
+        head->on_read = on_read;
+        head->arg = arg;
+        return Suspensions::get().open_stream(handle, std::move(head), drain, arg) ? 0 : -1;
+    });
+}
+
+int32_t host_upgrade_timeout(uint64_t handle, uint64_t ms) {
+    return or_refused([&] {
+        auto m = std::make_unique<LaterAnswer>();
+        m->kind = LaterAnswer::Kind::timeout;
+        m->ms = ms > (uint64_t{1} << 40) ? uint64_t{1} << 40 : ms;
+        return Suspensions::get().post_upgraded(handle, std::move(m)) ? 0 : -1;
     });
 }
 
@@ -502,6 +547,8 @@ constexpr brisk_host_api make_api() {
     api.log_handle = host_log_handle;
     api.log_to = host_log_to;
     api.set_reason = host_set_reason;
+    api.upgrade = host_upgrade;
+    api.upgrade_timeout = host_upgrade_timeout;
     return api;
 }
 

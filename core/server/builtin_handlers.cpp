@@ -187,6 +187,9 @@ private:
         metric(out, "brisk_open_streams", "gauge",
                "Responses a plugin streams over time (plugin ABI 1.1) whose end has not been given yet.",
                Suspensions::get().streams());
+        metric(out, "brisk_upgraded_connections", "gauge",
+               "Connections a plugin took over (101 Switching Protocols, plugin ABI 1.1) that are open.",
+               Suspensions::get().upgraded());
         head(out, "brisk_rejected_connections_total", "counter",
              "Connections refused at accept: 503 over --concurrency, 429 over --max-conns-per-ip.");
         out += "brisk_rejected_connections_total{reason=\"concurrency\"} " + std::to_string(rej_conc) + "\n";

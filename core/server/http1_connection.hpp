@@ -94,6 +94,10 @@ protected:
         bool body = true;               // body bytes are sent (not for HEAD, nor 204 and 304)
         bool chunked = true;            // HTTP/1.1; HTTP/1.0 gets a close-delimited body
         bool ended = false;             // the plugin's end arrived
+        bool upgraded = false;          // a connection taken over (101): input goes to on_read
+        void (*on_read)(void*, const void*, std::uint64_t) = nullptr;
+        void* read_arg = nullptr;
+        std::int64_t idle_ms = 0;  // upgraded: closed after this long without input (0: never)
     };
     Stream* stream_of(const Conn& c) noexcept {
         auto it = streams_.find(&c);
@@ -131,6 +135,11 @@ public:
     void deliver(Conn& c, const LaterAnswer& answer) override;
 
     T& transport() noexcept { return t_; }
+    /** Whether the connection was taken over by a plugin (101). */
+    bool upgraded(const Conn& c) noexcept {
+        const Stream* s = stream_of(c);
+        return s && s->upgraded;
+    }
 
 private:
     /**
@@ -175,6 +184,10 @@ private:
     void stream_flush(Conn& c, Stream& s);
     /** The stream's end left: the connection goes on with its next request (or closes). */
     void finish_stream(Conn& c);
+    /** An upgraded connection's input: everything there is goes to the plugin's on_read. */
+    void upgraded_input(Conn& c, Stream& s);
+    /** The stream waits: the write deadline while output is pending, an upgraded connection's idle one else. */
+    void settle_stream(Conn& c, const Stream& s);
     /** Sends what is buffered; false unless it all left (the connection waits, or is closed). */
     bool flush(Conn& c, Worker& w);
     /** The socket takes more output (or a send completed) while writing. */

@@ -113,16 +113,24 @@ inline void Http1<T>::on_event(Conn& c, unsigned events) {
             }
         }
         return;
-    case ConnState::streaming:
+    case ConnState::streaming: {
         // The body comes from the plugin (stream_more); input waits for the
-        // stream's end. A client that goes away ends the stream.
-        if ((events & kInput) && t_.peer_gone(c)) {
-            close(c);
-            return;
+        // stream's end (an upgraded connection's goes to the plugin). A
+        // client that goes away ends the stream.
+        Stream* s = stream_of(c);
+        if (!s) return;  // cannot be
+        if (events & kInput) {
+            if (s->upgraded) {
+                upgraded_input(c, *s);
+                if (c.state != ConnState::streaming) return;
+            } else if (t_.peer_gone(c)) {
+                close(c);
+                return;
+            }
         }
-        if ((events & kOutput) && c.timer == TimerKind::write)
-            if (Stream* s = stream_of(c)) stream_flush(c, *s);
+        if ((events & kOutput) && c.timer == TimerKind::write) stream_flush(c, *s);
         return;
+    }
     case ConnState::lingering:
         if (events & kInput) discard(c);
         return;
@@ -562,7 +570,14 @@ void Http1<T>::deliver(Conn& c, const LaterAnswer& m) {
         return;
     }
     case LaterAnswer::Kind::head:
+    case LaterAnswer::Kind::upgrade:
         open_stream(c, m);
+        return;
+    case LaterAnswer::Kind::timeout:
+        if (Stream* s = stream_of(c)) {
+            s->idle_ms = static_cast<std::int64_t>(m.ms);
+            if (c.timer != TimerKind::write) settle_stream(c, *s);
+        }
         return;
     case LaterAnswer::Kind::read:
         read_body(c, m);
@@ -580,16 +595,63 @@ void Http1<T>::deliver(Conn& c, const LaterAnswer& m) {
 template <class T>
 void Http1<T>::open_stream(Conn& c, const LaterAnswer& head) {
     Worker& w = *c.worker;
+    const bool upgrade = head.kind == LaterAnswer::Kind::upgrade;
     const http::Framing f = http::framing_for(head.status, true, w.req.version_minor);
-    const bool body = http::sends_body(f, {w.req.method == http::Method::head, w.req.version_minor});
+    const bool body = upgrade || http::sends_body(f, {w.req.method == http::Method::head, w.req.version_minor});
     abandon_body(c, w);  // a stream does not wait for the rest of the request body
     Stream& s = streams_[&c];
-    s = Stream{std::exchange(w.later, 0), 0, body, f == http::Framing::chunked, false};
+    s = Stream{std::exchange(w.later, 0), 0, body, !upgrade && f == http::Framing::chunked, false, upgrade,
+               head.on_read, head.arg, 0};
     fill_reply(w, head);
     w.reply.kind = Reply::Kind::live;
     enter(c, ConnState::streaming);
-    complete(c, w, Outcome::done);  // the head (an HTTP/1.0 stream closes the connection after it)
+    if (upgrade) {
+        // 101, then the bytes are the plugin's both ways; HTTP never comes back on this connection.
+        const std::size_t out_before = w.out.len;
+        write_reply(w, true, http::Answering{false, 1});
+        if (observe_) loop_.observe_answer(c, w, Outcome::done, false, out_before);
+        w.reply.reset();
+        c.close_after = true;
+    } else {
+        complete(c, w, Outcome::done);  // the head (an HTTP/1.0 stream closes the connection after it)
+    }
     stream_flush(c, s);
+    if (upgrade && c.state == ConnState::streaming) upgraded_input(c, s);  // bytes that came behind the request
+}
+
+template <class T>
+void Http1<T>::settle_stream(Conn& c, const Stream& s) {
+    enter(c, ConnState::streaming);
+    if (s.upgraded && s.idle_ms > 0 && c.timer == TimerKind::none) loop_.arm(c, TimerKind::idle, s.idle_ms);
+}
+
+template <class T>
+void Http1<T>::upgraded_input(Conn& c, Stream& s) {
+    Worker& w = bind_worker(c);
+    for (;;) {
+        if (w.has_input()) {
+            const char* data = w.in.data() + w.start;
+            const std::size_t n = w.end - w.start;
+            w.start = w.end;
+            // After the plugin's end nothing more is wanted: what comes is dropped.
+            if (Suspensions::get().open(s.handle)) s.on_read(s.read_arg, data, n);
+        }
+        if (c.peer_closed) {
+            close(c);  // the client is gone: the plugin is told, unless it ended first
+            return;
+        }
+        if (!t_.may_read(c)) break;
+        if (!t_.pull(c, w)) {
+            close(c);
+            return;
+        }
+    }
+    if (!t_.watch(c)) {
+        close(c);
+        return;
+    }
+    if (w.out.empty() && w.held.empty()) release_worker(c);
+    if (c.timer != TimerKind::write) settle_stream(c, s);
 }
 
 template <class T>
@@ -738,7 +800,7 @@ void Http1<T>::stream_flush(Conn& c, Stream& s) {
     }
     // Between writes a stream holds no worker, unless input waits in it.
     if (c.worker && !c.worker->has_input() && c.worker->held.empty()) release_worker(c);
-    enter(c, ConnState::streaming);
+    settle_stream(c, s);
 }
 
 template <class T>

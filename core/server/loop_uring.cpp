@@ -148,6 +148,8 @@ void Loop::on_received(Http1<UringTransport>& h, Conn& c, const io_uring_cqe& cq
             c.worker->take_input(ring_->buffer(id), n, false);  // a piece of the body a plugin reads
         else if (c.state == ConnState::handling)
             c.worker->held.append(ring_->buffer(id), n);
+        else if (c.state == ConnState::streaming && h.upgraded(c))
+            h.bind_worker(c).take_input(ring_->buffer(id), n, false);  // the plugin's, at once
         else if (c.state == ConnState::streaming)
             h.bind_worker(c).held.append(ring_->buffer(id), n);  // read once the stream has ended
         else if (c.state != ConnState::closed && c.state != ConnState::lingering)

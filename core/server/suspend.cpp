@@ -35,6 +35,7 @@ void Suspensions::release(Slot& s, std::uint32_t index) noexcept {
         --streams_;
     else
         --pending_;
+    if (s.upgraded) --upgraded_;
     s = Slot{s.generation + 1 ? s.generation + 1 : 1};  // generation 0 never matches a handle
     free_.push_back(index);
 }
@@ -44,7 +45,8 @@ void Suspensions::post(Slot& s, std::uint64_t handle, std::unique_ptr<LaterAnswe
     s.loop->post_later(*s.conn, handle, std::move(message));
 }
 
-std::uint64_t Suspensions::suspend(Loop& loop, Conn& c, void (*on_cancel)(void*), void* arg, bool body) {
+std::uint64_t Suspensions::suspend(Loop& loop, Conn& c, void (*on_cancel)(void*), void* arg, bool body,
+                                   bool upgradable) {
     std::lock_guard lock(mutex_);
     std::uint32_t index;
     if (!free_.empty()) {
@@ -62,6 +64,7 @@ std::uint64_t Suspensions::suspend(Loop& loop, Conn& c, void (*on_cancel)(void*)
     s.cancel = on_cancel;
     s.arg = arg;
     s.body = body;
+    s.upgradable = upgradable;
     ++pending_;
     return handle_of(index, s.generation);
 }
@@ -86,9 +89,14 @@ bool Suspensions::open_stream(std::uint64_t handle, std::unique_ptr<LaterAnswer>
     std::lock_guard lock(mutex_);
     Slot* s = find(handle);
     if (!s || s->state != State::suspended) return false;
+    if (head->kind == LaterAnswer::Kind::upgrade && !s->upgradable) return false;
     s->state = State::streaming;
     s->drain = on_drain;
     s->drain_arg = arg;
+    if (head->kind == LaterAnswer::Kind::upgrade) {
+        s->upgraded = true;
+        ++upgraded_;
+    }
     --pending_;
     ++streams_;
     post(*s, handle, std::move(head));
@@ -117,6 +125,25 @@ bool Suspensions::end_stream(std::uint64_t handle, std::unique_ptr<LaterAnswer> 
     s->state = State::ending;
     post(*s, handle, std::move(end));
     return true;
+}
+
+bool Suspensions::post_upgraded(std::uint64_t handle, std::unique_ptr<LaterAnswer> message) {
+    std::lock_guard lock(mutex_);
+    Slot* s = find(handle);
+    if (!s || s->state != State::streaming || !s->upgraded) return false;
+    post(*s, handle, std::move(message));
+    return true;
+}
+
+bool Suspensions::open(std::uint64_t handle) noexcept {
+    std::lock_guard lock(mutex_);
+    Slot* s = find(handle);
+    return s && s->state == State::streaming;
+}
+
+std::size_t Suspensions::upgraded() noexcept {
+    std::lock_guard lock(mutex_);
+    return upgraded_;
 }
 
 bool Suspensions::read_body(std::uint64_t handle, std::unique_ptr<LaterAnswer> read) {
@@ -168,7 +195,9 @@ bool Suspensions::deliver(std::uint64_t handle, LaterAnswer::Kind kind) noexcept
         if (s->state != State::resumed) return false;
         break;
     case LaterAnswer::Kind::head:
+    case LaterAnswer::Kind::upgrade:
     case LaterAnswer::Kind::data:
+    case LaterAnswer::Kind::timeout:
         return s->state == State::streaming || s->state == State::ending;
     case LaterAnswer::Kind::read:
         return s->state == State::suspended;

@@ -40,6 +40,8 @@ struct LaterAnswer {
         data,    // a stream's body bytes (stream_send)
         end,     // the stream's end (stream_end)
         read,    // the plugin asks for the next piece of the request body (body_read)
+        upgrade,  // 101 and the connection taken over (upgrade); on_read/arg: where input goes
+        timeout,  // an upgraded connection's idle timeout (upgrade_timeout), in `status_ms`
     };
     Kind kind = Kind::answer;
     std::uint16_t status = 200;
@@ -48,6 +50,9 @@ struct LaterAnswer {
     // read: where the piece goes.
     void (*on_body)(void*, const void*, std::uint64_t, std::int32_t) = nullptr;
     void* arg = nullptr;
+    // upgrade: where the connection's input goes; timeout: milliseconds.
+    void (*on_read)(void*, const void*, std::uint64_t) = nullptr;
+    std::uint64_t ms = 0;
 };
 
 /** What Suspensions::send() did with a stream's bytes. */
@@ -69,14 +74,22 @@ public:
     /**
      * On `loop`'s thread: a handle for the request of `c` (never 0).
      * `body`: its body is read by the plugin (body_read), piece by piece.
+     * `upgradable`: it asked for an upgrade, which upgrade() may answer.
      */
-    std::uint64_t suspend(Loop& loop, Conn& c, void (*on_cancel)(void*), void* arg, bool body = false);
+    std::uint64_t suspend(Loop& loop, Conn& c, void (*on_cancel)(void*), void* arg, bool body = false,
+                          bool upgradable = false);
     /** Undoes suspend() before the handler returned (it failed or declined): no callback, nothing posted arrives. */
     void drop(std::uint64_t handle) noexcept;
     /** Any thread: posts the answer to the request's loop; false if the handle is not suspended. */
     bool resume(std::uint64_t handle, std::unique_ptr<LaterAnswer> answer);
-    /** Any thread: posts a stream's head; false if the handle is not suspended. */
+    /** Any thread: posts a stream's head (or an upgrade's 101); false if the handle is not suspended. */
     bool open_stream(std::uint64_t handle, std::unique_ptr<LaterAnswer> head, void (*on_drain)(void*), void* arg);
+    /** Any thread: posts a message for an upgraded connection that is open (upgrade_timeout). */
+    bool post_upgraded(std::uint64_t handle, std::unique_ptr<LaterAnswer> message);
+    /** On the loop's thread: whether the stream is open, its end not given (input for it is still wanted). */
+    bool open(std::uint64_t handle) noexcept;
+    /** How many connections are upgraded (taken over by a plugin) and open. */
+    std::size_t upgraded() noexcept;
     /** Any thread: posts body bytes of an open stream, unless the stream is full or gone. */
     StreamSend send(std::uint64_t handle, std::unique_ptr<LaterAnswer> data);
     /** Any thread: posts the end of an open stream; false if it is not open. */
@@ -121,6 +134,8 @@ private:
         bool wants_drain = false;  // a send was refused since the last drain
         bool body = false;         // the plugin reads the request body, which has not ended
         bool reading = false;      // a body_read() waits for its piece
+        bool upgraded = false;     // the stream is a connection taken over (101)
+        bool upgradable = false;   // the request asked for an upgrade
         Loop* loop = nullptr;
         Conn* conn = nullptr;
         void (*cancel)(void*) = nullptr;
@@ -138,6 +153,7 @@ private:
     std::vector<std::uint32_t> free_;
     std::size_t pending_ = 0;
     std::size_t streams_ = 0;
+    std::size_t upgraded_ = 0;
 };
 
 }  // namespace brisk

@@ -18,7 +18,7 @@
     X(brisk_str, 16, 8)       \
     X(brisk_header, 32, 8)    \
     X(brisk_request, 224, 8)  \
-    X(brisk_host_api, 384, 8) \
+    X(brisk_host_api, 400, 8) \
     X(brisk_plugin_descriptor, 144, 8)
 
 /* X(type, field, offsetof) — every field, in order. */
@@ -80,6 +80,8 @@
     X(brisk_host_api, log_handle, 360)             \
     X(brisk_host_api, log_to, 368)                 \
     X(brisk_host_api, set_reason, 376)             \
+    X(brisk_host_api, upgrade, 384)                \
+    X(brisk_host_api, upgrade_timeout, 392)        \
     X(brisk_plugin_descriptor, size, 0)            \
     X(brisk_plugin_descriptor, abi_major, 4)       \
     X(brisk_plugin_descriptor, abi_minor, 8)       \

@@ -359,6 +359,36 @@ typedef struct brisk_host_api {
      * ("I'm a teapot" for 418), or none for a code without one. 0 or -1.
      */
     int32_t (*set_reason)(brisk_ctx* ctx, brisk_str phrase);
+
+    /* -- ABI 1.1: connections taken over (101 Switching Protocols) -----------
+     * An upgraded connection is a stream in both directions: the plugin
+     * writes with stream_send() (raw bytes, no framing; the same bound and
+     * drain), ends it with stream_end() (the connection closes once what was
+     * taken has left), and reads through `on_read`. */
+    /**
+     * Any thread: answers a suspended request that asked for an upgrade (an
+     * HTTP/1.1 GET with an Upgrade field and `Connection: upgrade`, no body)
+     * with `101 Switching Protocols`, the fields given (checked as for
+     * resume(); brisk adds `Connection: Upgrade`), and hands the connection
+     * to the plugin. From then `on_read(arg, data, len)` runs on the loop
+     * thread with what the client sends (`data` valid during the call only),
+     * starting with bytes that came behind the request; `drain` as for
+     * stream_open(). No HTTP timeout applies any more but the write
+     * timeout (see upgrade_timeout()). When the client closes, the
+     * connection fails or the server stops, `cancel` runs (unless the
+     * plugin ended the stream before). 0, or -1: nothing was done (a bad
+     * argument, the handle is not suspended, or the request did not ask
+     * for an upgrade).
+     */
+    int32_t (*upgrade)(uint64_t handle, const brisk_header* headers, uint32_t header_count,
+                       void (*on_read)(void* arg, const void* data, uint64_t len), void (*drain)(void* arg),
+                       void* arg);
+    /**
+     * Any thread: an upgraded connection on which nothing arrives for `ms`
+     * milliseconds is closed (with the cancel callback); 0 turns it off
+     * (the default). 0, or -1 if the handle is not an upgraded connection.
+     */
+    int32_t (*upgrade_timeout)(uint64_t handle, uint64_t ms);
 } brisk_host_api;
 
 /**
