@@ -164,7 +164,7 @@ int32_t host_set_reason(brisk_ctx* ctx, brisk_str phrase) {
     if (!ctx || phrase.len == 0 || phrase.len > http::kMaxReason) return -1;
     for (char c : view(phrase)) {
         const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 ? u != '\t' : u == 0x7f || u > 0x7e) return -1;
+        if (u < 0x20 ? u != '\t' : u > 0x7e) return -1;
     }
     Reply& r = reply_of(ctx);
     if (r.kind == Reply::Kind::stream || !r.pieces.empty()) return -1;
@@ -573,6 +573,11 @@ PluginInstance::~PluginInstance() {
 void PluginInstance::loop_init(unsigned loop_index) {
     if (desc_->loop_init && desc_->loop_init(instance_, loop_index) != 0)
         throw Error("plugin \"" + name_ + "\": loop_init failed on loop " + std::to_string(loop_index));
+}
+
+void PluginInstance::loop_stopping(unsigned loop_index) noexcept {
+    if (desc_->size >= offsetof(brisk_plugin_descriptor, stopping) + sizeof desc_->stopping && desc_->stopping)
+        desc_->stopping(instance_, loop_index);
 }
 
 void PluginInstance::loop_fini(unsigned loop_index) noexcept {

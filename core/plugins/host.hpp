@@ -26,6 +26,7 @@ public:
     bool streams_body() const noexcept override { return (desc_->capabilities & BRISK_CAP_BODY_STREAM) != 0; }
     void loop_init(unsigned loop_index) override;
     void loop_fini(unsigned loop_index) noexcept override;
+    void loop_stopping(unsigned loop_index) noexcept override;
 
     const std::string& name() const noexcept { return name_; }
     /** How long a suspended request may wait for its answer (handler_timeout); 0: no limit. */

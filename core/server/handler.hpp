@@ -48,6 +48,8 @@ public:
     /** Per-loop set-up and tear-down, on the loop's own thread. Throws to fail start-up. */
     virtual void loop_init(unsigned /*loop_index*/) {}
     virtual void loop_fini(unsigned /*loop_index*/) noexcept {}
+    /** The loop begins to drain (a stop, or a reload retiring its generation): on the loop's thread. */
+    virtual void loop_stopping(unsigned /*loop_index*/) noexcept {}
 };
 
 }  // namespace brisk

@@ -600,8 +600,15 @@ void Http1<T>::open_stream(Conn& c, const LaterAnswer& head) {
     const bool body = upgrade || http::sends_body(f, {w.req.method == http::Method::head, w.req.version_minor});
     abandon_body(c, w);  // a stream does not wait for the rest of the request body
     Stream& s = streams_[&c];
-    s = Stream{std::exchange(w.later, 0), 0, body, !upgrade && f == http::Framing::chunked, false, upgrade,
-               head.on_read, head.arg, 0};
+    s = Stream{std::exchange(w.later, 0),
+               0,
+               body,
+               !upgrade && f == http::Framing::chunked,
+               false,
+               upgrade,
+               head.on_read,
+               head.arg,
+               0};
     fill_reply(w, head);
     w.reply.kind = Reply::Kind::live;
     enter(c, ConnState::streaming);

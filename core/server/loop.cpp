@@ -274,6 +274,8 @@ void Loop::expire_timers() {
 void Loop::begin_drain() {
     if (draining_) return;
     draining_ = true;
+    // Plugins end what they hold open (streams, upgraded connections) while the loop drains.
+    for (Handler* h : router_.handlers()) h->loop_stopping(index_);
     keep_alive_ = false;
     idle_ms_ = drain_grace_ms();
     resume_accept_ms_ = 0;  // a paused listener stays paused: it closes below

@@ -253,8 +253,8 @@ private:
     std::int64_t idle_ms_ = 0;
     bool wake_pending_ = false;
     std::atomic<bool> stop_flag_{false};
-    std::atomic<bool> stop_asked_{false};  // stop() was called: its first call counts
-    std::vector<bool> handed_on_;          // see stop()
+    std::atomic<bool> stop_asked_{false};   // stop() was called: its first call counts
+    std::vector<bool> handed_on_;           // see stop()
     std::atomic<bool> handed_over_{false};  // see handed_over()
     /** While draining: sets handed_over_ once no socket a successor holds is accepted from here. */
     void note_handed_over() noexcept;

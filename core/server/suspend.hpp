@@ -35,11 +35,11 @@ struct Conn;
 /** What a plugin gave later for a request, copied on the calling thread. */
 struct LaterAnswer {
     enum class Kind : std::uint8_t {
-        answer,  // the whole answer (resume)
-        head,    // a stream's status and fields (stream_open)
-        data,    // a stream's body bytes (stream_send)
-        end,     // the stream's end (stream_end)
-        read,    // the plugin asks for the next piece of the request body (body_read)
+        answer,   // the whole answer (resume)
+        head,     // a stream's status and fields (stream_open)
+        data,     // a stream's body bytes (stream_send)
+        end,      // the stream's end (stream_end)
+        read,     // the plugin asks for the next piece of the request body (body_read)
         upgrade,  // 101 and the connection taken over (upgrade); on_read/arg: where input goes
         timeout,  // an upgraded connection's idle timeout (upgrade_timeout), in `status_ms`
     };

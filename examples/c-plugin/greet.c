@@ -102,20 +102,18 @@ static int32_t greet_handle(void* instance, brisk_ctx* ctx, const brisk_request*
 
 static void greet_destroy(void* instance) { free(instance); }
 
+/* Designated initializers: fields a later minor version appends stay zero. */
 static const brisk_plugin_descriptor descriptor = {
-    sizeof(brisk_plugin_descriptor), /* size */
-    BRISK_PLUGIN_ABI_MAJOR,          /* abi_major */
-    BRISK_PLUGIN_ABI_MINOR,          /* abi_minor */
-    0,                               /* min_host_minor */
-    "greet",                         /* name */
-    "1.0.0",                         /* version */
-    0,                               /* capabilities: handle() never blocks */
-    greet_create,
-    NULL, /* loop_init */
-    greet_handle,
-    NULL, /* loop_fini */
-    greet_destroy,
-    {0}, /* reserved */
+    .size = sizeof(brisk_plugin_descriptor),
+    .abi_major = BRISK_PLUGIN_ABI_MAJOR,
+    .abi_minor = BRISK_PLUGIN_ABI_MINOR,
+    .min_host_minor = 0,
+    .name = "greet",
+    .version = "1.0.0",
+    .capabilities = 0, /* handle() never blocks */
+    .create = greet_create,
+    .handle = greet_handle,
+    .destroy = greet_destroy,
 };
 
 BRISK_PLUGIN_EXPORT const brisk_plugin_descriptor* brisk_plugin_entry_v1(uint32_t host_abi_major,

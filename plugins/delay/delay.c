@@ -118,6 +118,7 @@ static const brisk_plugin_descriptor descriptor = {
     NULL,
     NULL,
     {NULL},
+    NULL, /* stopping: nothing to end early */
 };
 
 BRISK_PLUGIN_EXPORT const brisk_plugin_descriptor* brisk_plugin_entry_v1(uint32_t host_abi_major,

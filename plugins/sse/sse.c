@@ -16,6 +16,8 @@
  * after it left.
  *
  * HEAD gets the head only; other methods get 405 with Allow: GET, HEAD.
+ * When brisk stops, or a reload retires this generation, every open stream
+ * ends at once (its last chunk), so the stop need not wait.
  *
  * Config ([plugins.NAME.config]):
  *   interval  time between events: milliseconds as an integer (1 to
@@ -31,17 +33,25 @@
 #include <string.h>
 
 #define SSE_MAX_INTERVAL_MS 3600000
+#define SSE_MAX_LOOPS 1024
+
+struct sse_stream;
 
 static const brisk_host_api* host;
 
 typedef struct sse_config {
     uint64_t interval_ms;
     uint64_t count; /* 0: endless */
+    /* The open streams of each loop (each list is touched by its loop's thread only), for stopping(). */
+    struct sse_stream* open[SSE_MAX_LOOPS];
 } sse_config;
 
 /* One open stream: what its timer, its drain and its cancel callbacks share (all on its loop). */
 typedef struct sse_stream {
-    const sse_config* config;
+    sse_config* config;
+    struct sse_stream* prev; /* in config->open[loop] */
+    struct sse_stream* after;
+    uint32_t loop;
     uint64_t handle; /* the suspended request's, then its stream's */
     uint64_t timer;  /* 0 while none is pending */
     uint64_t next;   /* the number of the next event */
@@ -62,10 +72,22 @@ static int sse_schedule(sse_stream* s) {
     return s->timer != 0 ? 0 : -1;
 }
 
+/* Its state goes (out of its loop's list first). */
+static void sse_free(sse_stream* s) {
+    if (s->loop < SSE_MAX_LOOPS) {
+        if (s->prev)
+            s->prev->after = s->after;
+        else if (s->config->open[s->loop] == s)
+            s->config->open[s->loop] = s->after;
+        if (s->after) s->after->prev = s->prev;
+    }
+    free(s);
+}
+
 /* The stream is over on our side: its end (if it was still open), and its state goes. */
 static void sse_finish(sse_stream* s) {
     (void)host->stream_end(s->handle);
-    free(s);
+    sse_free(s);
 }
 
 /* Sends the next event; on a full stream, waits for the drain callback instead. */
@@ -97,7 +119,18 @@ static void sse_drain(void* arg) { sse_send((sse_stream*)arg); }
 static void sse_cancel(void* arg) {
     sse_stream* s = (sse_stream*)arg;
     if (s->timer != 0) (void)host->timer_cancel(s->timer);
-    free(s);
+    sse_free(s);
+}
+
+/* brisk stops (or this generation retires): this loop's streams end now. */
+static void sse_stopping(void* instance, uint32_t loop) {
+    sse_config* c = (sse_config*)instance;
+    if (loop >= SSE_MAX_LOOPS) return;
+    while (c->open[loop]) {
+        sse_stream* s = c->open[loop];
+        if (s->timer != 0) (void)host->timer_cancel(s->timer);
+        sse_finish(s);
+    }
 }
 
 static int32_t text(brisk_ctx* ctx, uint32_t status, const char* allow, const char* body) {
@@ -120,7 +153,8 @@ static int32_t sse_handle(void* instance, brisk_ctx* ctx, const brisk_request* r
     if (!head && !is_method(request, "GET")) return text(ctx, 405, "GET, HEAD", "Method Not Allowed\n");
     s = (sse_stream*)calloc(1, sizeof *s);
     if (!s) return BRISK_ERROR;
-    s->config = (const sse_config*)instance;
+    s->config = (sse_config*)instance;
+    s->loop = SSE_MAX_LOOPS; /* not listed (yet) */
     s->handle = host->suspend(ctx, sse_cancel, s);
     if (s->handle == 0) {
         free(s);
@@ -135,7 +169,16 @@ static int32_t sse_handle(void* instance, brisk_ctx* ctx, const brisk_request* r
         free(s);
         return BRISK_ERROR;
     }
-    if (head) sse_finish(s); /* the head is the whole answer */
+    if (head) {
+        sse_finish(s); /* the head is the whole answer */
+        return BRISK_DONE;
+    }
+    s->loop = request->loop_index;
+    if (s->loop < SSE_MAX_LOOPS) {
+        s->after = s->config->open[s->loop];
+        if (s->after) s->after->prev = s;
+        s->config->open[s->loop] = s;
+    }
     return BRISK_DONE;
 }
 
@@ -190,8 +233,8 @@ static void* sse_create(const brisk_host_api* api, const brisk_config* config, c
     }
     if (has_key(config, "count") && (host->config_int(config, lit("count"), &count) != 0 || count < 0)) {
         where = host->config_where(config, lit("count"));
-        snprintf(error, (size_t)error_len, "%.*s: count: give a whole number of events, 0 for endless",
-                 (int)where.len, where.ptr);
+        snprintf(error, (size_t)error_len, "%.*s: count: give a whole number of events, 0 for endless", (int)where.len,
+                 where.ptr);
         free(c);
         return NULL;
     }
@@ -215,6 +258,7 @@ static const brisk_plugin_descriptor descriptor = {
     NULL,
     sse_destroy,
     {NULL},
+    sse_stopping,
 };
 
 BRISK_PLUGIN_EXPORT const brisk_plugin_descriptor* brisk_plugin_entry_v1(uint32_t host_abi_major,

@@ -1,7 +1,8 @@
 // brisk — the websocket plugin (plugin ABI 1.1): an RFC 6455 echo server on
 // the C++ kit's WebSocket helper (brisk/websocket.hpp). Every text or binary
 // message comes back as it was sent; pings get pongs; a close is answered
-// with the same code.
+// with the same code. When brisk stops (or a reload retires this
+// generation) every connection gets 1001, going away.
 //
 //   GET with Upgrade: websocket ...   101, then echo
 //   a bad or missing Sec-WebSocket-Key, not a handshake   400
@@ -40,6 +41,9 @@ public:
             idle_ms_ = static_cast<std::uint64_t>(*idle);
         }
     }
+
+    // A stop or a reload: every WebSocket of this loop gets 1001 (going away) and closes.
+    void loop_stopping(std::uint32_t) const { brisk::ws::Session::close_all(); }
 
     brisk::Result handle(brisk::Request& req, brisk::Response& res) const {
         return brisk::ws::Session::start(std::make_unique<Echo>(), req, res, max_message_, idle_ms_);

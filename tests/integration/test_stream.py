@@ -142,6 +142,22 @@ class SseTest(StreamTestCase):
             self.assertEqual(c.read_response(timeout=EVENT_TIMEOUT).body, events(3))
         self.assertEqual(self.gauge(srv), 0)
 
+    def test_a_stop_ends_open_streams_at_once(self):
+        srv = self.start_sse("--shutdown-timeout", "20s", interval="\"50ms\"", count=0)
+        c = srv.connect(timeout=EVENT_TIMEOUT)
+        self.addCleanup(c.close)
+        c.send(get("/events"))
+        deadline = time.monotonic() + EVENT_TIMEOUT
+        while b"data: 1\n\n" not in c.buf and time.monotonic() < deadline:
+            c._fill(deadline)
+        t0 = time.monotonic()
+        code, killed = srv.stop()
+        # The plugin ended the stream (its stopping callback): the body is whole, and brisk did not wait.
+        self.assertEqual((code, killed), (0, False), srv.stderr()[-2000:])
+        self.assertLess(time.monotonic() - t0, 5)
+        rest = c.read_until_eof(timeout=EVENT_TIMEOUT)
+        self.assertTrue((bytes(c.buf) + rest).endswith(b"\r\n0\r\n\r\n") or rest.endswith(b"0\r\n\r\n"), rest[-40:])
+
     def test_bad_config_is_one_line_exit_1(self):
         d = self.tmpdir()
         path = os.path.join(d, "brisk.toml")

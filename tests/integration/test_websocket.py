@@ -9,6 +9,7 @@ and the gauge of upgraded connections."""
 import asyncio
 import base64
 import os
+import signal
 import socket
 import struct
 import time
@@ -251,6 +252,18 @@ class WebSocketTest(PluginTestCase):
         ws.sock.close()
         self.wait_gauge(srv, 0)
         self.assert_still_serving(srv)
+
+    def test_a_stop_closes_with_1001(self):
+        srv = self.start_ws("--shutdown-timeout", "20s")
+        ws = self.raw(srv, frame(1, b"before"))
+        self.assertEqual(ws.read_frame(), (1, True, b"before"))
+        t0 = time.monotonic()
+        srv.send_signal(signal.SIGTERM)
+        self.assertEqual(ws.read_close(), 1001)
+        ws.sock.settimeout(EVENT_TIMEOUT)
+        self.assertEqual(ws.sock.recv(100), b"")
+        self.assertEqual(srv.wait_exit(EVENT_TIMEOUT), 0, srv.stderr()[-2000:])
+        self.assertLess(time.monotonic() - t0, 5)
 
     def test_the_idle_timeout(self):
         srv = self.start_ws(config="idle_timeout = 300")

@@ -19,7 +19,7 @@
     X(brisk_header, 32, 8)    \
     X(brisk_request, 224, 8)  \
     X(brisk_host_api, 400, 8) \
-    X(brisk_plugin_descriptor, 144, 8)
+    X(brisk_plugin_descriptor, 152, 8)
 
 /* X(type, field, offsetof) — every field, in order. */
 #define BRISK_ABI_OFFSETS(X)                       \
@@ -94,18 +94,26 @@
     X(brisk_plugin_descriptor, handle, 56)         \
     X(brisk_plugin_descriptor, loop_fini, 64)      \
     X(brisk_plugin_descriptor, destroy, 72)        \
-    X(brisk_plugin_descriptor, reserved, 80)
+    X(brisk_plugin_descriptor, reserved, 80)       \
+    X(brisk_plugin_descriptor, stopping, 144)
 
 /* X(name, value) — constants whose values are part of the ABI. */
-#define BRISK_ABI_CONSTANTS(X) \
-    X(BRISK_DONE, 0)           \
-    X(BRISK_DECLINE, 1)        \
-    X(BRISK_ERROR, -1)         \
-    X(BRISK_CAP_BLOCKING, 1)   \
-    X(BRISK_LOG_DEBUG, 1)      \
-    X(BRISK_LOG_INFO, 2)       \
-    X(BRISK_LOG_WARN, 3)       \
-    X(BRISK_LOG_ERROR, 4)
+#define BRISK_ABI_CONSTANTS(X)  \
+    X(BRISK_DONE, 0)            \
+    X(BRISK_DECLINE, 1)         \
+    X(BRISK_ERROR, -1)          \
+    X(BRISK_CAP_BLOCKING, 1)    \
+    X(BRISK_CAP_BODY_STREAM, 2) \
+    X(BRISK_LOG_DEBUG, 1)       \
+    X(BRISK_LOG_INFO, 2)        \
+    X(BRISK_LOG_WARN, 3)        \
+    X(BRISK_LOG_ERROR, 4)       \
+    X(BRISK_STREAM_FULL, 1)     \
+    X(BRISK_CONFIG_ABSENT, 0)   \
+    X(BRISK_CONFIG_STRING, 1)   \
+    X(BRISK_CONFIG_INT, 2)      \
+    X(BRISK_CONFIG_BOOL, 3)     \
+    X(BRISK_CONFIG_DOUBLE, 4)
 
 #ifdef __cplusplus
 extern "C" {

@@ -75,6 +75,9 @@ TEST_CASE("plugin ABI: structs have no padding holes", "[plugins][abi]") {
     CHECK(offsetof(brisk_host_api, reserved) + sizeof(brisk_host_api::reserved) == offsetof(brisk_host_api, suspend));
     CHECK(offsetof(brisk_host_api, upgrade_timeout) + sizeof(brisk_host_api::upgrade_timeout) ==
           sizeof(brisk_host_api));
+    // 1.1 appended stopping after the descriptor's reserved slots.
     CHECK(offsetof(brisk_plugin_descriptor, reserved) + sizeof(brisk_plugin_descriptor::reserved) ==
+          offsetof(brisk_plugin_descriptor, stopping));
+    CHECK(offsetof(brisk_plugin_descriptor, stopping) + sizeof(brisk_plugin_descriptor::stopping) ==
           sizeof(brisk_plugin_descriptor));
 }

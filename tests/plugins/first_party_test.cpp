@@ -184,7 +184,7 @@ TEST_CASE("sse: one event per interval from a loop timer, a full stream waits fo
     CHECK(head->streamed);
     CHECK(head->status == 200);
     CHECK(head->headers == std::vector<std::pair<std::string, std::string>>{{"Content-Type", "text/event-stream"},
-                                                                           {"Cache-Control", "no-cache"}});
+                                                                            {"Cache-Control", "no-cache"}});
     CHECK(head->body.empty());
     CHECK(host.advance(99) == 0);
     CHECK(host.advance(1) == 1);
@@ -269,23 +269,26 @@ TEST_CASE("upload: the SHA-256 of a body read piece by piece; none for an empty 
     CHECK(answer->body == "6d1cf22d7cc09b085dfc25ee1a1f3ae0265804c607bc2074ad253bcc82fd81ee\n");
 }
 
-TEST_CASE("upload: over max_size, from the head or as a chunked body passes it; the client leaving", "[plugins][upload]") {
+TEST_CASE("upload: over max_size, from the head or as a chunked body passes it; the client leaving",
+          "[plugins][upload]") {
     FakeHost host;
     auto upload = host.create(host.load(BRISK_TEST_UPLOAD_SO), FakeConfig().integer("max_size", 1000));
     REQUIRE(upload);
-    const auto head = upload.handle(FakeRequest("POST", "/up").header("Content-Length", "5000").with_body(std::string(5000, 'x')));
+    const auto head =
+        upload.handle(FakeRequest("POST", "/up").header("Content-Length", "5000").with_body(std::string(5000, 'x')));
     CHECK(head.status == 413);
     CHECK(head.suspended == 0);
 
-    const auto chunked =
-        upload.handle(FakeRequest("POST", "/up").header("Transfer-Encoding", "chunked").with_body(std::string(5000, 'x')));
+    const auto chunked = upload.handle(
+        FakeRequest("POST", "/up").header("Transfer-Encoding", "chunked").with_body(std::string(5000, 'x')));
     REQUIRE(chunked.suspended != 0);
     host.feed_body(chunked.suspended, 600);
     const auto answer = host.later(chunked.suspended);
     REQUIRE(answer);
     CHECK(answer->status == 413);
 
-    const auto gone = upload.handle(FakeRequest("POST", "/up").header("Content-Length", "500").with_body(std::string(500, 'y')));
+    const auto gone =
+        upload.handle(FakeRequest("POST", "/up").header("Content-Length", "500").with_body(std::string(500, 'y')));
     REQUIRE(gone.suspended != 0);
     CHECK(host.cancel(gone.suspended));  // the plugin frees its state (ASan builds would see a leak)
     CHECK(host.feed_body(gone.suspended) == 0);

@@ -655,7 +655,8 @@ TEST_CASE("plugin.hpp: a stream with backpressure, through the fake host", "[plu
     CHECK_FALSE(host.cancel(res.suspended));  // ended: nothing to cancel
 }
 
-TEST_CASE("plugin.hpp: a stream the client leaves is cancelled once; later sends are gone", "[plugins][wrapper][later]") {
+TEST_CASE("plugin.hpp: a stream the client leaves is cancelled once; later sends are gone",
+          "[plugins][wrapper][later]") {
     static constexpr brisk_plugin_descriptor d = brisk::make_descriptor<Streamer>("streamer", "1");
     FakeHost host;
     host.stream_bound = 10;
@@ -705,8 +706,7 @@ struct Counter {
 }  // namespace
 
 TEST_CASE("plugin.hpp: a body read piece by piece, through the fake host", "[plugins][wrapper][later]") {
-    static constexpr brisk_plugin_descriptor d =
-        brisk::make_descriptor<Counter>("counter", "1", BRISK_CAP_BODY_STREAM);
+    static constexpr brisk_plugin_descriptor d = brisk::make_descriptor<Counter>("counter", "1", BRISK_CAP_BODY_STREAM);
     FakeHost host;
     auto counter = host.create(host.check(&d));
     REQUIRE(counter);

@@ -581,7 +581,6 @@ private:
     }
 };
 
-
 /** Header fields of a later answer or a stream's head: (name, value) pairs, at most 16. */
 using Fields = std::initializer_list<std::pair<std::string_view, std::string_view>>;
 
@@ -797,6 +796,16 @@ struct Trampolines {
         }
     }
 
+    static void stopping(void* instance, std::uint32_t loop) noexcept {
+        try {
+            static_cast<T*>(instance)->loop_stopping(loop);
+        } catch (const std::exception& e) {
+            log_exception(nullptr, "loop_stopping", e.what());
+        } catch (...) {
+            log_exception(nullptr, "loop_stopping", "unknown exception");
+        }
+    }
+
     static void destroy(void* instance) noexcept {
         try {
             delete static_cast<T*>(instance);
@@ -832,6 +841,12 @@ concept HasLoopFini = requires(T& t, std::uint32_t loop) {
     t.loop_fini(loop);
 };
 
+/** True when T has loop_stopping(std::uint32_t) (ABI 1.1: the loop begins to drain). */
+template <class T>
+concept HasLoopStopping = requires(T& t, std::uint32_t loop) {
+    t.loop_stopping(loop);
+};
+
 /**
  * The descriptor of plugin class T. BRISK_PLUGIN keeps one in static storage;
  * tests may build their own and hand it to the fake host (plugin_testing.hpp).
@@ -856,6 +871,7 @@ constexpr brisk_plugin_descriptor make_descriptor(const char* name, const char* 
     d.destroy = &detail::Trampolines<T>::destroy;
     if constexpr (HasLoopInit<T>) d.loop_init = &detail::Trampolines<T>::loop_init;
     if constexpr (HasLoopFini<T>) d.loop_fini = &detail::Trampolines<T>::loop_fini;
+    if constexpr (HasLoopStopping<T>) d.stopping = &detail::Trampolines<T>::stopping;
     return d;
 }
 

@@ -23,6 +23,8 @@
  *   loop_init()              once per loop, on that loop's thread
  *   handle()                 per request, on loop threads (or on a blocking
  *                            thread, see BRISK_CAP_BLOCKING), concurrently
+ *   stopping()               once per loop, on its thread, when a stop or a
+ *                            reload begins to drain it (ABI 1.1)
  *   loop_fini()              once per loop, on that loop's thread
  *   destroy()                once, main thread
  * The .so is never unloaded while code in it may run.
@@ -428,6 +430,17 @@ typedef struct brisk_plugin_descriptor {
     void (*destroy)(void* instance);
 
     void* reserved[8];
+
+    /* -- ABI 1.1 (read when `size` covers it) -------------------------------- */
+    /**
+     * Optional (NULL): the server stops (SIGTERM, SIGINT) or this
+     * generation retires (SIGHUP reload): called once on each loop thread,
+     * as its connections begin to drain. Suspended requests, streams and
+     * upgraded connections of that loop should finish now (answer, end,
+     * close: a WebSocket's 1001, say). brisk waits for them until
+     * --shutdown-timeout; what is still open then is closed without any call.
+     */
+    void (*stopping)(void* instance, uint32_t loop_index);
 } brisk_plugin_descriptor;
 
 /**

@@ -797,7 +797,8 @@ private:
         if (p.empty() || p.size() > 48) return refuse(c, "set_reason: an empty phrase, or one over 48 bytes");
         for (char ch : p) {
             const auto u = static_cast<unsigned char>(ch);
-            if (u < 0x20 ? u != '\t' : u > 0x7e) return refuse(c, "set_reason: a byte outside visible ASCII, space, tab");
+            if (u < 0x20 ? u != '\t' : u > 0x7e)
+                return refuse(c, "set_reason: a byte outside visible ASCII, space, tab");
         }
         if (c->body != Call::Body::none) return refuse(c, "set_reason after a body call");
         c->res->reason = std::string(p);
@@ -1237,8 +1238,8 @@ private:
         return 0;
     }
 
-    static std::int32_t fn_body_read(std::uint64_t handle, void (*on_body)(void*, const void*, std::uint64_t, std::int32_t),
-                                     void* arg) {
+    static std::int32_t fn_body_read(std::uint64_t handle,
+                                     void (*on_body)(void*, const void*, std::uint64_t, std::int32_t), void* arg) {
         FakeHost* host = current();
         if (host == nullptr || on_body == nullptr) return -1;
         std::lock_guard<std::mutex> lock(host->mutex_);

@@ -89,7 +89,8 @@ inline std::array<std::uint8_t, 20> sha1(std::string_view data) {
         h[4] += e;
     }
     std::array<std::uint8_t, 20> out{};
-    for (int i = 0; i < 20; ++i) out[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(h[i / 4] >> (24 - 8 * (i % 4)));
+    for (int i = 0; i < 20; ++i)
+        out[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(h[i / 4] >> (24 - 8 * (i % 4)));
     return out;
 }
 
@@ -114,9 +115,8 @@ inline bool token_in(std::string_view list, std::string_view token) {
         list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
         while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
         while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-        if (t.size() == token.size() && std::equal(t.begin(), t.end(), token.begin(), [](char a, char b) {
-                return (a | 0x20) == (b | 0x20);
-            }))
+        if (t.size() == token.size() &&
+            std::equal(t.begin(), t.end(), token.begin(), [](char a, char b) { return (a | 0x20) == (b | 0x20); }))
             return true;
     }
     return false;
@@ -166,7 +166,8 @@ inline bool valid_utf8(std::string_view s) noexcept {
             cp = cp << 6 | (p[i] & 0x3F);
         }
         p += more;
-        if ((more == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (more == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+        if ((more == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (more == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
             return false;
     }
     return true;
@@ -182,7 +183,26 @@ public:
     Session() = default;
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
-    virtual ~Session() = default;
+    virtual ~Session() {
+        if (listed_) {
+            (prev_ ? prev_->next_ : sessions()) = next_;
+            if (next_) next_->prev_ = prev_;
+        }
+    }
+
+    /**
+     * Closes every session of the calling loop thread with `code` (1001,
+     * going away, by default): for a plugin's loop_stopping(), so that a
+     * stop or a reload ends its WebSockets with a close handshake.
+     */
+    static void close_all(std::uint16_t code = going_away, std::string_view reason = "server stopping") {
+        for (Session* s = sessions(); s;) {
+            Session* next = s->next_;
+            s->close(code, reason);
+            if (s->end_given_) delete s;  // not inside one of its callbacks: it can go now
+            s = next;
+        }
+    }
 
     /** A whole message (fragments joined; text checked as UTF-8). */
     virtual void on_message(Kind kind, std::string_view data) = 0;
@@ -223,7 +243,11 @@ public:
         const brisk_header fields[2] = {{str("Upgrade"), str("websocket")}, {str("Sec-WebSocket-Accept"), str(accept)}};
         if (brisk::host().upgrade(s->later_.handle(), fields, 2, &Session::input, &Session::drained, s) != 0)
             return Result::error;  // undoes the suspension (500); the session goes with `session`
-        session.release();  // brisk::ws's from now on
+        session.release();         // brisk::ws's from now on
+        s->next_ = sessions();
+        if (s->next_) s->next_->prev_ = s;
+        sessions() = s;
+        s->listed_ = true;
         if (idle_ms > 0) brisk::host().upgrade_timeout(s->later_.handle(), idle_ms);
         return Result::done;
     }
@@ -246,6 +270,12 @@ public:
     std::size_t backlog() const noexcept { return pending_.size(); }
 
 private:
+    // The sessions of this loop thread (close_all).
+    static Session*& sessions() noexcept {
+        static thread_local Session* head = nullptr;
+        return head;
+    }
+
     // Output the client does not read past this closes the connection with 1008.
     std::size_t backlog_limit() const noexcept { return 4 * max_message_ + 4096; }
 
@@ -394,8 +424,8 @@ private:
             code = static_cast<std::uint16_t>(static_cast<unsigned char>(payload[0]) << 8 |
                                               static_cast<unsigned char>(payload[1]));
             reason = std::string_view(payload).substr(2);
-            const bool valid = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
-                               (code >= 3000 && code <= 4999);
+            const bool valid =
+                (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) || (code >= 3000 && code <= 4999);
             if (!valid) return fail(protocol_error, "an invalid close code");
             if (!valid_utf8(reason)) return fail(invalid_data, "a close reason that is not UTF-8");
         }
@@ -416,9 +446,12 @@ private:
     std::string pending_;  // frames the client has not taken yet
     bool text_ = false;
     bool in_message_ = false;
-    bool closing_ = false;  // our close frame is sent (or queued): nothing more goes out
+    bool closing_ = false;    // our close frame is sent (or queued): nothing more goes out
     bool ended_ = false;      // the session is over on our side
     bool end_given_ = false;  // and the stream's end was given: brisk::ws deletes it
+    bool listed_ = false;     // in this thread's sessions()
+    Session* prev_ = nullptr;
+    Session* next_ = nullptr;
 };
 
 }  // namespace brisk::ws

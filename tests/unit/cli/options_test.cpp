@@ -323,7 +323,10 @@ plugin = "c"
     CHECK_THAT(errs[5], Catch::StartsWith("brisk: --plugin: no shared object after '='"));
     CHECK(errs[6] == "brisk: --blocking-threads: must be from 1 to 1024, not 0");
 
-    auto ok = run({"--check-config", "--plugin", "/api/=./does-not-exist/libx.so"});
-    CHECK(ok.status == 0);  // the loader checks the file at start-up
-    CHECK(ok.out == "configuration OK\n");
+    // Once the rest is fine, the plugins are loaded (and created) too.
+    auto missing = run({"--check-config", "--plugin", "/api/=./does-not-exist/libx.so"});
+    CHECK(missing.status == brisk::cli::exit_invalid);
+    CHECK(missing.out.empty());
+    REQUIRE(lines(missing.err).size() == 1);
+    CHECK_THAT(lines(missing.err)[0], Catch::StartsWith("brisk: plugin \"x\": cannot load ./does-not-exist/libx.so"));
 }
