@@ -63,15 +63,35 @@ bool decode_form(brisk_ctx* ctx, std::string_view in, brisk_str* out) {
 
 Reply& reply_of(brisk_ctx* ctx) noexcept { return ctx->call->reply; }
 
+// Why this thread's last refused call refused (last_error()).
+thread_local std::string_view t_last_error;
+
+// A refusal, with its reason for last_error(): a static phrase.
+int32_t refuse(std::string_view why) noexcept {
+    t_last_error = why;
+    return -1;
+}
+
+// A refusal of a call that returns a handle or an id: 0.
+uint64_t no_handle(std::string_view why) noexcept {
+    refuse(why);
+    return 0;
+}
+
 // Out of memory is a refusal: nothing unwinds into the plugin.
 template <class F>
 int32_t or_refused(F&& f) noexcept {
     try {
         return f();
     } catch (...) {
-        return -1;
+        return refuse("out of memory");
     }
 }
+
+constexpr std::string_view kNoCtx = "no request context (ctx is NULL)";
+constexpr std::string_view kNullBytes = "data is NULL with a length above 0, or the length is absurd";
+constexpr std::string_view kBodySent = "the body has begun (or is a stream): too late for this call";
+constexpr std::string_view kNotSuspended = "the handle is not a suspended request (answered, cancelled, or never valid)";
 
 // ---- request -------------------------------------------------------------
 
@@ -144,6 +164,11 @@ bool reserved_field(std::string_view name) noexcept {
     return false;
 }
 
+constexpr std::string_view kBadName = "a field name that is not an HTTP token";
+constexpr std::string_view kBadValue = "a field value with CR, LF, NUL or another control byte";
+constexpr std::string_view kReserved =
+    "a field brisk sets itself (Date, Server, Content-Length, Transfer-Encoding, Connection)";
+
 // A built reply; false once it is a stream.
 bool building(Reply& r) noexcept {
     if (r.kind == Reply::Kind::stream) return false;
@@ -152,22 +177,24 @@ bool building(Reply& r) noexcept {
 }
 
 int32_t host_set_status(brisk_ctx* ctx, uint32_t status) {
-    if (!ctx || status < 200 || status > 599) return -1;
+    if (!ctx) return refuse(kNoCtx);
+    if (status < 200 || status > 599) return refuse("a status outside 200-599");
     Reply& r = reply_of(ctx);
-    if (r.kind == Reply::Kind::stream || !r.pieces.empty()) return -1;
+    if (r.kind == Reply::Kind::stream || !r.pieces.empty()) return refuse(kBodySent);
     r.kind = Reply::Kind::built;
     r.status = static_cast<std::uint16_t>(status);
     return 0;
 }
 
 int32_t host_set_reason(brisk_ctx* ctx, brisk_str phrase) {
-    if (!ctx || phrase.len == 0 || phrase.len > http::kMaxReason) return -1;
+    if (!ctx) return refuse(kNoCtx);
+    if (phrase.len == 0 || phrase.len > http::kMaxReason) return refuse("a reason phrase empty or over 48 bytes");
     for (char c : view(phrase)) {
         const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 ? u != '\t' : u > 0x7e) return -1;
+        if (u < 0x20 ? u != '\t' : u > 0x7e) return refuse("a reason phrase with a byte other than visible ASCII, space or tab");
     }
     Reply& r = reply_of(ctx);
-    if (r.kind == Reply::Kind::stream || !r.pieces.empty()) return -1;
+    if (r.kind == Reply::Kind::stream || !r.pieces.empty()) return refuse(kBodySent);
     return or_refused([&] {
         r.kind = Reply::Kind::built;
         r.reason.assign(phrase.ptr, static_cast<std::size_t>(phrase.len));
@@ -176,12 +203,13 @@ int32_t host_set_reason(brisk_ctx* ctx, brisk_str phrase) {
 }
 
 int32_t host_add_header(brisk_ctx* ctx, brisk_str name, brisk_str value) {
-    if (!ctx) return -1;
+    if (!ctx) return refuse(kNoCtx);
     std::string_view n = view(name), v = view(value);
-    if (!http::is_token(n) || !http::is_field_value(v)) return -1;
-    if (reserved_field(n)) return -1;
+    if (!http::is_token(n)) return refuse(kBadName);
+    if (!http::is_field_value(v)) return refuse(kBadValue);
+    if (reserved_field(n)) return refuse(kReserved);
     Reply& r = reply_of(ctx);
-    if (!building(r)) return -1;
+    if (!building(r)) return refuse(kBodySent);
     std::size_t need = r.headers_len + n.size() + v.size() + 4;
     r.headers.reserve(need);
     char* p = r.headers.data() + r.headers_len;
@@ -211,35 +239,39 @@ void add_copy(Reply& r, const void* data, uint64_t len) {
 }
 
 int32_t host_body_copy(brisk_ctx* ctx, const void* data, uint64_t len) {
-    if (!ctx || (!data && len)) return -1;
+    if (!ctx) return refuse(kNoCtx);
+    if (!data && len) return refuse(kNullBytes);
     Reply& r = reply_of(ctx);
-    if (!building(r)) return -1;
+    if (!building(r)) return refuse("the body is a stream (stream_write): it cannot be mixed");
     if (len) add_copy(r, data, len);
     return 0;
 }
 
 int32_t host_body_ref(brisk_ctx* ctx, const void* data, uint64_t len, void (*release)(void*), void* arg) {
-    if (!ctx || (!data && len)) return -1;
+    if (!ctx) return refuse(kNoCtx);
+    if (!data && len) return refuse(kNullBytes);
     Reply& r = reply_of(ctx);
-    if (!building(r)) return -1;
+    if (!building(r)) return refuse("the body is a stream (stream_write): it cannot be mixed");
     r.pieces.push_back(Segment{Segment::Kind::ref, -1, reinterpret_cast<std::uintptr_t>(data), len, release, arg});
     return 0;
 }
 
 int32_t host_body_file(brisk_ctx* ctx, int32_t fd, uint64_t offset, uint64_t len) {
-    if (fd < 0) return -1;
+    if (fd < 0) return refuse("a negative file descriptor");
     if (!ctx || !building(reply_of(ctx))) {
         ::close(fd);  // the host owns it from the call on, even when refusing it
-        return -1;
+        return refuse(ctx ? std::string_view("the body is a stream (stream_write): it cannot be mixed") : kNoCtx);
     }
     reply_of(ctx).pieces.push_back(Segment{Segment::Kind::file, fd, offset, len, nullptr, nullptr});
     return 0;
 }
 
 int32_t host_stream_write(brisk_ctx* ctx, const void* data, uint64_t len) {
-    if (!ctx || (!data && len)) return -1;
+    if (!ctx) return refuse(kNoCtx);
+    if (!data && len) return refuse(kNullBytes);
     Reply& r = reply_of(ctx);
-    if (r.kind == Reply::Kind::built && !r.pieces.empty()) return -1;
+    if (r.kind == Reply::Kind::built && !r.pieces.empty())
+        return refuse("the body was given by body_copy/body_ref/body_file: it cannot become a stream");
     r.kind = Reply::Kind::stream;
     if (len) add_copy(r, data, len);  // each write is one chunk
     return 0;
@@ -269,12 +301,15 @@ bool asks_upgrade(const http::Request& req) noexcept {
 }
 
 uint64_t host_suspend(brisk_ctx* ctx, void (*cancel)(void*), void* arg) {
-    if (!ctx) return 0;
+    if (!ctx) return no_handle(kNoCtx);
     HandlerCall& call = *ctx->call;
     Reply& r = call.reply;
     // Only on a loop thread (not the blocking pool), once, before any response call.
     Loop* loop = Loop::current();
-    if (!loop || r.later || r.kind != Reply::Kind::none || !r.pieces.empty() || r.headers_len) return 0;
+    if (!loop) return no_handle("a blocking instance's request cannot be suspended");
+    if (r.later) return no_handle("the request is suspended already");
+    if (r.kind != Reply::Kind::none || !r.pieces.empty() || r.headers_len)
+        return no_handle("a response call was made already");
     r.later = Suspensions::get().suspend(*loop, const_cast<Conn&>(call.conn), cancel, arg, call.body_unread,
                                          asks_upgrade(call.req));
     r.later_timeout_ms = ctx->instance->handler_timeout_ms();
@@ -284,19 +319,37 @@ uint64_t host_suspend(brisk_ctx* ctx, void (*cancel)(void*), void* arg) {
 // A later answer (or a stream's head) with checked fields; null for a bad argument.
 std::unique_ptr<LaterAnswer> later_head(LaterAnswer::Kind kind, uint32_t status, const brisk_header* headers,
                                         uint32_t header_count) {
-    if (status < 200 || status > 599 || (header_count && !headers)) return nullptr;
+    if (status < 200 || status > 599) {
+        refuse("a status outside 200-599");
+        return nullptr;
+    }
+    if (header_count && !headers) {
+        refuse("headers is NULL with a count above 0");
+        return nullptr;
+    }
     auto head = std::make_unique<LaterAnswer>();
     head->kind = kind;
     head->status = static_cast<std::uint16_t>(status);
     for (uint32_t i = 0; i < header_count; ++i) {
         std::string_view n = view(headers[i].name), v = view(headers[i].value);
-        if (!http::is_token(n) || !http::is_field_value(v) || reserved_field(n)) return nullptr;
+        if (const std::string_view why = !http::is_token(n)         ? kBadName
+                                         : !http::is_field_value(v) ? kBadValue
+                                         : reserved_field(n)        ? kReserved
+                                                                    : std::string_view{};
+            !why.empty()) {
+            refuse(why);
+            return nullptr;
+        }
         head->headers.append(n).append(": ").append(v).append("\r\n");
     }
     return head;
 }
 
-bool bad_bytes(const void* data, uint64_t len) noexcept { return (len && !data) || len > (uint64_t{1} << 40); }
+bool bad_bytes(const void* data, uint64_t len) noexcept {
+    if (!(len && !data) && len <= (uint64_t{1} << 40)) return false;
+    refuse(kNullBytes);
+    return true;
+}
 
 int32_t host_resume(uint64_t handle, uint32_t status, const brisk_header* headers, uint32_t header_count,
                     const void* body, uint64_t body_len) {
@@ -305,7 +358,7 @@ int32_t host_resume(uint64_t handle, uint32_t status, const brisk_header* header
         auto answer = later_head(LaterAnswer::Kind::answer, status, headers, header_count);
         if (!answer) return -1;
         answer->body.assign(static_cast<const char*>(body), static_cast<std::size_t>(body_len));
-        return Suspensions::get().resume(handle, std::move(answer)) ? 0 : -1;
+        return Suspensions::get().resume(handle, std::move(answer)) ? 0 : refuse(kNotSuspended);
     });
 }
 
@@ -313,9 +366,12 @@ int32_t host_stream_open(uint64_t handle, uint32_t status, const brisk_header* h
                          void (*drain)(void*), void* arg) {
     return or_refused([&] {
         auto head = later_head(LaterAnswer::Kind::head, status, headers, header_count);
-        return head && Suspensions::get().open_stream(handle, std::move(head), drain, arg) ? 0 : -1;
+        if (!head) return -1;
+        return Suspensions::get().open_stream(handle, std::move(head), drain, arg) ? 0 : refuse(kNotSuspended);
     });
 }
+
+constexpr std::string_view kNotOpen = "the handle is not an open stream (ended, cancelled, taken, or never valid)";
 
 int32_t host_stream_send(uint64_t handle, const void* data, uint64_t len) {
     if (bad_bytes(data, len)) return -1;
@@ -331,7 +387,7 @@ int32_t host_stream_send(uint64_t handle, const void* data, uint64_t len) {
         case StreamSend::gone:
             break;
         }
-        return -1;
+        return refuse(kNotOpen);
     });
 }
 
@@ -339,24 +395,27 @@ int32_t host_stream_end(uint64_t handle) {
     return or_refused([&] {
         auto end = std::make_unique<LaterAnswer>();
         end->kind = LaterAnswer::Kind::end;
-        return Suspensions::get().end_stream(handle, std::move(end)) ? 0 : -1;
+        return Suspensions::get().end_stream(handle, std::move(end)) ? 0 : refuse(kNotOpen);
     });
 }
 
 int32_t host_body_read(uint64_t handle, void (*on_body)(void*, const void*, uint64_t, int32_t), void* arg) {
-    if (!on_body) return -1;
+    if (!on_body) return refuse("on_body is NULL");
     return or_refused([&] {
         auto read = std::make_unique<LaterAnswer>();
         read->kind = LaterAnswer::Kind::read;
         read->on_body = on_body;
         read->arg = arg;
-        return Suspensions::get().read_body(handle, std::move(read)) ? 0 : -1;
+        return Suspensions::get().read_body(handle, std::move(read))
+                   ? 0
+                   : refuse("no body to read now: not a suspended body-stream request, a read pending, or the end "
+                            "was read");
     });
 }
 
 int32_t host_upgrade(uint64_t handle, const brisk_header* headers, uint32_t header_count,
                      void (*on_read)(void*, const void*, uint64_t), void (*drain)(void*), void* arg) {
-    if (!on_read) return -1;
+    if (!on_read) return refuse("on_read is NULL");
     return or_refused([&] {
         auto head = later_head(LaterAnswer::Kind::upgrade, 200, headers, header_count);
         if (!head) return -1;
@@ -364,7 +423,9 @@ int32_t host_upgrade(uint64_t handle, const brisk_header* headers, uint32_t head
         head->headers.append("Connection: Upgrade\r\n");
         head->on_read = on_read;
         head->arg = arg;
-        return Suspensions::get().open_stream(handle, std::move(head), drain, arg) ? 0 : -1;
+        return Suspensions::get().open_stream(handle, std::move(head), drain, arg)
+                   ? 0
+                   : refuse("the handle is not a suspended request that asked for an upgrade");
     });
 }
 
@@ -373,18 +434,47 @@ int32_t host_upgrade_timeout(uint64_t handle, uint64_t ms) {
         auto m = std::make_unique<LaterAnswer>();
         m->kind = LaterAnswer::Kind::timeout;
         m->ms = ms > (uint64_t{1} << 40) ? uint64_t{1} << 40 : ms;
-        return Suspensions::get().post_upgraded(handle, std::move(m)) ? 0 : -1;
+        return Suspensions::get().post_upgraded(handle, std::move(m))
+                   ? 0
+                   : refuse("the handle is not an open upgraded connection");
     });
 }
 
+int32_t host_hijack(uint64_t handle, void (*taken)(void*, int32_t, const void*, uint64_t), void* arg) {
+    if (!taken) return refuse("taken is NULL");
+    return or_refused([&] {
+        auto m = std::make_unique<LaterAnswer>();
+        m->kind = LaterAnswer::Kind::hijack;
+        m->on_taken = taken;
+        m->arg = arg;
+        return Suspensions::get().hijack(handle, std::move(m))
+                   ? 0
+                   : refuse("the handle is not a suspended request with its body read");
+    });
+}
+
+int32_t host_hijack_close(uint64_t handle) {
+    return or_refused([&] {
+        auto end = std::make_unique<LaterAnswer>();
+        end->kind = LaterAnswer::Kind::end;
+        return Suspensions::get().hijack_close(handle, std::move(end))
+                   ? 0
+                   : refuse("the handle is not a connection taken by hijack()");
+    });
+}
+
+brisk_str host_last_error() { return str(t_last_error); }
+
 uint64_t host_timer_start(uint64_t ms, void (*fire)(void*), void* arg) {
     Loop* loop = Loop::current();
-    return loop && fire ? loop->start_timer(ms, fire, arg) : 0;
+    if (!fire) return no_handle("fire is NULL");
+    if (!loop) return no_handle("not on a loop thread");
+    return loop->start_timer(ms, fire, arg);
 }
 
 int32_t host_timer_cancel(uint64_t timer) {
     Loop* loop = Loop::current();
-    return loop && loop->cancel_timer(timer) ? 0 : -1;
+    return loop && loop->cancel_timer(timer) ? 0 : refuse("the timer is not pending on this thread");
 }
 
 void log_as(std::string_view who, int32_t level, brisk_str message) {
@@ -549,6 +639,9 @@ constexpr brisk_host_api make_api() {
     api.set_reason = host_set_reason;
     api.upgrade = host_upgrade;
     api.upgrade_timeout = host_upgrade_timeout;
+    api.hijack = host_hijack;
+    api.hijack_close = host_hijack_close;
+    api.last_error = host_last_error;
     return api;
 }
 

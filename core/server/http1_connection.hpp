@@ -98,6 +98,9 @@ protected:
         void (*on_read)(void*, const void*, std::uint64_t) = nullptr;
         void* read_arg = nullptr;
         std::int64_t idle_ms = 0;  // upgraded: closed after this long without input (0: never)
+        bool taken = false;        // hijacked: the socket goes (or went) to the plugin
+        bool handed = false;       // hijacked, and handed over: brisk only closes it (hijack_close)
+        void (*on_taken)(void*, std::int32_t, const void*, std::uint64_t) = nullptr;
     };
     Stream* stream_of(const Conn& c) noexcept {
         auto it = streams_.find(&c);
@@ -139,6 +142,11 @@ public:
     bool upgraded(const Conn& c) noexcept {
         const Stream* s = stream_of(c);
         return s && s->upgraded;
+    }
+    /** Whether the connection was hijacked: its socket goes to the plugin, nothing re-arms a read. */
+    bool taken(const Conn& c) noexcept {
+        const Stream* s = stream_of(c);
+        return s && s->taken;
     }
 
 private:
@@ -186,6 +194,10 @@ private:
     void finish_stream(Conn& c);
     /** An upgraded connection's input: everything there is goes to the plugin's on_read. */
     void upgraded_input(Conn& c, Stream& s);
+    /** A hijack arrived: the socket goes to the plugin once earlier answers left and the kernel let go of it. */
+    void hijack(Conn& c, const LaterAnswer& m);
+    /** Hands the socket over when it can be (else waits for output, or for io_uring's cancellations). */
+    void hand_over(Conn& c, Stream& s);
     /** The stream waits: the write deadline while output is pending, an upgraded connection's idle one else. */
     void settle_stream(Conn& c, const Stream& s);
     /** Sends what is buffered; false unless it all left (the connection waits, or is closed). */

@@ -119,6 +119,10 @@ inline void Http1<T>::on_event(Conn& c, unsigned events) {
         // client that goes away ends the stream.
         Stream* s = stream_of(c);
         if (!s) return;  // cannot be
+        if (s->taken) {
+            if (!s->handed) hand_over(c, *s);  // what it waited for (output, a cancellation) is over
+            return;
+        }
         if (events & kInput) {
             if (s->upgraded) {
                 upgraded_input(c, *s);
@@ -573,6 +577,9 @@ void Http1<T>::deliver(Conn& c, const LaterAnswer& m) {
     case LaterAnswer::Kind::upgrade:
         open_stream(c, m);
         return;
+    case LaterAnswer::Kind::hijack:
+        hijack(c, m);
+        return;
     case LaterAnswer::Kind::timeout:
         if (Stream* s = stream_of(c)) {
             s->idle_ms = static_cast<std::int64_t>(m.ms);
@@ -582,8 +589,15 @@ void Http1<T>::deliver(Conn& c, const LaterAnswer& m) {
     case LaterAnswer::Kind::read:
         read_body(c, m);
         return;
-    case LaterAnswer::Kind::data:
     case LaterAnswer::Kind::end:
+        if (taken(c)) {
+            streams_.erase(&c);  // hijack_close: no cancel, the plugin closed it
+            close(c);
+            return;
+        }
+        stream_more(c, m);
+        return;
+    case LaterAnswer::Kind::data:
         stream_more(c, m);
         return;
     }
@@ -624,6 +638,54 @@ void Http1<T>::open_stream(Conn& c, const LaterAnswer& head) {
     }
     stream_flush(c, s);
     if (upgrade && c.state == ConnState::streaming) upgraded_input(c, s);  // bytes that came behind the request
+}
+
+// The request gets no answer from brisk: its connection leaves with what
+// was read past it. It stays a record of the loop (counted, timed by
+// nothing, closed by hijack_close or at the end of a stop) until then.
+template <class T>
+void Http1<T>::hijack(Conn& c, const LaterAnswer& m) {
+    Worker& w = *c.worker;
+    Stream& s = streams_[&c];
+    s = Stream{};
+    s.handle = std::exchange(w.later, 0);
+    s.body = s.chunked = false;
+    s.upgraded = s.taken = true;
+    s.on_taken = m.on_taken;
+    s.read_arg = m.arg;
+    w.reply.reset();
+    c.close_after = true;
+    take_held(w);
+    enter(c, ConnState::streaming);
+    hand_over(c, s);
+}
+
+template <class T>
+void Http1<T>::hand_over(Conn& c, Stream& s) {
+    if (c.worker && !c.worker->out.empty()) {
+        // Answers to earlier pipelined requests leave first, under the write timeout.
+        switch (t_.send(c, *c.worker, false, false)) {
+        case Sent::all:
+            c.worker->out.reset();
+            break;
+        case Sent::pending:
+        case Sent::busy:
+            enter(c, ConnState::streaming);
+            return;
+        case Sent::failed:
+            close(c);
+            return;
+        }
+    }
+    loop_.disarm(c);
+    if (!t_.release(c)) return;  // io_uring: once its receive is cancelled (input meanwhile still joins)
+    s.handed = true;
+    Worker* w = c.worker;
+    s.on_taken(s.read_arg, c.fd, w ? w->in.data() + w->start : nullptr, w ? w->end - w->start : 0);
+    if (w) {
+        w->start = w->end;
+        release_worker(c);
+    }
 }
 
 template <class T>

@@ -168,7 +168,7 @@ void Loop::on_received(Http1<UringTransport>& h, Conn& c, const io_uring_cqe& cq
         return;
     }
     h.on_event(c, kInput);
-    if (c.state == ConnState::closed || c.peer_closed) return;
+    if (c.state == ConnState::closed || c.peer_closed || h.taken(c)) return;
     if (input_full(c)) {
         if (c.registered)
             h.transport().cancel(uring_tag::of(c, uring_tag::recv));  // armed again once the input is used

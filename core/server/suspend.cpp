@@ -103,11 +103,33 @@ bool Suspensions::open_stream(std::uint64_t handle, std::unique_ptr<LaterAnswer>
     return true;
 }
 
+bool Suspensions::hijack(std::uint64_t handle, std::unique_ptr<LaterAnswer> hand_over) {
+    std::lock_guard lock(mutex_);
+    Slot* s = find(handle);
+    if (!s || s->state != State::suspended || s->body) return false;
+    s->state = State::streaming;
+    s->taken = s->upgraded = true;
+    ++upgraded_;
+    --pending_;
+    ++streams_;
+    post(*s, handle, std::move(hand_over));
+    return true;
+}
+
+bool Suspensions::hijack_close(std::uint64_t handle, std::unique_ptr<LaterAnswer> end) {
+    std::lock_guard lock(mutex_);
+    Slot* s = find(handle);
+    if (!s || s->state != State::streaming || !s->taken) return false;
+    s->state = State::ending;
+    post(*s, handle, std::move(end));
+    return true;
+}
+
 StreamSend Suspensions::send(std::uint64_t handle, std::unique_ptr<LaterAnswer> data) {
     const std::uint64_t n = data->body.size();
     std::lock_guard lock(mutex_);
     Slot* s = find(handle);
-    if (!s || s->state != State::streaming) return StreamSend::gone;
+    if (!s || s->state != State::streaming || s->taken) return StreamSend::gone;
     if (n == 0) return StreamSend::taken;  // nothing to post: the stream is open
     if (s->unwritten > 0 && s->unwritten + n > kStreamBound) {
         s->wants_drain = true;
@@ -121,7 +143,7 @@ StreamSend Suspensions::send(std::uint64_t handle, std::unique_ptr<LaterAnswer> 
 bool Suspensions::end_stream(std::uint64_t handle, std::unique_ptr<LaterAnswer> end) {
     std::lock_guard lock(mutex_);
     Slot* s = find(handle);
-    if (!s || s->state != State::streaming) return false;
+    if (!s || s->state != State::streaming || s->taken) return false;
     s->state = State::ending;
     post(*s, handle, std::move(end));
     return true;
@@ -130,7 +152,7 @@ bool Suspensions::end_stream(std::uint64_t handle, std::unique_ptr<LaterAnswer> 
 bool Suspensions::post_upgraded(std::uint64_t handle, std::unique_ptr<LaterAnswer> message) {
     std::lock_guard lock(mutex_);
     Slot* s = find(handle);
-    if (!s || s->state != State::streaming || !s->upgraded) return false;
+    if (!s || s->state != State::streaming || !s->upgraded || s->taken) return false;
     post(*s, handle, std::move(message));
     return true;
 }
@@ -196,6 +218,7 @@ bool Suspensions::deliver(std::uint64_t handle, LaterAnswer::Kind kind) noexcept
         break;
     case LaterAnswer::Kind::head:
     case LaterAnswer::Kind::upgrade:
+    case LaterAnswer::Kind::hijack:
     case LaterAnswer::Kind::data:
     case LaterAnswer::Kind::timeout:
         return s->state == State::streaming || s->state == State::ending;

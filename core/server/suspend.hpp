@@ -11,6 +11,9 @@
 //                            bytes not yet written to the socket;
 //   stream_end (any thread)  streaming -> ending: the end is posted, and its
 //                            delivery frees the slot;
+//   hijack (any thread)      suspended -> streaming, taken: the hand-over is
+//                            posted; hijack_close then moves it to ending like
+//                            stream_end (send and the rest refuse it);
 //   cancel (loop thread)     suspended or streaming -> free: the client left,
 //                            the handler timeout passed, the write timeout
 //                            passed, or the server stops; the plugin's cancel
@@ -41,7 +44,8 @@ struct LaterAnswer {
         end,      // the stream's end (stream_end)
         read,     // the plugin asks for the next piece of the request body (body_read)
         upgrade,  // 101 and the connection taken over (upgrade); on_read/arg: where input goes
-        timeout,  // an upgraded connection's idle timeout (upgrade_timeout), in `status_ms`
+        timeout,  // an upgraded connection's idle timeout (upgrade_timeout), in `ms`
+        hijack,   // the socket handed to the plugin (hijack); on_taken/arg: who takes it
     };
     Kind kind = Kind::answer;
     std::uint16_t status = 200;
@@ -53,6 +57,8 @@ struct LaterAnswer {
     // upgrade: where the connection's input goes; timeout: milliseconds.
     void (*on_read)(void*, const void*, std::uint64_t) = nullptr;
     std::uint64_t ms = 0;
+    // hijack: where the socket goes.
+    void (*on_taken)(void*, std::int32_t, const void*, std::uint64_t) = nullptr;
 };
 
 /** What Suspensions::send() did with a stream's bytes. */
@@ -84,6 +90,15 @@ public:
     bool resume(std::uint64_t handle, std::unique_ptr<LaterAnswer> answer);
     /** Any thread: posts a stream's head (or an upgrade's 101); false if the handle is not suspended. */
     bool open_stream(std::uint64_t handle, std::unique_ptr<LaterAnswer> head, void (*on_drain)(void*), void* arg);
+    /**
+     * Any thread: posts the hand-over of a suspended request's socket; false
+     * if the handle is not suspended or its body is not read to the end.
+     * The handle then stands for the taken connection (open(), streams()
+     * and upgraded() count it) until hijack_close() posts its end.
+     */
+    bool hijack(std::uint64_t handle, std::unique_ptr<LaterAnswer> hand_over);
+    /** Any thread: posts the close of a taken connection; false if the handle is not one. */
+    bool hijack_close(std::uint64_t handle, std::unique_ptr<LaterAnswer> end);
     /** Any thread: posts a message for an upgraded connection that is open (upgrade_timeout). */
     bool post_upgraded(std::uint64_t handle, std::unique_ptr<LaterAnswer> message);
     /** On the loop's thread: whether the stream is open, its end not given (input for it is still wanted). */
@@ -136,6 +151,7 @@ private:
         bool reading = false;      // a body_read() waits for its piece
         bool upgraded = false;     // the stream is a connection taken over (101)
         bool upgradable = false;   // the request asked for an upgrade
+        bool taken = false;        // the connection was hijacked: only hijack_close() applies
         Loop* loop = nullptr;
         Conn* conn = nullptr;
         void (*cancel)(void*) = nullptr;

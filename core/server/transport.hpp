@@ -29,6 +29,10 @@
 //                                    request is suspended, that ends it)
 //   void send_now(Conn&, string_view)   best effort, never waits (refusals)
 //   void shutdown_write(Conn&)       half-closes: no more output
+//   bool release(Conn&)              stops watching the socket, which a plugin
+//                                    takes (hijack): true once the kernel holds
+//                                    no operation on it (io_uring: else the
+//                                    protocol asks again as they complete)
 //   bool close(Conn&)                closes the socket; false while the kernel
 //                                    still has operations on it (the backend
 //                                    frees the record after the last one)
@@ -138,6 +142,12 @@ public:
     bool peer_gone(const Conn& c) const noexcept { return c.peer_fin || c.peer_closed; }
     void send_now(Conn& c, std::string_view bytes) noexcept { send_at_once(c.fd, bytes); }
     void shutdown_write(Conn& c) noexcept { ::shutdown(c.fd, SHUT_WR); }
+    bool release(Conn& c) noexcept {
+        // Explicitly: the plugin's descriptor would keep the registration alive past brisk's close.
+        if (c.registered) poller_.remove(c.fd);
+        c.registered = c.readable = false;
+        return true;
+    }
     bool close(Conn& c) noexcept;  // also leaves the poller
 
     /** What a poller event means for the protocol (kInput, kOutput, kFailed). */
@@ -190,6 +200,11 @@ public:
     bool peer_gone(const Conn& c) const noexcept { return c.peer_closed; }
     void send_now(Conn& c, std::string_view bytes) noexcept { send_at_once(c.fd, bytes); }
     void shutdown_write(Conn& c) noexcept { ::shutdown(c.fd, SHUT_WR); }
+    bool release(Conn& c) {
+        if (c.registered) cancel(uring_tag::of(c, uring_tag::recv));
+        if (c.polling) cancel(uring_tag::of(c, uring_tag::poll));
+        return !in_flight(c);
+    }
     /** Cancels what is in flight and queues the close. */
     bool close(Conn& c);
 

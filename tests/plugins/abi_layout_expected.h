@@ -18,7 +18,7 @@
     X(brisk_str, 16, 8)       \
     X(brisk_header, 32, 8)    \
     X(brisk_request, 224, 8)  \
-    X(brisk_host_api, 400, 8) \
+    X(brisk_host_api, 424, 8) \
     X(brisk_plugin_descriptor, 152, 8)
 
 /* X(type, field, offsetof) — every field, in order. */
@@ -82,6 +82,9 @@
     X(brisk_host_api, set_reason, 376)             \
     X(brisk_host_api, upgrade, 384)                \
     X(brisk_host_api, upgrade_timeout, 392)        \
+    X(brisk_host_api, hijack, 400)                 \
+    X(brisk_host_api, hijack_close, 408)           \
+    X(brisk_host_api, last_error, 416)             \
     X(brisk_plugin_descriptor, size, 0)            \
     X(brisk_plugin_descriptor, abi_major, 4)       \
     X(brisk_plugin_descriptor, abi_minor, 8)       \

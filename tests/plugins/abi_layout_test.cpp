@@ -71,9 +71,9 @@ TEST_CASE("plugin ABI: structs have no padding holes", "[plugins][abi]") {
     CHECK(sizeof(brisk_str) == sizeof(const char*) + sizeof(std::uint64_t));
     CHECK(sizeof(brisk_header) == 2 * sizeof(brisk_str));
     CHECK(offsetof(brisk_request, reserved) + sizeof(brisk_request::reserved) == sizeof(brisk_request));
-    // 1.1 appended fifteen functions after the host table's reserved slots.
+    // 1.1 appended eighteen functions after the host table's reserved slots.
     CHECK(offsetof(brisk_host_api, reserved) + sizeof(brisk_host_api::reserved) == offsetof(brisk_host_api, suspend));
-    CHECK(offsetof(brisk_host_api, upgrade_timeout) + sizeof(brisk_host_api::upgrade_timeout) ==
+    CHECK(offsetof(brisk_host_api, last_error) + sizeof(brisk_host_api::last_error) ==
           sizeof(brisk_host_api));
     // 1.1 appended stopping after the descriptor's reserved slots.
     CHECK(offsetof(brisk_plugin_descriptor, reserved) + sizeof(brisk_plugin_descriptor::reserved) ==

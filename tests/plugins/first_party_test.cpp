@@ -293,3 +293,63 @@ TEST_CASE("upload: over max_size, from the head or as a chunked body passes it; 
     CHECK(host.cancel(gone.suspended));  // the plugin frees its state (ASan builds would see a leak)
     CHECK(host.feed_body(gone.suspended) == 0);
 }
+
+namespace {
+
+/** A client's masked frame (RFC 6455 5.2) with a payload under 126 bytes. */
+std::string client_frame(unsigned opcode, std::string_view payload) {
+    const unsigned char mask[4] = {0x11, 0x22, 0x33, 0x44};
+    std::string f;
+    f += static_cast<char>(0x80 | opcode);
+    f += static_cast<char>(0x80 | payload.size());
+    for (unsigned char m : mask) f += static_cast<char>(m);
+    for (std::size_t i = 0; i < payload.size(); ++i) f += static_cast<char>(payload[i] ^ mask[i % 4]);
+    return f;
+}
+
+FakeRequest ws_handshake() {
+    return FakeRequest("GET", "/ws")
+        .header("Upgrade", "websocket")
+        .header("Connection", "Upgrade")
+        .header("Sec-WebSocket-Version", "13")
+        .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+}
+
+}  // namespace
+
+TEST_CASE("websocket: the handshake, an echoed message, ping and close, through the fake host",
+          "[plugins][websocket]") {
+    FakeHost host;
+    auto ws = host.create(host.load(BRISK_TEST_WEBSOCKET_SO), FakeConfig().integer("idle_timeout", 5000));
+    REQUIRE(ws);
+    const auto res = ws.handle(ws_handshake());
+    REQUIRE(res.suspended != 0);
+    auto answer = host.later(res.suspended);
+    REQUIRE(answer);
+    CHECK(answer->upgraded);
+    CHECK(answer->status == 101);
+    CHECK(answer->idle_timeout_ms == 5000);
+    bool accept = false;
+    for (const auto& [name, value] : answer->headers)
+        accept = accept || (name == "Sec-WebSocket-Accept" && value == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    CHECK(accept);  // RFC 6455 1.3's example key and answer
+
+    REQUIRE(host.client_send(res.suspended, client_frame(0x1, "hi")));
+    CHECK(host.later(res.suspended)->body == std::string("\x81\x02hi", 4));
+    REQUIRE(host.client_send(res.suspended, client_frame(0x9, "p")));
+    CHECK(host.later(res.suspended)->body.substr(4) == std::string("\x8a\x01p", 3));  // the pong
+    REQUIRE(host.client_send(res.suspended, client_frame(0x8, "\x03\xe8")));         // close 1000
+    answer = host.later(res.suspended);
+    CHECK(answer->body.substr(7) == std::string("\x88\x02\x03\xe8", 4));
+    CHECK(answer->ended);
+    CHECK_FALSE(host.client_send(res.suspended, client_frame(0x1, "late")));
+}
+
+TEST_CASE("websocket: a request without the upgrade fields is 400, never upgraded", "[plugins][websocket]") {
+    FakeHost host;
+    auto ws = host.create(host.load(BRISK_TEST_WEBSOCKET_SO));
+    REQUIRE(ws);
+    const auto res = ws.handle(FakeRequest("GET", "/ws"));
+    CHECK(res.status == 400);
+    CHECK(res.suspended == 0);
+}

@@ -756,3 +756,74 @@ TEST_CASE("plugin.hpp: the instance's name, a log for any thread, absent vs wron
     CHECK_FALSE(wrong);
     CHECK(wrong.error() == "w.toml:2:1: ratio: expected a number, found a boolean");
 }
+
+namespace {
+
+/** Takes the socket and writes "hi:" and the bytes read past the request, then closes it through brisk. */
+struct Taker {
+    static void taken(void* p, std::int32_t fd, const void* data, std::uint64_t len) {
+        auto* later = static_cast<brisk::Later*>(p);
+        std::string out = "hi:" + std::string(static_cast<const char*>(data), static_cast<std::size_t>(len));
+        CHECK(::write(fd, out.data(), out.size()) == static_cast<ssize_t>(out.size()));
+        CHECK(later->send("x") == brisk::Later::Sent::gone);  // a taken handle streams nothing
+        CHECK_FALSE(later->hijack(&taken, p));                // nor is it taken twice
+        CHECK(later->close_taken());
+        CHECK_FALSE(later->close_taken());
+        delete later;
+    }
+    static void cancelled(void* p) { delete static_cast<brisk::Later*>(p); }
+
+    brisk::Result handle(brisk::Request&, brisk::Response& res) const {
+        auto* later = new brisk::Later;
+        *later = res.suspend(&cancelled, later);
+        if (!later->hijack(&taken, later)) {
+            delete later;
+            return brisk::Result::error;
+        }
+        return brisk::Result::done;
+    }
+};
+
+/** Adds a field brisk owns, and answers with what the refusal said. */
+struct OwnField {
+    brisk::Result handle(brisk::Request&, brisk::Response& res) const {
+        try {
+            res.header("Content-Length", "1");
+        } catch (const brisk::ResponseError& e) {
+            res.write(e.what());
+        }
+        return brisk::Result::done;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("plugin.hpp: a hijacked connection, through the fake host", "[plugins][wrapper][later]") {
+    static constexpr brisk_plugin_descriptor d = brisk::make_descriptor<Taker>("taker", "1");
+    FakeHost host;
+    auto taker = host.create(host.check(&d));
+    REQUIRE(taker);
+    const auto res = taker.handle(FakeRequest("GET", "/"));
+    REQUIRE(res.suspended != 0);
+    REQUIRE(host.later(res.suspended));
+    CHECK(host.later(res.suspended)->hijacked);
+    const int client = host.hand_over(res.suspended, "ahead");
+    REQUIRE(client >= 0);
+    char buf[32] = {};
+    CHECK(::read(client, buf, sizeof buf) == 8);
+    CHECK(std::string(buf) == "hi:ahead");
+    CHECK(::read(client, buf, sizeof buf) == 0);  // closed by close_taken()
+    ::close(client);
+    CHECK(host.later(res.suspended)->closed);
+    CHECK(host.hand_over(res.suspended) == -1);  // handed over once
+}
+
+TEST_CASE("plugin.hpp: a refusal's ResponseError says why (last_error)", "[plugins][wrapper]") {
+    static constexpr brisk_plugin_descriptor d = brisk::make_descriptor<OwnField>("own", "1");
+    FakeHost host;
+    auto own = host.create(host.check(&d));
+    REQUIRE(own);
+    const auto res = own.handle(FakeRequest("GET", "/"));
+    REQUIRE(res.misuse.size() == 1);
+    CHECK(res.body == "brisk refused Response::header: " + res.misuse[0]);
+}

@@ -114,7 +114,15 @@ constexpr brisk_str str(std::string_view s) noexcept {
 /** Whether the host offers all of plugin ABI 1.1's calls (suspend, resume, timers, streams, body reads, ...). */
 inline bool host_has_later() noexcept {
     const brisk_host_api& api = *detail::host_api;
-    return api.size >= offsetof(brisk_host_api, set_reason) + sizeof api.set_reason;
+    return api.size >= offsetof(brisk_host_api, last_error) + sizeof api.last_error;
+}
+
+/**
+ * ABI 1.1: why the last host call of this thread that refused did so ("a
+ * field brisk sets itself (Date, ...)"); empty if none did, or on an older host.
+ */
+inline std::string_view last_error() noexcept {
+    return detail::host_api != nullptr && host_has_later() ? view(detail::host_api->last_error()) : std::string_view();
 }
 
 /** Writes into brisk's log outside a request (create, loop_init, loop_fini). */
@@ -562,9 +570,11 @@ public:
 
 private:
     static void check(std::int32_t rc, const char* what) {
-        if (rc != 0)
-            throw ResponseError(std::string("brisk refused Response::") + what +
-                                " (bad argument, host-owned field, or too late in the response)");
+        if (rc == 0) return;
+        const std::string_view why = last_error();
+        std::string message = std::string("brisk refused Response::") + what + ": ";
+        message += why.empty() ? std::string_view("bad argument, host-owned field, or too late") : why;
+        throw ResponseError(message);
     }
 
     template <class Held>
@@ -652,6 +662,40 @@ public:
                    void* arg) const {
         return detail::host_api->body_read(handle_, on_body, arg) == 0;
     }
+
+    /**
+     * Answers a request that asked for an upgrade with 101 Switching
+     * Protocols (`headers` added, brisk adds Connection: Upgrade) and takes
+     * the connection over: `on_read(arg, data, len)` runs on the loop with
+     * what the client sends (also what came behind the request), send() and
+     * end() write and close, `drain` as for open_stream(). False if the
+     * request did not ask for an upgrade or is not suspended.
+     * brisk/websocket.hpp builds WebSocket on it.
+     */
+    bool upgrade(Fields headers, void (*on_read)(void* arg, const void* data, std::uint64_t len),
+                 void (*drain)(void*), void* arg) const {
+        brisk_header fields[16];
+        const std::uint32_t n = to_fields(headers, fields);
+        if (n > 16) return false;
+        return detail::host_api->upgrade(handle_, fields, n, on_read, drain, arg) == 0;
+    }
+
+    /** An upgraded connection without input for `ms` is closed (with the cancel); 0: never. */
+    bool upgrade_timeout(std::uint64_t ms) const { return detail::host_api->upgrade_timeout(handle_, ms) == 0; }
+
+    /**
+     * Takes the socket out of brisk (like fasthttp's Hijack): once earlier
+     * answers have left, `taken(arg, fd, data, len)` runs on the loop with
+     * the socket and the bytes read past the request. Close it with
+     * close_taken(), never close(2). False if the request is not suspended
+     * or its body is unread.
+     */
+    bool hijack(void (*taken)(void* arg, std::int32_t fd, const void* data, std::uint64_t len), void* arg) const {
+        return detail::host_api->hijack(handle_, taken, arg) == 0;
+    }
+
+    /** Closes a hijacked connection and frees its place under brisk's limits; false if it is not one. */
+    bool close_taken() const { return detail::host_api->hijack_close(handle_) == 0; }
 
 private:
     // Fills `out` (16 slots); returns the count, or 17 when there are too many.

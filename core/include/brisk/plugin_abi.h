@@ -391,6 +391,45 @@ typedef struct brisk_host_api {
      * (the default). 0, or -1 if the handle is not an upgraded connection.
      */
     int32_t (*upgrade_timeout)(uint64_t handle, uint64_t ms);
+
+    /* -- ABI 1.1: connections taken out of brisk (like fasthttp's Hijack) ----
+     * The socket itself goes to the plugin, which speaks on it as it likes
+     * with its own system calls, on any thread. */
+    /**
+     * Any thread: takes the connection of the suspended request `handle`
+     * out of brisk (a request without a body, or whose body was read to its
+     * end). Once the answers to earlier pipelined requests have left,
+     * `taken(arg, fd, data, len)` runs once on the loop thread with the
+     * socket (non-blocking, close-on-exec) and the bytes brisk had read
+     * past the request (`data` valid during the call only). From then brisk
+     * neither reads nor writes it, nor times it out; the request gets no
+     * answer from brisk and no access-log line. The connection stays
+     * counted by --concurrency and --max-conns-per-ip, and its generation
+     * loaded, until hijack_close(handle), the one way to close it: the
+     * plugin never calls close(2) on `fd`. If the connection fails before
+     * the hand-over, `cancel` runs instead of `taken`. A graceful stop or a
+     * reload waits for a taken connection like for any other: a plugin
+     * closes it when stopping() is called (at --shutdown-timeout brisk
+     * exits). 0, or -1: nothing was done (a bad argument, the handle is not
+     * suspended, or a body is unread).
+     */
+    int32_t (*hijack)(uint64_t handle, void (*taken)(void* arg, int32_t fd, const void* data, uint64_t len),
+                      void* arg);
+    /**
+     * Any thread: closes a connection taken by hijack() (the socket closes
+     * on its loop, at once) and gives its place under the limits back. 0, or
+     * -1 if `handle` is not a taken connection (closed already, or never).
+     */
+    int32_t (*hijack_close)(uint64_t handle);
+
+    /* -- ABI 1.1: why a call refused -------------------------------------- */
+    /**
+     * Any thread: why the last host call of this thread that refused (-1,
+     * or 0 from suspend() and timer_start()) did so, as a short English
+     * phrase ("a header field brisk sets itself"); static bytes, valid for
+     * the process's life. Empty when no call of this thread has refused.
+     */
+    brisk_str (*last_error)(void);
 } brisk_host_api;
 
 /**

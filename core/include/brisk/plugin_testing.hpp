@@ -31,6 +31,12 @@
 // (BRISK_CAP_BODY_STREAM) sees a request's head with the body empty, and
 // FakeHost::feed_body(handle) hands it the body piece by piece as it reads;
 // timers fire when the test moves the fake clock with FakeHost::advance(ms).
+// An upgraded connection (upgrade(): a 101 answer, LaterAnswer::upgraded) gets
+// what the client sends with FakeHost::client_send(handle, bytes); a hijack()
+// hands the plugin one end of a socket pair when the test calls
+// FakeHost::hand_over(handle, read_ahead), which returns the other end (the
+// client's, the test's to close). last_error() gives the last refusal
+// recorded on the calling thread.
 // Loading a file uses dlopen(RTLD_NOW | RTLD_LOCAL) and never dlclose, like
 // brisk; link the test with ${CMAKE_DL_LIBS} on a C library older than 2.34.
 #pragma once
@@ -39,6 +45,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -407,11 +414,18 @@ public:
         api_.stream_send = &fn_stream_send;
         api_.stream_end = &fn_stream_end;
         api_.body_read = &fn_body_read;
+        api_.upgrade = &fn_upgrade;
+        api_.upgrade_timeout = &fn_upgrade_timeout;
+        api_.hijack = &fn_hijack;
+        api_.hijack_close = &fn_hijack_close;
+        api_.last_error = &fn_last_error;
         current() = this;
     }
     FakeHost(const FakeHost&) = delete;
     FakeHost& operator=(const FakeHost&) = delete;
     ~FakeHost() {
+        for (auto& entry : later_)
+            if (entry.second.plugin_fd >= 0) ::close(entry.second.plugin_fd);  // a taken socket never closed
         if (current() == this) current() = previous_;
     }
 
@@ -499,6 +513,10 @@ public:
         std::string body;       // a stream's: every byte taken so far
         bool streamed = false;  // stream_open() gave the head
         bool ended = false;     // a stream's stream_end() came
+        bool upgraded = false;  // upgrade() answered 101: the connection is the plugin's
+        std::uint64_t idle_timeout_ms = 0;  // upgrade_timeout()'s last value
+        bool hijacked = false;  // hijack() asked for the socket
+        bool closed = false;    // hijack_close() came
     };
 
     /** Bytes of a stream the fake client has not read, past which stream_send() is refused (brisk's bound). */
@@ -597,6 +615,51 @@ public:
             fn(arg, bytes.data(), bytes.size(), last ? 1 : 0);
             ++fed;
         }
+    }
+
+    /**
+     * The client of the upgraded connection `handle` sends `bytes`: the
+     * plugin's on_read runs on this thread. False if the connection is not
+     * upgraded, or was ended or cancelled.
+     */
+    bool client_send(std::uint64_t handle, std::string_view bytes) {
+        void (*fn)(void*, const void*, std::uint64_t) = nullptr;
+        void* arg = nullptr;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            Suspended* s = open_stream(handle);
+            if (s == nullptr || !s->answer->upgraded) return false;
+            fn = s->on_read;
+            arg = s->read_arg;
+        }
+        fn(arg, bytes.data(), static_cast<std::uint64_t>(bytes.size()));
+        return true;
+    }
+
+    /**
+     * What brisk does once a hijack() can be carried out: the plugin's
+     * `taken` runs on this thread with one end of a connected socket pair
+     * and `read_ahead` (the bytes read past the request). Returns the other
+     * end, the client's (the test closes it), or -1 if no hijack is pending.
+     */
+    int hand_over(std::uint64_t handle, std::string_view read_ahead = {}) {
+        void (*fn)(void*, std::int32_t, const void*, std::uint64_t) = nullptr;
+        void* arg = nullptr;
+        int pair[2];
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            auto it = later_.find(handle);
+            if (it == later_.end() || it->second.cancelled || !it->second.answer || !it->second.answer->hijacked ||
+                it->second.handed)
+                return -1;
+            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) return -1;
+            it->second.handed = true;
+            it->second.plugin_fd = pair[0];
+            fn = it->second.on_taken;
+            arg = it->second.taken_arg;
+        }
+        fn(arg, pair[0], read_ahead.data(), static_cast<std::uint64_t>(read_ahead.size()));
+        return pair[1];
     }
 
     /** Timers started and neither fired nor cancelled. */
@@ -703,6 +766,7 @@ private:
     }
 
     static std::int32_t refuse(Call* c, std::string why) {
+        last_refusal() = why;
         c->res->misuse.push_back(std::move(why));
         return -1;
     }
@@ -1134,6 +1198,15 @@ private:
         bool body_open = false;
         void (*on_body)(void*, const void*, std::uint64_t, std::int32_t) = nullptr;
         void* body_arg = nullptr;
+        bool upgradable = false;  // the request asked for an upgrade
+        // upgrade(): where the client's bytes go.
+        void (*on_read)(void*, const void*, std::uint64_t) = nullptr;
+        void* read_arg = nullptr;
+        // hijack(): who takes the socket, and the plugin's end once handed over.
+        void (*on_taken)(void*, std::int32_t, const void*, std::uint64_t) = nullptr;
+        void* taken_arg = nullptr;
+        bool handed = false;
+        int plugin_fd = -1;
     };
     struct Timer {
         std::uint64_t due;
@@ -1162,7 +1235,27 @@ private:
             s.body = *c->unread_body;
             s.body_open = true;
         }
+        s.upgradable = asks_upgrade(*c->req);
         return c->suspended;
+    }
+
+    // As brisk decides: an HTTP/1.1 request without a body, with Upgrade and "upgrade" in Connection.
+    static bool asks_upgrade(const brisk_request& req) {
+        if (req.http_minor != 1 || req.body.len != 0) return false;
+        bool upgrade = false, connection = false;
+        for (std::uint32_t i = 0; i < req.header_count; ++i) {
+            const std::string_view n = detail::view(req.headers[i].name);
+            const std::string_view v = detail::view(req.headers[i].value);
+            if (detail::iequals(n, "upgrade") && !v.empty()) upgrade = true;
+            if (!detail::iequals(n, "connection")) continue;
+            std::string_view rest = v;
+            while (!rest.empty()) {
+                const std::size_t comma = rest.find(',');
+                if (detail::iequals(detail::trim(rest.substr(0, comma)), "upgrade")) connection = true;
+                rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+            }
+        }
+        return upgrade && connection;
     }
 
     // The status and fields of a later answer or a stream's head, checked as brisk does.
@@ -1264,6 +1357,76 @@ private:
         host->resumed_cv_.notify_all();
         return 0;
     }
+
+    static std::int32_t fn_upgrade(std::uint64_t handle, const brisk_header* headers, std::uint32_t count,
+                                   void (*on_read)(void*, const void*, std::uint64_t), void (*drain)(void*),
+                                   void* arg) {
+        FakeHost* host = current();
+        if (host == nullptr || on_read == nullptr) return -1;
+        std::optional<LaterAnswer> a = later_head(200, headers, count);
+        if (!a) return -1;
+        a->status = 101;
+        a->headers.emplace_back("Connection", "Upgrade");
+        a->streamed = a->upgraded = true;
+        {
+            std::lock_guard<std::mutex> lock(host->mutex_);
+            auto it = host->later_.find(handle);
+            if (it == host->later_.end() || !it->second.upgradable || it->second.answer || it->second.cancelled)
+                return -1;
+            it->second.on_read = on_read;
+            it->second.read_arg = arg;
+        }
+        return answer(host, handle, std::move(*a), drain, arg);
+    }
+
+    static std::int32_t fn_upgrade_timeout(std::uint64_t handle, std::uint64_t ms) {
+        FakeHost* host = current();
+        if (host == nullptr) return -1;
+        std::lock_guard<std::mutex> lock(host->mutex_);
+        Suspended* s = host->open_stream(handle);
+        if (s == nullptr || !s->answer->upgraded) return -1;
+        s->answer->idle_timeout_ms = ms;
+        return 0;
+    }
+
+    static std::int32_t fn_hijack(std::uint64_t handle, void (*taken)(void*, std::int32_t, const void*, std::uint64_t),
+                                  void* arg) {
+        FakeHost* host = current();
+        if (host == nullptr || taken == nullptr) return -1;
+        {
+            std::lock_guard<std::mutex> lock(host->mutex_);
+            auto it = host->later_.find(handle);
+            if (it == host->later_.end() || it->second.answer || it->second.cancelled || it->second.body_open)
+                return -1;
+            it->second.on_taken = taken;
+            it->second.taken_arg = arg;
+            LaterAnswer a;
+            a.hijacked = true;
+            it->second.answer = std::move(a);
+        }
+        host->resumed_cv_.notify_all();
+        return 0;
+    }
+
+    static std::int32_t fn_hijack_close(std::uint64_t handle) {
+        FakeHost* host = current();
+        if (host == nullptr) return -1;
+        std::lock_guard<std::mutex> lock(host->mutex_);
+        auto it = host->later_.find(handle);
+        if (it == host->later_.end() || it->second.cancelled || !it->second.answer || !it->second.answer->hijacked ||
+            it->second.answer->closed)
+            return -1;
+        it->second.answer->closed = true;
+        if (it->second.plugin_fd >= 0) ::close(std::exchange(it->second.plugin_fd, -1));
+        return 0;
+    }
+
+    static std::string& last_refusal() {
+        thread_local std::string why;
+        return why;
+    }
+
+    static brisk_str fn_last_error() { return detail::str(last_refusal()); }
 
     static std::uint64_t fn_timer_start(std::uint64_t ms, void (*fire)(void*), void* arg) {
         FakeHost* host = current();

@@ -240,15 +240,15 @@ public:
         s->max_message_ = max_message;
         s->later_ = res.suspend(&Session::cancelled, s);
         const std::string accept = accept_key(*key);
-        const brisk_header fields[2] = {{str("Upgrade"), str("websocket")}, {str("Sec-WebSocket-Accept"), str(accept)}};
-        if (brisk::host().upgrade(s->later_.handle(), fields, 2, &Session::input, &Session::drained, s) != 0)
+        if (!s->later_.upgrade({{"Upgrade", "websocket"}, {"Sec-WebSocket-Accept", accept}}, &Session::input,
+                               &Session::drained, s))
             return Result::error;  // undoes the suspension (500); the session goes with `session`
         session.release();         // brisk::ws's from now on
         s->next_ = sessions();
         if (s->next_) s->next_->prev_ = s;
         sessions() = s;
         s->listed_ = true;
-        if (idle_ms > 0) brisk::host().upgrade_timeout(s->later_.handle(), idle_ms);
+        if (idle_ms > 0) s->later_.upgrade_timeout(idle_ms);
         return Result::done;
     }
 

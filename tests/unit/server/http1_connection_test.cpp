@@ -89,6 +89,7 @@ public:
     bool peer_gone(const Conn& c) const noexcept { return c.peer_closed || (wire_->eof && wire_->in.empty()); }
     void send_now(Conn&, std::string_view bytes) { wire_->out += bytes; }
     void shutdown_write(Conn&) noexcept { wire_->shut = true; }
+    bool release(Conn&) noexcept { return true; }
     bool close(Conn&) noexcept {
         wire_->closed = true;
         return true;
