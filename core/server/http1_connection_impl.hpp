@@ -633,6 +633,7 @@ void Http1<T>::open_stream(Conn& c, const LaterAnswer& head) {
         if (observe_) loop_.observe_answer(c, w, Outcome::done, false, out_before);
         w.reply.reset();
         c.close_after = true;
+        take_held(w);  // io_uring: what came while the request waited is the plugin's too
     } else {
         complete(c, w, Outcome::done);  // the head (an HTTP/1.0 stream closes the connection after it)
     }

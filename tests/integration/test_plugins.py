@@ -1194,6 +1194,22 @@ class ExamplesTest(PluginTestCase):
         self.assert_still_serving(srv)
         self.assertEqual(self.get_one(srv, "/rust/hello?name=y").body, b"Hi, y!")
 
+    def test_rust_example_answers_later_and_streams_from_its_threads(self):
+        # ABI 1.1 through the Rust kit: a Later resumed and a stream written from the plugin's threads.
+        so = self.need(find_plugin("rust_example", "*rust*.so"))
+        srv = self.start_plugins("--plugin", "/rust/=" + so)
+        self.assert_text(self.get_one(srv, "/rust/later?ms=50"), 200, "waited 50 ms\n", "text/plain")
+        self.assertEqual(self.get_one(srv, "/rust/later?ms=x").status, 400)
+        p = curl("-sS", srv.url("/rust/count?n=60000"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.decode().splitlines()
+        self.assertEqual((len(lines), lines[0], lines[-1]), (60000, "line 1", "line 60000"))
+        # A client that stops reading mid-stream and leaves: the plugin's thread stops, brisk goes on.
+        with srv.connect() as c:
+            c.send(get("/rust/count?n=100000"))
+            c._fill(time.monotonic() + IO_TIMEOUT)
+        self.assert_still_serving(srv)
+
     def test_rust_example_flag(self):
         so = self.need(find_plugin("rust_example", "*rust*.so"))
         srv = self.start_plugins("--plugin", "/rust/=" + so)

@@ -4,10 +4,18 @@
 //!   comes from the instance's `greeting` config string.
 //! - `GET PREFIX/panic` panics on purpose: brisk answers 500, logs the panic
 //!   message, and goes on serving.
+//! - `GET PREFIX/later?ms=N` (0 to 10000) is answered from a thread of the
+//!   plugin's own after N ms: "waited N ms" (ABI 1.1: suspend, resume). A
+//!   missing or bad N is 400.
+//! - `GET PREFIX/count?n=N` (1 to 100000) streams N lines "line I" from a
+//!   thread, waiting for the client when brisk's bound is reached (ABI 1.1:
+//!   a stream with backpressure); a client that leaves stops the thread.
 //! - Anything else is declined, so the next matching route (or a 404) answers.
 
-use brisk_plugin::{brisk_plugin, Config, Outcome, Plugin, Refused, Request, Response};
+use brisk_plugin::{brisk_plugin, Config, Later, Outcome, Plugin, Refused, Request, Response, Sent};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
 
 /// Names longer than this (in characters) are cut, so a greeting stays one short line.
 const MAX_NAME: usize = 64;
@@ -36,6 +44,74 @@ impl Example {
     pub fn greeted(&self) -> u64 {
         self.greeted.load(Ordering::Relaxed)
     }
+
+    /// A whole-number query argument within `max`, else a 400 answered now.
+    fn number(req: &Request, res: &mut Response, name: &str, min: u64, max: u64) -> Result<u64, Outcome> {
+        match req.query_arg_str(name).and_then(|v| v.parse::<u64>().ok()).filter(|n| (min..=max).contains(n)) {
+            Some(n) => Ok(n),
+            None => {
+                let refused = res.status(400).and_then(|_| res.write(format!("{name} must be {min} to {max}\n")));
+                Err(refused.into())
+            }
+        }
+    }
+
+    fn later(req: &Request, res: &mut Response) -> Outcome {
+        let ms = match Self::number(req, res, "ms", 0, 10_000) {
+            Ok(ms) => ms,
+            Err(answered) => return answered,
+        };
+        let Ok(later) = res.suspend(|| {}) else { return Outcome::Error };
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(ms));
+            // Err only if the client left meanwhile: nothing to do then.
+            let _ = later.resume(200, &[("content-type", "text/plain")], format!("waited {ms} ms\n").as_bytes());
+        });
+        Outcome::Done
+    }
+
+    fn count(req: &Request, res: &mut Response) -> Outcome {
+        let n = match Self::number(req, res, "n", 1, 100_000) {
+            Ok(n) => n,
+            Err(answered) => return answered,
+        };
+        // The drain callback and the cancel wake the thread that waits for them.
+        let (wake, woken) = mpsc::channel::<()>();
+        let on_cancel = wake.clone();
+        let Ok(later) = res.suspend(move || {
+            let _ = on_cancel.send(());
+        }) else {
+            return Outcome::Error;
+        };
+        if later
+            .open_stream(200, &[("content-type", "text/plain")], move || {
+                let _ = wake.send(());
+            })
+            .is_err()
+        {
+            return Outcome::Error;
+        }
+        std::thread::spawn(move || stream_lines(later, n, woken));
+        Outcome::Done
+    }
+}
+
+/// Sends lines 1 to `n`, waiting for a wake-up whenever brisk's bound is reached.
+fn stream_lines(later: Later, n: u64, woken: mpsc::Receiver<()>) {
+    let mut i = 1;
+    while i <= n {
+        match later.send(format!("line {i}\n").as_bytes()) {
+            Sent::Taken => i += 1,
+            // A client that reads nothing for long is closed by brisk's write timeout (a cancel, which wakes us).
+            Sent::Full => {
+                if woken.recv_timeout(Duration::from_secs(60)).is_err() {
+                    return;
+                }
+            }
+            Sent::Gone => return,
+        }
+    }
+    let _ = later.end();
 }
 
 impl Plugin for Example {
@@ -54,6 +130,8 @@ impl Plugin for Example {
         match (req.method(), last) {
             (b"GET" | b"HEAD", b"/hello") => self.hello(req, res).into(),
             (_, b"/panic") => panic!("the /panic route panics on purpose"),
+            (b"GET" | b"HEAD", b"/later") => Self::later(req, res),
+            (b"GET" | b"HEAD", b"/count") => Self::count(req, res),
             _ => Outcome::Decline,
         }
     }
@@ -110,6 +188,42 @@ mod tests {
         assert_eq!(res.outcome, Outcome::Error);
         assert!(res.logs.iter().any(|(_, line)| line.contains("panics on purpose")));
         assert_eq!(p.call(&TestRequest::get("/rust/hello?name=y")).text(), "Hi, y!");
+    }
+
+    #[test]
+    fn answers_later_from_a_thread() {
+        let p = plugin("Hi");
+        let handle = p.call(&TestRequest::get("/rust/later?ms=5")).suspended.expect("suspended");
+        let mut answer = None;
+        for _ in 0..1000 {
+            answer = brisk_plugin::testing::later(handle);
+            if answer.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(answer.expect("answered").body, b"waited 5 ms\n");
+        let bad = p.call(&TestRequest::get("/rust/later?ms=x"));
+        assert_eq!((bad.status, bad.suspended), (400, None));
+    }
+
+    #[test]
+    fn streams_lines_waiting_for_the_client() {
+        let p = plugin("Hi");
+        let handle = p.call(&TestRequest::get("/rust/count?n=20000")).suspended.expect("suspended");
+        let mut answer = brisk_plugin::testing::later(handle).expect("streamed");
+        for _ in 0..10_000 {
+            if answer.ended {
+                break;
+            }
+            brisk_plugin::testing::client_read(handle);
+            std::thread::sleep(Duration::from_millis(1));
+            answer = brisk_plugin::testing::later(handle).unwrap();
+        }
+        assert!(answer.ended);
+        let text = String::from_utf8(answer.body).unwrap();
+        assert_eq!(text.lines().count(), 20000);
+        assert_eq!(text.lines().last(), Some("line 20000"));
     }
 
     #[test]

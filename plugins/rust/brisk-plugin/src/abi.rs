@@ -1,4 +1,4 @@
-//! The plugin ABI 1.0, mirrored from `core/include/brisk/plugin_abi.h`.
+//! The plugin ABI 1.1, mirrored from `core/include/brisk/plugin_abi.h`.
 //!
 //! Every struct is `#[repr(C)]` with the fields of the header in the same
 //! order, so it has the same layout (the tests at the bottom check sizes,
@@ -12,7 +12,7 @@
 use core::ffi::{c_char, c_void};
 
 pub const BRISK_PLUGIN_ABI_MAJOR: u32 = 1;
-pub const BRISK_PLUGIN_ABI_MINOR: u32 = 0;
+pub const BRISK_PLUGIN_ABI_MINOR: u32 = 1;
 
 /// The handler answered (or will, by the response calls it made).
 pub const BRISK_DONE: i32 = 0;
@@ -21,8 +21,20 @@ pub const BRISK_DECLINE: i32 = 1;
 /// Failure: 500 if nothing was sent yet, else the connection is closed.
 pub const BRISK_ERROR: i32 = -1;
 
+/// `stream_send()` took nothing: the stream holds 64 KiB the client has not read.
+pub const BRISK_STREAM_FULL: i32 = 1;
+
 /// `handle()` may block: it runs on the blocking thread pool.
 pub const BRISK_CAP_BLOCKING: u64 = 1;
+/// ABI 1.1: `handle()` sees a request's head before its body, which it reads with `body_read()`.
+pub const BRISK_CAP_BODY_STREAM: u64 = 2;
+
+/// ABI 1.1: what `config_type()` finds under a key.
+pub const BRISK_CONFIG_ABSENT: i32 = 0;
+pub const BRISK_CONFIG_STRING: i32 = 1;
+pub const BRISK_CONFIG_INT: i32 = 2;
+pub const BRISK_CONFIG_BOOL: i32 = 3;
+pub const BRISK_CONFIG_DOUBLE: i32 = 4;
 
 pub const BRISK_LOG_DEBUG: i32 = 1;
 pub const BRISK_LOG_INFO: i32 = 2;
@@ -113,6 +125,14 @@ pub struct brisk_config {
 }
 
 pub type brisk_release_fn = unsafe extern "C" fn(arg: *mut c_void);
+/// ABI 1.1 callbacks: a cancel, a drain or a timer (`arg` only).
+pub type brisk_callback_fn = unsafe extern "C" fn(arg: *mut c_void);
+/// ABI 1.1: a piece of a request body (`body_read`).
+pub type brisk_body_fn = unsafe extern "C" fn(arg: *mut c_void, data: *const c_void, len: u64, last: i32);
+/// ABI 1.1: what the client of an upgraded connection sent (`upgrade`).
+pub type brisk_read_fn = unsafe extern "C" fn(arg: *mut c_void, data: *const c_void, len: u64);
+/// ABI 1.1: the socket of a hijacked connection (`hijack`).
+pub type brisk_taken_fn = unsafe extern "C" fn(arg: *mut c_void, fd: i32, data: *const c_void, len: u64);
 
 /// Functions the host offers. See the header for the rules of each.
 #[repr(C)]
@@ -155,6 +175,61 @@ pub struct brisk_host_api {
     pub config_where: Option<unsafe extern "C" fn(cfg: *const brisk_config, key: brisk_str) -> brisk_str>,
 
     pub reserved: [*mut c_void; 16],
+
+    // -- ABI 1.1 (present when `size` covers them) --
+    pub suspend:
+        Option<unsafe extern "C" fn(ctx: *mut brisk_ctx, cancel: Option<brisk_callback_fn>, arg: *mut c_void) -> u64>,
+    pub resume: Option<
+        unsafe extern "C" fn(
+            handle: u64,
+            status: u32,
+            headers: *const brisk_header,
+            header_count: u32,
+            body: *const c_void,
+            body_len: u64,
+        ) -> i32,
+    >,
+    pub timer_start: Option<unsafe extern "C" fn(ms: u64, fire: Option<brisk_callback_fn>, arg: *mut c_void) -> u64>,
+    pub timer_cancel: Option<unsafe extern "C" fn(timer: u64) -> i32>,
+    pub stream_open: Option<
+        unsafe extern "C" fn(
+            handle: u64,
+            status: u32,
+            headers: *const brisk_header,
+            header_count: u32,
+            drain: Option<brisk_callback_fn>,
+            arg: *mut c_void,
+        ) -> i32,
+    >,
+    pub stream_send: Option<unsafe extern "C" fn(handle: u64, data: *const c_void, len: u64) -> i32>,
+    pub stream_end: Option<unsafe extern "C" fn(handle: u64) -> i32>,
+    pub body_read: Option<unsafe extern "C" fn(handle: u64, on_body: Option<brisk_body_fn>, arg: *mut c_void) -> i32>,
+    pub config_type: Option<unsafe extern "C" fn(cfg: *const brisk_config, key: brisk_str) -> i32>,
+    pub config_name: Option<unsafe extern "C" fn(cfg: *const brisk_config) -> brisk_str>,
+    pub log_handle: Option<unsafe extern "C" fn(cfg: *const brisk_config) -> u64>,
+    pub log_to: Option<unsafe extern "C" fn(handle: u64, level: i32, message: brisk_str)>,
+    pub set_reason: Option<unsafe extern "C" fn(ctx: *mut brisk_ctx, phrase: brisk_str) -> i32>,
+    pub upgrade: Option<
+        unsafe extern "C" fn(
+            handle: u64,
+            headers: *const brisk_header,
+            header_count: u32,
+            on_read: Option<brisk_read_fn>,
+            drain: Option<brisk_callback_fn>,
+            arg: *mut c_void,
+        ) -> i32,
+    >,
+    pub upgrade_timeout: Option<unsafe extern "C" fn(handle: u64, ms: u64) -> i32>,
+    pub hijack: Option<unsafe extern "C" fn(handle: u64, taken: Option<brisk_taken_fn>, arg: *mut c_void) -> i32>,
+    pub hijack_close: Option<unsafe extern "C" fn(handle: u64) -> i32>,
+    pub last_error: Option<unsafe extern "C" fn() -> brisk_str>,
+}
+
+impl brisk_host_api {
+    /// Whether the table has every function of ABI 1.1 (a 1.1 host or later).
+    pub fn has_1_1(&self) -> bool {
+        self.size as usize >= core::mem::size_of::<brisk_host_api>()
+    }
 }
 
 pub type brisk_create_fn = unsafe extern "C" fn(
@@ -168,6 +243,7 @@ pub type brisk_handle_fn =
     unsafe extern "C" fn(instance: *mut c_void, ctx: *mut brisk_ctx, request: *const brisk_request) -> i32;
 pub type brisk_loop_fini_fn = unsafe extern "C" fn(instance: *mut c_void, loop_index: u32);
 pub type brisk_destroy_fn = unsafe extern "C" fn(instance: *mut c_void);
+pub type brisk_stopping_fn = unsafe extern "C" fn(instance: *mut c_void, loop_index: u32);
 
 /// What a plugin is, returned by its entry point. Static storage.
 #[repr(C)]
@@ -188,6 +264,9 @@ pub struct brisk_plugin_descriptor {
     pub destroy: Option<brisk_destroy_fn>,
 
     pub reserved: [*mut c_void; 8],
+
+    // -- ABI 1.1 --
+    pub stopping: Option<brisk_stopping_fn>,
 }
 
 /// The type of `brisk_plugin_entry_v1`.
@@ -246,7 +325,7 @@ mod layout_tests {
 
     #[test]
     fn brisk_host_api_layout() {
-        assert_eq!(size_of::<brisk_host_api>(), 280);
+        assert_eq!(size_of::<brisk_host_api>(), 424);
         assert_eq!(align_of::<brisk_host_api>(), 8);
         assert_eq!(offset_of!(brisk_host_api, size), 0);
         assert_eq!(offset_of!(brisk_host_api, abi_major), 4);
@@ -270,11 +349,29 @@ mod layout_tests {
         assert_eq!(offset_of!(brisk_host_api, config_double), 136);
         assert_eq!(offset_of!(brisk_host_api, config_where), 144);
         assert_eq!(offset_of!(brisk_host_api, reserved), 152);
+        assert_eq!(offset_of!(brisk_host_api, suspend), 280);
+        assert_eq!(offset_of!(brisk_host_api, resume), 288);
+        assert_eq!(offset_of!(brisk_host_api, timer_start), 296);
+        assert_eq!(offset_of!(brisk_host_api, timer_cancel), 304);
+        assert_eq!(offset_of!(brisk_host_api, stream_open), 312);
+        assert_eq!(offset_of!(brisk_host_api, stream_send), 320);
+        assert_eq!(offset_of!(brisk_host_api, stream_end), 328);
+        assert_eq!(offset_of!(brisk_host_api, body_read), 336);
+        assert_eq!(offset_of!(brisk_host_api, config_type), 344);
+        assert_eq!(offset_of!(brisk_host_api, config_name), 352);
+        assert_eq!(offset_of!(brisk_host_api, log_handle), 360);
+        assert_eq!(offset_of!(brisk_host_api, log_to), 368);
+        assert_eq!(offset_of!(brisk_host_api, set_reason), 376);
+        assert_eq!(offset_of!(brisk_host_api, upgrade), 384);
+        assert_eq!(offset_of!(brisk_host_api, upgrade_timeout), 392);
+        assert_eq!(offset_of!(brisk_host_api, hijack), 400);
+        assert_eq!(offset_of!(brisk_host_api, hijack_close), 408);
+        assert_eq!(offset_of!(brisk_host_api, last_error), 416);
     }
 
     #[test]
     fn brisk_plugin_descriptor_layout() {
-        assert_eq!(size_of::<brisk_plugin_descriptor>(), 144);
+        assert_eq!(size_of::<brisk_plugin_descriptor>(), 152);
         assert_eq!(align_of::<brisk_plugin_descriptor>(), 8);
         assert_eq!(offset_of!(brisk_plugin_descriptor, size), 0);
         assert_eq!(offset_of!(brisk_plugin_descriptor, abi_major), 4);
@@ -289,6 +386,7 @@ mod layout_tests {
         assert_eq!(offset_of!(brisk_plugin_descriptor, loop_fini), 64);
         assert_eq!(offset_of!(brisk_plugin_descriptor, destroy), 72);
         assert_eq!(offset_of!(brisk_plugin_descriptor, reserved), 80);
+        assert_eq!(offset_of!(brisk_plugin_descriptor, stopping), 144);
     }
 
     #[test]

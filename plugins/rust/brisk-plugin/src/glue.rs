@@ -48,6 +48,7 @@ pub const fn descriptor<T: Plugin>(name: &'static CStr, version: &'static CStr, 
         loop_fini: Some(loop_fini::<T> as brisk_loop_fini_fn),
         destroy: Some(destroy::<T> as brisk_destroy_fn),
         reserved: [core::ptr::null_mut(); 8],
+        stopping: Some(stopping::<T> as brisk_stopping_fn),
     })
 }
 
@@ -125,7 +126,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
 }
 
 /// Runs plugin code, turning a panic into "panicked at FILE:LINE:COL: MESSAGE".
-fn guarded<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+pub(crate) fn guarded<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     let outer = CATCHING.with(|c| c.replace(true));
     let result = catch_unwind(AssertUnwindSafe(f));
     CATCHING.with(|c| c.set(outer));
@@ -227,7 +228,12 @@ unsafe extern "C" fn handle<T: Plugin>(
         // SAFETY: the values live in this closure, inside this call.
         let req = unsafe { Request::from_raw(raw, ctx, instance.host) };
         let mut res = unsafe { Response::from_raw(ctx, instance.host) };
-        instance.plugin.handle(&req, &mut res)
+        let outcome = instance.plugin.handle(&req, &mut res);
+        // Any other outcome undoes a suspension: no callback of it will run.
+        if let (Some(key), false) = (res.suspended_key(), outcome == crate::Outcome::Done) {
+            crate::later::forget(key);
+        }
+        outcome
     });
     match answered {
         Ok(outcome) => outcome.code(),
@@ -245,6 +251,17 @@ unsafe extern "C" fn loop_fini<T: Plugin>(instance: *mut c_void, loop_index: u32
     };
     if let Err(panicked) = guarded(|| instance.plugin.loop_fini(loop_index)) {
         let message = format!("loop_fini on loop {loop_index}: {panicked}");
+        host_log(instance.host, core::ptr::null_mut(), Level::Error, &message);
+    }
+}
+
+unsafe extern "C" fn stopping<T: Plugin>(instance: *mut c_void, loop_index: u32) {
+    // SAFETY: as in loop_init.
+    let Some(instance) = (unsafe { (instance as *const Instance<T>).as_ref() }) else {
+        return;
+    };
+    if let Err(panicked) = guarded(|| instance.plugin.stopping(loop_index)) {
+        let message = format!("stopping on loop {loop_index}: {panicked}");
         host_log(instance.host, core::ptr::null_mut(), Level::Error, &message);
     }
 }

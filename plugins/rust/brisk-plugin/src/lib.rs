@@ -50,12 +50,14 @@
 pub mod abi;
 mod config;
 mod glue;
+mod later;
 mod plugin;
 mod request;
 mod response;
 pub mod testing;
 
 pub use config::Config;
+pub use later::{last_error, start_timer, Later, Sent, Timer};
 pub use plugin::{log, Level, Outcome, Plugin};
 pub use request::{Headers, Request};
 pub use response::{Refused, Response};
@@ -72,7 +74,9 @@ pub mod __private {
 /// `brisk_plugin_entry_v1` and a static descriptor naming the plugin and its
 /// version. Add `blocking` (`brisk_plugin!(MyType, "name", "1.0.0", blocking)`)
 /// when `handle` may block on disk, network or locks: brisk then runs it on
-/// its blocking thread pool instead of an event loop. Use the macro once per
+/// its blocking thread pool instead of an event loop; add `body_stream` when
+/// `handle` reads request bodies as they arrive ([`Later::read_body`]: it
+/// sees the head first, with the body empty). Use the macro once per
 /// `cdylib`, at module level; `name` and `version` are string literals.
 #[macro_export]
 macro_rules! brisk_plugin {
@@ -99,6 +103,9 @@ macro_rules! brisk_plugin {
     };
     ($ty:ty, $name:literal, $version:literal, blocking $(,)?) => {
         $crate::brisk_plugin!(@export $ty, $name, $version, $crate::abi::BRISK_CAP_BLOCKING);
+    };
+    ($ty:ty, $name:literal, $version:literal, body_stream $(,)?) => {
+        $crate::brisk_plugin!(@export $ty, $name, $version, $crate::abi::BRISK_CAP_BODY_STREAM);
     };
     ($ty:ty, $name:literal, $version:literal $(,)?) => {
         $crate::brisk_plugin!(@export $ty, $name, $version, 0u64);

@@ -69,6 +69,12 @@ pub trait Plugin: Sized + Send + Sync + 'static {
 
     /// Called once per event loop, on that loop's thread, when it stops.
     fn loop_fini(&self, _loop_index: u32) {}
+
+    /// ABI 1.1: the server stops (SIGTERM) or this generation retires (a
+    /// reload), once on each loop thread as its connections begin to drain:
+    /// suspended requests, streams and taken connections of that loop should
+    /// finish now. brisk waits for them until --shutdown-timeout.
+    fn stopping(&self, _loop_index: u32) {}
 }
 
 /// Severity of a log line.

@@ -31,6 +31,7 @@ impl std::error::Error for Refused {}
 pub struct Response<'a> {
     ctx: *mut brisk_ctx,
     host: &'a brisk_host_api,
+    suspended: Option<u64>,
     _thread_bound: PhantomData<*mut brisk_ctx>,
 }
 
@@ -47,7 +48,7 @@ impl<'a> Response<'a> {
     /// `ctx` is the context of one `handle` call, `host` the host's table,
     /// and the value does not outlive that call.
     pub unsafe fn from_raw(ctx: *mut brisk_ctx, host: &'a brisk_host_api) -> Self {
-        Response { ctx, host, _thread_bound: PhantomData }
+        Response { ctx, host, suspended: None, _thread_bound: PhantomData }
     }
 
     /// Sets the status (100-599; 200 if never set), before any body call.
@@ -109,6 +110,35 @@ impl<'a> Response<'a> {
             Some(text) => self.write(text),
             None => self.write(args.to_string()),
         }
+    }
+
+    /// ABI 1.1: the reason phrase of this answer (at most 48 bytes of
+    /// visible ASCII, spaces and tabs), before any body call. Without it the
+    /// status's registered phrase goes out.
+    pub fn reason(&mut self, phrase: &str) -> Result<(), Refused> {
+        let f = self.host.set_reason.filter(|_| self.host.has_1_1()).ok_or(Refused)?;
+        // SAFETY: as in status(); the phrase outlives the call, which copies.
+        check(unsafe { f(self.ctx, brisk_str::from_bytes(phrase.as_bytes())) })
+    }
+
+    /// ABI 1.1: the request is answered later, through the returned
+    /// [`Later`](crate::Later) (from any thread), and `handle` returns
+    /// [`Outcome::Done`](crate::Outcome::Done); any other outcome undoes it.
+    /// `cancel` runs once, on the loop, if the request will never be answered
+    /// (the client left, the handler timeout or the write timeout passed).
+    /// Refused on the blocking pool, after a response call, or a second time.
+    /// Copy what the answer needs: nothing of the request outlives `handle`.
+    pub fn suspend(&mut self, cancel: impl FnOnce() + Send + 'static) -> Result<crate::Later, Refused> {
+        if self.suspended.is_some() {
+            return Err(Refused);
+        }
+        let later = crate::Later::suspend(self.host, self.ctx, cancel)?;
+        self.suspended = Some(later.key());
+        Ok(later)
+    }
+
+    pub(crate) fn suspended_key(&self) -> Option<u64> {
+        self.suspended
     }
 
     /// The raw context, for the host functions the safe API does not cover.

@@ -22,6 +22,17 @@
 //! assert_eq!(res.status, 200);
 //! assert_eq!(res.text(), "Hello, x!");
 //! ```
+//!
+//! ABI 1.1: a request the plugin suspends comes back with
+//! [`TestResponse::suspended`] set; what the plugin answers later (from any
+//! thread) is [`later`]`(handle)`. [`cancel`] plays the client leaving,
+//! [`client_read`] a client that read a stream's bytes (the drain runs if a
+//! send was refused), [`feed_body`] the body of a body-stream request
+//! arriving, [`client_send`] the client of an upgraded connection sending,
+//! [`hand_over`] brisk handing a hijacked socket over (the test gets the
+//! client's end of a socket pair), and [`advance`] the loop's clock for
+//! timers. The later state is process-wide, shared by every test thread:
+//! each test only looks at the handles it got.
 
 use crate::abi::*;
 use crate::glue::{descriptor, Descriptor};
@@ -184,6 +195,10 @@ pub struct TestResponse {
     pub refused: usize,
     /// Lines the plugin logged for this request (a panic logs one).
     pub logs: Vec<(Level, String)>,
+    /// ABI 1.1: the handle, when the plugin suspended the request (see [`later`]).
+    pub suspended: Option<u64>,
+    /// ABI 1.1: the reason phrase the plugin set.
+    pub reason: Option<String>,
 }
 
 impl TestResponse {
@@ -201,6 +216,7 @@ impl TestResponse {
 /// A plugin instance created through the fake host; destroyed on drop.
 pub struct TestPlugin<T: Plugin> {
     descriptor: Descriptor,
+    capabilities: u64,
     instance: *mut c_void,
     _plugin: PhantomData<T>,
 }
@@ -212,9 +228,17 @@ unsafe impl<T: Plugin> Sync for TestPlugin<T> {}
 impl<T: Plugin> TestPlugin<T> {
     /// Runs `create` with `config`; `Err` carries the message brisk would print.
     pub fn create(config: &TestConfig) -> Result<TestPlugin<T>, String> {
+        Self::create_with(config, 0)
+    }
+
+    /// As [`create`](TestPlugin::create), with the capabilities of its
+    /// `brisk_plugin!` line: `BRISK_CAP_BODY_STREAM` makes the plugin see a
+    /// request's head with the body empty, the body then coming by
+    /// [`feed_body`] as it reads.
+    pub fn create_with(config: &TestConfig, capabilities: u64) -> Result<TestPlugin<T>, String> {
         remember_host(&FAKE_HOST.0);
         crate::glue::install_panic_hook();
-        let descriptor = descriptor::<T>(c"test", c"0.0.0", 0);
+        let descriptor = descriptor::<T>(c"test", c"0.0.0", capabilities);
         let create = descriptor.0.create.expect("descriptor has create");
         let mut error = [0 as c_char; 256];
         // SAFETY: the fake host's table, a config that outlives the call, and
@@ -232,7 +256,7 @@ impl<T: Plugin> TestPlugin<T> {
             let message = unsafe { core::ffi::CStr::from_ptr(error.as_ptr()) };
             return Err(message.to_string_lossy().into_owned());
         }
-        Ok(TestPlugin { descriptor, instance, _plugin: PhantomData })
+        Ok(TestPlugin { descriptor, capabilities, instance, _plugin: PhantomData })
     }
 
     /// The plugin value, for assertions on its state.
@@ -254,6 +278,13 @@ impl<T: Plugin> TestPlugin<T> {
         unsafe { f(self.instance, loop_index) }
     }
 
+    /// Runs `stopping`, as brisk does on each loop when it stops or reloads.
+    pub fn stopping(&self, loop_index: u32) {
+        let f = self.descriptor.0.stopping.expect("descriptor has stopping");
+        // SAFETY: a live instance of this descriptor.
+        unsafe { f(self.instance, loop_index) }
+    }
+
     /// Runs `handle` for `request` and records the response. Callable from
     /// several threads at once, as brisk does.
     pub fn call(&self, request: &TestRequest) -> TestResponse {
@@ -263,6 +294,7 @@ impl<T: Plugin> TestPlugin<T> {
             .iter()
             .map(|(n, v)| brisk_header { name: brisk_str::from_bytes(n), value: brisk_str::from_bytes(v) })
             .collect();
+        let body_later = self.capabilities & BRISK_CAP_BODY_STREAM != 0 && !request.body.is_empty();
         let raw = brisk_request {
             size: core::mem::size_of::<brisk_request>() as u32,
             version: (BRISK_PLUGIN_ABI_MAJOR << 16) | BRISK_PLUGIN_ABI_MINOR,
@@ -280,7 +312,7 @@ impl<T: Plugin> TestPlugin<T> {
             loop_index: request.loop_index,
             connection_id: request.connection_id,
             request_number: request.request_number,
-            body: brisk_str::from_bytes(&request.body),
+            body: if body_later { brisk_str::empty() } else { brisk_str::from_bytes(&request.body) },
             reserved: [0; 8],
         };
         let ctx = FakeCtx {
@@ -290,6 +322,7 @@ impl<T: Plugin> TestPlugin<T> {
             arena: RefCell::new(Vec::new()),
             slot: Cell::new(core::ptr::null_mut()),
             out: RefCell::new(Recorder::default()),
+            unread_body: body_later.then_some(&request.body[..]),
         };
         let handle = self.descriptor.0.handle.expect("descriptor has handle");
         // SAFETY: a live instance; ctx and raw outlive the call.
@@ -308,6 +341,8 @@ impl<T: Plugin> TestPlugin<T> {
             chunks: out.chunks,
             refused: out.refused,
             logs: out.logs,
+            suspended: out.suspended,
+            reason: out.reason,
         }
     }
 }
@@ -354,12 +389,14 @@ struct Recorder {
     refused: usize,
     logs: Vec<(Level, String)>,
     releases: Vec<(brisk_release_fn, *mut c_void)>,
+    suspended: Option<u64>,
+    reason: Option<String>,
 }
 
 impl Recorder {
     fn refuse(&mut self) -> i32 {
         self.refused += 1;
-        -1
+        refuse("refused by the fake host (see TestResponse::refused)")
     }
 
     fn start_body(&mut self, kind: Body) -> bool {
@@ -379,6 +416,8 @@ struct FakeCtx<'r> {
     arena: RefCell<Vec<(*mut u8, Layout)>>,
     slot: Cell<*mut c_void>,
     out: RefCell<Recorder>,
+    /// BRISK_CAP_BODY_STREAM: the body, read by body_read.
+    unread_body: Option<&'r [u8]>,
 }
 
 impl Drop for FakeCtx<'_> {
@@ -679,4 +718,523 @@ static FAKE_HOST: FakeHost = FakeHost(brisk_host_api {
     config_double: Some(fake_config_double),
     config_where: Some(fake_config_where),
     reserved: [core::ptr::null_mut(); 16],
+    suspend: Some(fake_suspend),
+    resume: Some(fake_resume),
+    timer_start: Some(fake_timer_start),
+    timer_cancel: Some(fake_timer_cancel),
+    stream_open: Some(fake_stream_open),
+    stream_send: Some(fake_stream_send),
+    stream_end: Some(fake_stream_end),
+    body_read: Some(fake_body_read),
+    config_type: Some(fake_config_type),
+    config_name: Some(fake_config_name),
+    log_handle: Some(fake_log_handle),
+    log_to: Some(fake_log_to),
+    set_reason: Some(fake_set_reason),
+    upgrade: Some(fake_upgrade),
+    upgrade_timeout: Some(fake_upgrade_timeout),
+    hijack: Some(fake_hijack),
+    hijack_close: Some(fake_hijack_close),
+    last_error: Some(fake_last_error),
 });
+
+// ---- ABI 1.1: requests answered later, streams, timers -----------------------
+
+/// What a plugin answered later (or is streaming) for a suspended request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LaterAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// A stream's (or an upgraded connection's) bytes: every one taken so far.
+    pub body: Vec<u8>,
+    /// `open_stream` (or `upgrade`) gave the head.
+    pub streamed: bool,
+    /// `end` came.
+    pub ended: bool,
+    /// `upgrade` answered 101: the connection is the plugin's.
+    pub upgraded: bool,
+    /// `upgrade_timeout`'s last value.
+    pub idle_timeout_ms: u64,
+    /// `hijack` asked for the socket.
+    pub hijacked: bool,
+    /// `close_taken` came.
+    pub closed: bool,
+}
+
+/// Bytes a stream holds unread by the fake client past which a send is refused (brisk's bound).
+pub const STREAM_BOUND: u64 = 64 * 1024;
+
+/// A callback and its argument, as the plugin gave them.
+#[derive(Clone, Copy)]
+struct Cb<F>(F, *mut c_void);
+// SAFETY: plugin callbacks are called from whichever thread drives the fake,
+// as brisk calls them from its loop threads.
+unsafe impl<F> Send for Cb<F> {}
+
+#[derive(Default)]
+struct Suspended {
+    cancel: Option<Cb<brisk_callback_fn>>,
+    cancelled: bool,
+    answer: Option<LaterAnswer>,
+    drain: Option<Cb<brisk_callback_fn>>,
+    unread: u64,
+    wants_drain: bool,
+    body: Vec<u8>,
+    body_open: bool,
+    on_body: Option<Cb<brisk_body_fn>>,
+    upgradable: bool,
+    on_read: Option<Cb<brisk_read_fn>>,
+    on_taken: Option<Cb<brisk_taken_fn>>,
+    handed: bool,
+    plugin_end: Option<OwnedFd>,
+}
+
+impl Suspended {
+    fn open_stream(&mut self) -> Option<&mut LaterAnswer> {
+        match &mut self.answer {
+            Some(a) if !self.cancelled && a.streamed && !a.ended => Some(a),
+            _ => None,
+        }
+    }
+}
+
+struct FakeTimer {
+    due: u64,
+    fire: Cb<brisk_callback_fn>,
+    pending: bool,
+}
+
+#[derive(Default)]
+struct LaterState {
+    next: u64,
+    later: std::collections::HashMap<u64, Suspended>,
+    timers: Vec<FakeTimer>,
+    clock: u64,
+}
+
+fn state() -> std::sync::MutexGuard<'static, LaterState> {
+    static STATE: std::sync::OnceLock<std::sync::Mutex<LaterState>> = std::sync::OnceLock::new();
+    STATE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner())
+}
+
+thread_local! {
+    static LAST_ERROR: Cell<&'static str> = const { Cell::new("") };
+}
+
+fn refuse(why: &'static str) -> i32 {
+    LAST_ERROR.with(|l| l.set(why));
+    -1
+}
+
+/// The answer the plugin gave later for `handle` (from any thread), or its
+/// stream so far; `None` while it has not, or after a cancel.
+pub fn later(handle: u64) -> Option<LaterAnswer> {
+    let st = state();
+    st.later.get(&handle).filter(|s| !s.cancelled).and_then(|s| s.answer.clone())
+}
+
+/// What brisk does when the client of a suspended request (or stream) goes
+/// away: the plugin's cancel, once; false if there is nothing to cancel.
+pub fn cancel(handle: u64) -> bool {
+    let cb = {
+        let mut st = state();
+        let Some(s) = st.later.get_mut(&handle) else { return false };
+        let done = s.answer.as_ref().is_some_and(|a| if a.hijacked { a.closed } else { !a.streamed || a.ended });
+        if s.cancelled || done {
+            return false;
+        }
+        s.cancelled = true;
+        s.cancel
+    };
+    if let Some(Cb(f, arg)) = cb {
+        // SAFETY: the plugin's callback with its own argument.
+        unsafe { f(arg) };
+    }
+    true
+}
+
+/// The client read everything the stream `handle` was given: the drain
+/// callback runs if a send was refused since; false if none was due.
+pub fn client_read(handle: u64) -> bool {
+    let cb = {
+        let mut st = state();
+        let Some(s) = st.later.get_mut(&handle) else { return false };
+        if s.open_stream().is_none() {
+            return false;
+        }
+        s.unread = 0;
+        if !core::mem::take(&mut s.wants_drain) {
+            return false;
+        }
+        s.drain
+    };
+    match cb {
+        Some(Cb(f, arg)) => {
+            // SAFETY: the plugin's callback with its own argument.
+            unsafe { f(arg) };
+            true
+        }
+        None => false,
+    }
+}
+
+/// The body of a body-stream request arrives: pieces of at most `piece`
+/// bytes go to the plugin, one per `read_body` it made (also from its
+/// callback), the last one marked; returns how many went.
+pub fn feed_body(handle: u64, piece: usize) -> usize {
+    let mut fed = 0;
+    loop {
+        let (cb, bytes, last) = {
+            let mut st = state();
+            let Some(s) = st.later.get_mut(&handle) else { return fed };
+            if s.cancelled || s.answer.is_some() || !s.body_open {
+                return fed;
+            }
+            let Some(cb) = s.on_body.take() else { return fed };
+            let n = s.body.len().min(piece.max(1));
+            let bytes: Vec<u8> = s.body.drain(..n).collect();
+            let last = s.body.is_empty();
+            s.body_open = !last;
+            (cb, bytes, last)
+        };
+        // SAFETY: the plugin's callback with its own argument; the bytes live during the call.
+        unsafe { (cb.0)(cb.1, bytes.as_ptr() as *const c_void, bytes.len() as u64, i32::from(last)) };
+        fed += 1;
+    }
+}
+
+/// The client of the upgraded connection `handle` sends `bytes`: the
+/// plugin's reader runs on this thread. False unless it is upgraded and open.
+pub fn client_send(handle: u64, bytes: &[u8]) -> bool {
+    let cb = {
+        let mut st = state();
+        let Some(s) = st.later.get_mut(&handle) else { return false };
+        if !s.open_stream().is_some_and(|a| a.upgraded) {
+            return false;
+        }
+        s.on_read
+    };
+    let Some(Cb(f, arg)) = cb else { return false };
+    // SAFETY: the plugin's callback with its own argument; the bytes live during the call.
+    unsafe { f(arg, bytes.as_ptr() as *const c_void, bytes.len() as u64) };
+    true
+}
+
+/// brisk hands a hijacked connection over: the plugin's `taken` runs on
+/// this thread with one end of a socket pair and `read_ahead`; the other
+/// end (the client's) is returned. `None` if no hijack is pending.
+pub fn hand_over(handle: u64, read_ahead: &[u8]) -> Option<OwnedFd> {
+    use std::os::fd::AsRawFd;
+    let (cb, plugin_fd, client) = {
+        let mut st = state();
+        let s = st.later.get_mut(&handle)?;
+        if s.cancelled || s.handed || !s.answer.as_ref().is_some_and(|a| a.hijacked) {
+            return None;
+        }
+        let (plugin, client) = std::os::unix::net::UnixStream::pair().ok()?;
+        plugin.set_nonblocking(true).ok()?;
+        let plugin = OwnedFd::from(plugin);
+        let fd = plugin.as_raw_fd();
+        s.handed = true;
+        s.plugin_end = Some(plugin);
+        (s.on_taken?, fd, OwnedFd::from(client))
+    };
+    // SAFETY: the plugin's callback with its own argument; the bytes live during the call.
+    unsafe { (cb.0)(cb.1, plugin_fd, read_ahead.as_ptr() as *const c_void, read_ahead.len() as u64) };
+    Some(client)
+}
+
+/// Moves the loops' clock on by `ms` and fires the timers due, in the order
+/// of their deadlines; returns how many fired.
+pub fn advance(ms: u64) -> usize {
+    let mut fired = 0;
+    let now = {
+        let mut st = state();
+        st.clock += ms;
+        st.clock
+    };
+    loop {
+        let cb = {
+            let mut st = state();
+            let next = st.timers.iter_mut().filter(|t| t.pending && t.due <= now).min_by_key(|t| t.due);
+            let Some(t) = next else { return fired };
+            t.pending = false;
+            t.fire
+        };
+        // SAFETY: the plugin's callback with its own argument.
+        unsafe { (cb.0)(cb.1) };
+        fired += 1;
+    }
+}
+
+/// A request asks for an upgrade: HTTP/1.1 without a body, Upgrade and "upgrade" in Connection.
+fn asks_upgrade(r: &TestRequest) -> bool {
+    let upgrade = (0..).map_while(|i| r.header_value(b"upgrade", i)).any(|v| !v.is_empty());
+    let connection = (0..)
+        .map_while(|i| r.header_value(b"connection", i))
+        .any(|v| v.split(|&b| b == b',').any(|t| t.trim_ascii().eq_ignore_ascii_case(b"upgrade")));
+    r.http_minor == 1 && r.body.is_empty() && upgrade && connection
+}
+
+unsafe extern "C" fn fake_suspend(ctx: *mut brisk_ctx, cancel: Option<brisk_callback_fn>, arg: *mut c_void) -> u64 {
+    let c = unsafe { fake(ctx) };
+    let mut out = c.out.borrow_mut();
+    if out.suspended.is_some() {
+        out.refused += 1;
+        refuse("the request is suspended already");
+        return 0;
+    }
+    if out.kind != Body::None || out.status.is_some() || !out.headers.is_empty() {
+        out.refused += 1;
+        refuse("a response call was made already");
+        return 0;
+    }
+    let mut st = state();
+    st.next += 1;
+    let handle = st.next;
+    let s = Suspended {
+        cancel: cancel.map(|f| Cb(f, arg)),
+        body: c.unread_body.map(<[u8]>::to_vec).unwrap_or_default(),
+        body_open: c.unread_body.is_some(),
+        upgradable: asks_upgrade(c.request),
+        ..Default::default()
+    };
+    st.later.insert(handle, s);
+    out.suspended = Some(handle);
+    handle
+}
+
+/// The status and fields of a later answer, checked as brisk does.
+unsafe fn later_head(status: u32, headers: *const brisk_header, count: u32) -> Result<LaterAnswer, i32> {
+    if !(200..=599).contains(&status) {
+        return Err(refuse("a status outside 200-599"));
+    }
+    if count > 0 && headers.is_null() {
+        return Err(refuse("headers is NULL with a count above 0"));
+    }
+    let fields = if count == 0 { &[][..] } else { unsafe { core::slice::from_raw_parts(headers, count as usize) } };
+    let mut a = LaterAnswer { status: status as u16, ..Default::default() };
+    for h in fields {
+        let (n, v) = unsafe { (h.name.as_bytes(), h.value.as_bytes()) };
+        let own = ["date", "server", "content-length", "transfer-encoding", "connection"]
+            .iter()
+            .any(|o| o.as_bytes().eq_ignore_ascii_case(n));
+        if own || n.is_empty() || !n.iter().all(|&b| is_tchar(b)) || v.iter().any(|&b| b < 0x20 && b != b'\t') {
+            return Err(refuse("a field brisk sets itself, or a malformed field"));
+        }
+        a.headers.push((String::from_utf8_lossy(n).into_owned(), String::from_utf8_lossy(v).into_owned()));
+    }
+    Ok(a)
+}
+
+const NOT_SUSPENDED: &str = "the handle is not a suspended request (answered, cancelled, or never valid)";
+const NOT_OPEN: &str = "the handle is not an open stream (ended, cancelled, taken, or never valid)";
+
+/// Gives a suspended request its answer (or stream head); -1 if it is not suspended.
+fn give(handle: u64, a: LaterAnswer, drain: Option<Cb<brisk_callback_fn>>) -> i32 {
+    let mut st = state();
+    match st.later.get_mut(&handle) {
+        Some(s) if !s.cancelled && s.answer.is_none() => {
+            s.answer = Some(a);
+            s.drain = drain;
+            0
+        }
+        _ => refuse(NOT_SUSPENDED),
+    }
+}
+
+unsafe extern "C" fn fake_resume(
+    handle: u64,
+    status: u32,
+    headers: *const brisk_header,
+    count: u32,
+    body: *const c_void,
+    len: u64,
+) -> i32 {
+    match unsafe { later_head(status, headers, count) } {
+        Ok(mut a) => {
+            a.body = unsafe { bytes(body, len) }.to_vec();
+            give(handle, a, None)
+        }
+        Err(rc) => rc,
+    }
+}
+
+unsafe extern "C" fn fake_stream_open(
+    handle: u64,
+    status: u32,
+    headers: *const brisk_header,
+    count: u32,
+    drain: Option<brisk_callback_fn>,
+    arg: *mut c_void,
+) -> i32 {
+    match unsafe { later_head(status, headers, count) } {
+        Ok(mut a) => {
+            a.streamed = true;
+            give(handle, a, drain.map(|f| Cb(f, arg)))
+        }
+        Err(rc) => rc,
+    }
+}
+
+unsafe extern "C" fn fake_stream_send(handle: u64, data: *const c_void, len: u64) -> i32 {
+    let mut st = state();
+    let Some(s) = st.later.get_mut(&handle) else { return refuse(NOT_OPEN) };
+    if s.open_stream().is_none() {
+        return refuse(NOT_OPEN);
+    }
+    if s.unread > 0 && s.unread + len > STREAM_BOUND {
+        s.wants_drain = true;
+        return BRISK_STREAM_FULL;
+    }
+    s.unread += len;
+    let a = s.open_stream().expect("open");
+    a.body.extend_from_slice(unsafe { bytes(data, len) });
+    0
+}
+
+unsafe extern "C" fn fake_stream_end(handle: u64) -> i32 {
+    let mut st = state();
+    match st.later.get_mut(&handle).and_then(Suspended::open_stream) {
+        Some(a) => {
+            a.ended = true;
+            0
+        }
+        None => refuse(NOT_OPEN),
+    }
+}
+
+unsafe extern "C" fn fake_body_read(handle: u64, on_body: Option<brisk_body_fn>, arg: *mut c_void) -> i32 {
+    let mut st = state();
+    match (st.later.get_mut(&handle), on_body) {
+        (Some(s), Some(f)) if !s.cancelled && s.answer.is_none() && s.body_open && s.on_body.is_none() => {
+            s.on_body = Some(Cb(f, arg));
+            0
+        }
+        _ => refuse("no body to read now: not a suspended body-stream request, a read pending, or the end was read"),
+    }
+}
+
+unsafe extern "C" fn fake_timer_start(ms: u64, fire: Option<brisk_callback_fn>, arg: *mut c_void) -> u64 {
+    let Some(f) = fire else {
+        refuse("fire is NULL");
+        return 0;
+    };
+    let mut st = state();
+    let due = st.clock + ms;
+    st.timers.push(FakeTimer { due, fire: Cb(f, arg), pending: true });
+    st.timers.len() as u64
+}
+
+unsafe extern "C" fn fake_timer_cancel(id: u64) -> i32 {
+    let mut st = state();
+    match usize::try_from(id).ok().and_then(|i| i.checked_sub(1)).and_then(|i| st.timers.get_mut(i)) {
+        Some(t) if t.pending => {
+            t.pending = false;
+            0
+        }
+        _ => refuse("the timer is not pending"),
+    }
+}
+
+unsafe extern "C" fn fake_config_type(cfg: *const brisk_config, key: brisk_str) -> i32 {
+    match unsafe { config(cfg).find(key.as_bytes()) } {
+        None => BRISK_CONFIG_ABSENT,
+        Some((_, Value::String(_), _)) => BRISK_CONFIG_STRING,
+        Some((_, Value::Int(_), _)) => BRISK_CONFIG_INT,
+        Some((_, Value::Bool(_), _)) => BRISK_CONFIG_BOOL,
+        Some((_, Value::Float(_), _)) => BRISK_CONFIG_DOUBLE,
+    }
+}
+
+unsafe extern "C" fn fake_config_name(_cfg: *const brisk_config) -> brisk_str {
+    brisk_str::from_bytes(b"test")
+}
+
+unsafe extern "C" fn fake_log_handle(_cfg: *const brisk_config) -> u64 {
+    1
+}
+
+unsafe extern "C" fn fake_log_to(_handle: u64, level: i32, message: brisk_str) {
+    unsafe { fake_log(core::ptr::null_mut(), level, message) }
+}
+
+unsafe extern "C" fn fake_set_reason(ctx: *mut brisk_ctx, phrase: brisk_str) -> i32 {
+    let mut out = unsafe { fake(ctx) }.out.borrow_mut();
+    let p = unsafe { phrase.as_bytes() };
+    if out.kind != Body::None || p.is_empty() || p.len() > 48 || p.iter().any(|&b| (b < 0x20 && b != b'\t') || b > 0x7e)
+    {
+        return out.refuse();
+    }
+    out.reason = Some(String::from_utf8_lossy(p).into_owned());
+    0
+}
+
+unsafe extern "C" fn fake_upgrade(
+    handle: u64,
+    headers: *const brisk_header,
+    count: u32,
+    on_read: Option<brisk_read_fn>,
+    drain: Option<brisk_callback_fn>,
+    arg: *mut c_void,
+) -> i32 {
+    let Some(read) = on_read else { return refuse("on_read is NULL") };
+    let mut a = match unsafe { later_head(200, headers, count) } {
+        Ok(a) => a,
+        Err(rc) => return rc,
+    };
+    a.status = 101;
+    a.headers.push(("Connection".to_owned(), "Upgrade".to_owned()));
+    a.streamed = true;
+    a.upgraded = true;
+    let mut st = state();
+    match st.later.get_mut(&handle) {
+        Some(s) if !s.cancelled && s.answer.is_none() && s.upgradable => {
+            s.answer = Some(a);
+            s.drain = drain.map(|f| Cb(f, arg));
+            s.on_read = Some(Cb(read, arg));
+            0
+        }
+        _ => refuse("the handle is not a suspended request that asked for an upgrade"),
+    }
+}
+
+unsafe extern "C" fn fake_upgrade_timeout(handle: u64, ms: u64) -> i32 {
+    let mut st = state();
+    match st.later.get_mut(&handle).and_then(Suspended::open_stream) {
+        Some(a) if a.upgraded => {
+            a.idle_timeout_ms = ms;
+            0
+        }
+        _ => refuse("the handle is not an open upgraded connection"),
+    }
+}
+
+unsafe extern "C" fn fake_hijack(handle: u64, taken: Option<brisk_taken_fn>, arg: *mut c_void) -> i32 {
+    let Some(f) = taken else { return refuse("taken is NULL") };
+    let mut st = state();
+    match st.later.get_mut(&handle) {
+        Some(s) if !s.cancelled && s.answer.is_none() && !s.body_open => {
+            s.answer = Some(LaterAnswer { hijacked: true, ..Default::default() });
+            s.on_taken = Some(Cb(f, arg));
+            0
+        }
+        _ => refuse("the handle is not a suspended request with its body read"),
+    }
+}
+
+unsafe extern "C" fn fake_hijack_close(handle: u64) -> i32 {
+    let mut st = state();
+    match st.later.get_mut(&handle) {
+        Some(s) if !s.cancelled && s.answer.as_ref().is_some_and(|a| a.hijacked && !a.closed) => {
+            s.answer.as_mut().expect("hijacked").closed = true;
+            s.plugin_end = None; // closes the plugin's end
+            0
+        }
+        _ => refuse("the handle is not a connection taken by hijack()"),
+    }
+}
+
+unsafe extern "C" fn fake_last_error() -> brisk_str {
+    brisk_str::from_bytes(LAST_ERROR.with(Cell::get).as_bytes())
+}

@@ -375,7 +375,8 @@ fn entry_point_and_descriptor() {
     assert!(!d.is_null());
     let d = unsafe { &*d };
     assert_eq!(d.size as usize, std::mem::size_of::<brisk_plugin_descriptor>());
-    assert_eq!((d.abi_major, d.abi_minor, d.min_host_minor), (1, 0, 0));
+    assert_eq!((d.abi_major, d.abi_minor, d.min_host_minor), (1, 1, 0));
+    assert!(d.stopping.is_some());
     assert_eq!(unsafe { CStr::from_ptr(d.name) }, c"probe");
     assert_eq!(unsafe { CStr::from_ptr(d.version) }, c"2.3.4");
     assert_eq!(d.capabilities, 0);
