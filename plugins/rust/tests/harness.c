@@ -249,9 +249,10 @@ int main(int argc, char** argv) {
     const brisk_plugin_descriptor* d = entry(BRISK_PLUGIN_ABI_MAJOR, BRISK_PLUGIN_ABI_MINOR, &host);
     CHECK(d != NULL);
     if (d == NULL) return 1;
-    /* The crate's descriptor is 1.0's: a 1.1 host reads `size` before any field 1.1 appended. */
-    CHECK(d->size == offsetof(brisk_plugin_descriptor, reserved) + sizeof d->reserved);
-    CHECK(d->abi_major == 1 && d->abi_minor == 0 && d->min_host_minor == 0);
+    /* The crate's descriptor is 1.1's, with `stopping`; it runs on a 1.0 host too. */
+    CHECK(d->size == sizeof(brisk_plugin_descriptor));
+    CHECK(d->abi_major == 1 && d->abi_minor == 1 && d->min_host_minor == 0);
+    CHECK(d->stopping != NULL);
     CHECK(d->name != NULL && strcmp(d->name, "rust-example") == 0);
     CHECK(d->version != NULL && strcmp(d->version, "1.0.0") == 0);
     CHECK(d->capabilities == 0);
