@@ -477,16 +477,26 @@ int32_t host_timer_cancel(uint64_t timer) {
     return loop && loop->cancel_timer(timer) ? 0 : refuse("the timer is not pending on this thread");
 }
 
-void log_as(std::string_view who, int32_t level, brisk_str message) {
-    auto lvl = level <= BRISK_LOG_DEBUG  ? spdlog::level::debug
-               : level == BRISK_LOG_INFO ? spdlog::level::info
-               : level == BRISK_LOG_WARN ? spdlog::level::warn
-                                         : spdlog::level::err;
-    spdlog::log(lvl, "[{}] {}", who, view(message));
+spdlog::level::level_enum level_of(int32_t level) noexcept {
+    return level <= BRISK_LOG_DEBUG  ? spdlog::level::debug
+           : level == BRISK_LOG_INFO ? spdlog::level::info
+           : level == BRISK_LOG_WARN ? spdlog::level::warn
+                                     : spdlog::level::err;
 }
 
+void log_as(std::string_view who, int32_t level, brisk_str message) {
+    spdlog::log(level_of(level), "[{}] {}", who, view(message));
+}
+
+// In handle(): the request's connection id and number, as the access log's
+// $connection and $connection_requests give them, so the two can be matched.
 void host_log(brisk_ctx* ctx, int32_t level, brisk_str message) {
-    log_as(ctx ? std::string_view(ctx->instance->name()) : std::string_view("plugin"), level, message);
+    if (!ctx) {
+        log_as("plugin", level, message);
+        return;
+    }
+    spdlog::log(level_of(level), "[{}] conn={} req={}: {}", ctx->instance->name(), ctx->request.connection_id,
+                ctx->request.request_number, view(message));
 }
 
 // Instance names, interned for the process's life: what config_name() and

@@ -656,10 +656,15 @@ class FailureTest(PluginTestCase):
         self.assertEqual(r.header_all("connection"), [])
         self.assert_still_serving(srv)
 
-    def test_log_is_prefixed_with_the_instance(self):
-        srv = self.start_plugins("--plugin", "/c/=" + self.so)
-        self.assertEqual(self.get_one(srv, "/c/log").body, b"logged\n")
-        self.assert_logged(srv, "[warning] [fx_crashy] fx_crashy says hi")
+    def test_log_is_prefixed_with_the_instance_and_the_request(self):
+        srv = self.start_plugins("--plugin", "/c/=" + self.so, "--loops", "1")
+        with srv.connect() as c:
+            # The second request of a connection: its number, and the connection's id ($connection).
+            c.send(get("/plaintext") + get("/c/log"))
+            self.assertEqual(c.read_response().status, 200)
+            self.assertEqual(c.read_response().body, b"logged\n")
+        self.assert_logged(srv, " req=2: fx_crashy says hi")
+        self.assertRegex(srv.stderr(), r"\[warning\] \[fx_crashy\] conn=[1-9][0-9]* req=2: fx_crashy says hi\n")
 
 
 class KeptViewTest(PluginTestCase):

@@ -4,8 +4,9 @@
 #   1. cmake --install BUILD --prefix TMP
 #   2. the 3-line CMake project of tests/plugins/out_of_tree/ (find_package(BriskPlugin)
 #      + brisk_add_plugin) configured and built against TMP, warnings as errors
-#   3. examples/c-plugin/greet.c built by hand with `pkg-config brisk-plugin`
-#   4. both .so files export brisk_plugin_entry_v1 only, and answer through the
+#   3. the same project against the build tree itself (CMAKE_PREFIX_PATH=BUILD_DIR), uninstalled
+#   4. examples/c-plugin/greet.c built by hand with `pkg-config brisk-plugin`
+#   5. both .so files export brisk_plugin_entry_v1 only, and answer through the
 #      installed fake host (plugin_testing.hpp)
 #
 #   out_of_tree_test.sh BUILD_DIR SOURCE_DIR [CMAKE [GENERATOR [CC [CXX]]]]
@@ -42,6 +43,14 @@ step "configure and build tests/plugins/out_of_tree against the install"
 shout="$tmp/shout/plugins/libshout.so"
 [ -f "$shout" ] || { echo "out-of-tree: $shout was not built" >&2; exit 1; }
 
+step "configure and build tests/plugins/out_of_tree against the build tree, uninstalled"
+"$cmake" -G "$generator" -S "$src/tests/plugins/out_of_tree" -B "$tmp/shout-build-tree" \
+    -DCMAKE_PREFIX_PATH="$build" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_FLAGS="$warnings" \
+    -DCMAKE_BUILD_TYPE=Release >"$tmp/configure-tree.log" || { cat "$tmp/configure-tree.log"; exit 1; }
+"$cmake" --build "$tmp/shout-build-tree" >"$tmp/build-tree.log" || { cat "$tmp/build-tree.log"; exit 1; }
+[ -f "$tmp/shout-build-tree/plugins/libshout.so" ] ||
+    { echo "out-of-tree: libshout.so was not built against the build tree" >&2; exit 1; }
+
 step "build examples/c-plugin/greet.c with pkg-config"
 export PKG_CONFIG_PATH="$prefix/share/pkgconfig"
 unset PKG_CONFIG_LIBDIR PKG_CONFIG_SYSROOT_DIR
@@ -56,7 +65,7 @@ greet="$tmp/libgreet.so"
     "${plugin_ldflags[@]}" -o "$greet"
 
 step "exported symbols"
-for so in "$shout" "$greet"; do
+for so in "$shout" "$tmp/shout-build-tree/plugins/libshout.so" "$greet"; do
     exports=$(nm -D --defined-only "$so" | awk '{print $3}' | sort | tr '\n' ' ')
     if [ "$exports" != "brisk_plugin_entry_v1 " ]; then
         echo "out-of-tree: $so exports '$exports', expected brisk_plugin_entry_v1 only" >&2

@@ -192,8 +192,10 @@ typedef struct brisk_host_api {
 
     /* -- instance ------------------------------------------------------------ */
     /**
-     * Writes into brisk's log, prefixed with the instance name; with `ctx`
-     * NULL (outside handle()) the prefix is "plugin".
+     * Writes into brisk's log, prefixed with the instance name and, with a
+     * `ctx`, the request's connection id and number ("[hello] conn=ID req=N:
+     * ...", as the access log's $connection and $connection_requests); with
+     * `ctx` NULL (outside handle()) the prefix is "plugin".
      */
     void (*log)(brisk_ctx* ctx, int32_t level, brisk_str message);
 
