@@ -91,7 +91,8 @@ int32_t or_refused(F&& f) noexcept {
 constexpr std::string_view kNoCtx = "no request context (ctx is NULL)";
 constexpr std::string_view kNullBytes = "data is NULL with a length above 0, or the length is absurd";
 constexpr std::string_view kBodySent = "the body has begun (or is a stream): too late for this call";
-constexpr std::string_view kNotSuspended = "the handle is not a suspended request (answered, cancelled, or never valid)";
+constexpr std::string_view kNotSuspended =
+    "the handle is not a suspended request (answered, cancelled, or never valid)";
 
 // ---- request -------------------------------------------------------------
 
@@ -191,7 +192,8 @@ int32_t host_set_reason(brisk_ctx* ctx, brisk_str phrase) {
     if (phrase.len == 0 || phrase.len > http::kMaxReason) return refuse("a reason phrase empty or over 48 bytes");
     for (char c : view(phrase)) {
         const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 ? u != '\t' : u > 0x7e) return refuse("a reason phrase with a byte other than visible ASCII, space or tab");
+        if (u < 0x20 ? u != '\t' : u > 0x7e)
+            return refuse("a reason phrase with a byte other than visible ASCII, space or tab");
     }
     Reply& r = reply_of(ctx);
     if (r.kind == Reply::Kind::stream || !r.pieces.empty()) return refuse(kBodySent);
@@ -408,8 +410,9 @@ int32_t host_body_read(uint64_t handle, void (*on_body)(void*, const void*, uint
         read->arg = arg;
         return Suspensions::get().read_body(handle, std::move(read))
                    ? 0
-                   : refuse("no body to read now: not a suspended body-stream request, a read pending, or the end "
-                            "was read");
+                   : refuse(
+                         "no body to read now: not a suspended body-stream request, a read pending, or the end "
+                         "was read");
     });
 }
 

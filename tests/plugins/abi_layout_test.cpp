@@ -73,8 +73,7 @@ TEST_CASE("plugin ABI: structs have no padding holes", "[plugins][abi]") {
     CHECK(offsetof(brisk_request, reserved) + sizeof(brisk_request::reserved) == sizeof(brisk_request));
     // 1.1 appended eighteen functions after the host table's reserved slots.
     CHECK(offsetof(brisk_host_api, reserved) + sizeof(brisk_host_api::reserved) == offsetof(brisk_host_api, suspend));
-    CHECK(offsetof(brisk_host_api, last_error) + sizeof(brisk_host_api::last_error) ==
-          sizeof(brisk_host_api));
+    CHECK(offsetof(brisk_host_api, last_error) + sizeof(brisk_host_api::last_error) == sizeof(brisk_host_api));
     // 1.1 appended stopping after the descriptor's reserved slots.
     CHECK(offsetof(brisk_plugin_descriptor, reserved) + sizeof(brisk_plugin_descriptor::reserved) ==
           offsetof(brisk_plugin_descriptor, stopping));

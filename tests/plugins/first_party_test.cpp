@@ -338,7 +338,7 @@ TEST_CASE("websocket: the handshake, an echoed message, ping and close, through 
     CHECK(host.later(res.suspended)->body == std::string("\x81\x02hi", 4));
     REQUIRE(host.client_send(res.suspended, client_frame(0x9, "p")));
     CHECK(host.later(res.suspended)->body.substr(4) == std::string("\x8a\x01p", 3));  // the pong
-    REQUIRE(host.client_send(res.suspended, client_frame(0x8, "\x03\xe8")));         // close 1000
+    REQUIRE(host.client_send(res.suspended, client_frame(0x8, "\x03\xe8")));          // close 1000
     answer = host.later(res.suspended);
     CHECK(answer->body.substr(7) == std::string("\x88\x02\x03\xe8", 4));
     CHECK(answer->ended);

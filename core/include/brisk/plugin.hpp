@@ -672,8 +672,8 @@ public:
      * request did not ask for an upgrade or is not suspended.
      * brisk/websocket.hpp builds WebSocket on it.
      */
-    bool upgrade(Fields headers, void (*on_read)(void* arg, const void* data, std::uint64_t len),
-                 void (*drain)(void*), void* arg) const {
+    bool upgrade(Fields headers, void (*on_read)(void* arg, const void* data, std::uint64_t len), void (*drain)(void*),
+                 void* arg) const {
         brisk_header fields[16];
         const std::uint32_t n = to_fields(headers, fields);
         if (n > 16) return false;

@@ -510,13 +510,13 @@ public:
     struct LaterAnswer {
         std::uint32_t status = 0;
         std::vector<std::pair<std::string, std::string>> headers;
-        std::string body;       // a stream's: every byte taken so far
-        bool streamed = false;  // stream_open() gave the head
-        bool ended = false;     // a stream's stream_end() came
-        bool upgraded = false;  // upgrade() answered 101: the connection is the plugin's
+        std::string body;                   // a stream's: every byte taken so far
+        bool streamed = false;              // stream_open() gave the head
+        bool ended = false;                 // a stream's stream_end() came
+        bool upgraded = false;              // upgrade() answered 101: the connection is the plugin's
         std::uint64_t idle_timeout_ms = 0;  // upgrade_timeout()'s last value
-        bool hijacked = false;  // hijack() asked for the socket
-        bool closed = false;    // hijack_close() came
+        bool hijacked = false;              // hijack() asked for the socket
+        bool closed = false;                // hijack_close() came
     };
 
     /** Bytes of a stream the fake client has not read, past which stream_send() is refused (brisk's bound). */
