@@ -126,7 +126,9 @@ std::optional<int> parse_command_line(int argc, const char* const* argv, Options
     }
     if (check_config) {
         // The plugins are loaded and created as start-up would (then destroyed): every failing instance is listed.
-        if (const std::vector<std::string> problems = check_plugins(options.server); !problems.empty()) {
+        std::vector<std::string> problems = check_plugins(options.server);
+        if (std::string tls = check_tls(options.server); !tls.empty()) problems.push_back(std::move(tls));
+        if (!problems.empty()) {
             for (const auto& problem : problems) err_stream << "brisk: " << problem << '\n';
             err_stream.flush();
             return exit_invalid;

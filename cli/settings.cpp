@@ -78,6 +78,43 @@ bool apply_io(Options& o, std::string_view v, const std::string&, std::string& e
     return true;
 }
 
+bool apply_tls_cert(Options& o, std::string_view v, const std::string&, std::string& error) {
+    if (v.empty()) {
+        error = "a certificate file name is empty";
+        return false;
+    }
+    o.tls_cert_files.emplace_back(v);
+    return true;
+}
+
+bool apply_tls_key(Options& o, std::string_view v, const std::string&, std::string& error) {
+    if (v.empty()) {
+        error = "a key file name is empty";
+        return false;
+    }
+    o.tls_key_files.emplace_back(v);
+    return true;
+}
+
+bool apply_tls_min_version(Options& o, std::string_view v, const std::string&, std::string& error) {
+    if (v != "1.2" && v != "1.3") {
+        error = "\"" + std::string(v) + "\": the oldest TLS version offered is 1.2 or 1.3";
+        return false;
+    }
+    o.server.tls_min_version = std::string(v);
+    return true;
+}
+
+bool apply_tls_ciphers(Options& o, std::string_view v, const std::string&, std::string&) {
+    o.server.tls_ciphers = std::string(v);
+    return true;
+}
+
+bool apply_tls_ciphersuites(Options& o, std::string_view v, const std::string&, std::string&) {
+    o.server.tls_ciphersuites = std::string(v);
+    return true;
+}
+
 bool apply_trusted_proxy(Options& o, std::string_view v, const std::string&, std::string& error) {
     Cidr range;
     if (!parse_cidr(v, range, error)) return false;
@@ -270,8 +307,8 @@ std::string none_shown(const Options&) { return {}; }
 const std::array setting_table{
     text(
         "listen", ValueKind::text_list, "ADDR",
-        "host:port, [v6]:port, :port (all IPv4) or unix:/path, with \",proxy\" for a PROXY protocol listener; "
-        "repeatable, replaces the file's list",
+        "host:port, [v6]:port, :port (all IPv4) or unix:/path, with \",proxy\" for a PROXY protocol listener "
+        "and \",tls\" for HTTPS; repeatable, replaces the file's list",
         apply_listen, [](const Options&) { return std::string(default_listen); },
         [](Options& o) { o.server.listen.clear(); }),
     [] {
@@ -338,6 +375,26 @@ const std::array setting_table{
           server_field(&Config::blocking_threads), 1, max_blocking_threads),
     count("blocking-queue", "Requests waiting for a blocking thread; the one over gets a 503",
           server_field(&Config::blocking_queue), 1, max_u32),
+    text("tls-cert", ValueKind::text_list, "FILE",
+         "Certificate chain (PEM) for the TLS listeners; repeatable, paired in order with --tls-key; SNI picks "
+         "by subjectAltName, the first is the default; replaces the file's list",
+         apply_tls_cert, none_shown, [](Options& o) { o.tls_cert_files.clear(); }),
+    text("tls-key", ValueKind::text_list, "FILE",
+         "Private key (PEM) of the --tls-cert of the same position; repeatable; replaces the file's list",
+         apply_tls_key, none_shown, [](Options& o) { o.tls_key_files.clear(); }),
+    text("tls-min-version", ValueKind::text, "VER", "Oldest TLS version offered: 1.2 or 1.3", apply_tls_min_version,
+         [](const Options& d) { return d.server.tls_min_version; }),
+    text("tls-ciphers", ValueKind::text, "LIST",
+         "TLS 1.2 cipher list (OpenSSL syntax); default: the forward-secret AEAD suites of Mozilla's intermediate "
+         "profile",
+         apply_tls_ciphers, [](const Options&) { return std::string("intermediate"); }),
+    text("tls-ciphersuites", ValueKind::text, "LIST",
+         "TLS 1.3 cipher suites (OpenSSL syntax); default: "
+         "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
+         apply_tls_ciphersuites, [](const Options&) { return std::string("the three AEAD suites"); }),
+    duration("tls-handshake-timeout",
+             "Close a TLS connection whose handshake and first request's start take longer; 0 = no limit",
+             server_field(&Config::tls_handshake_timeout)),
     duration("shutdown-timeout",
              "After SIGTERM, close what is still in flight after this long and exit 1; 0 = wait for it",
              own_field(&Options::shutdown_timeout)),
@@ -699,6 +756,28 @@ unsigned usable_cores() {
     return std::max(1u, std::thread::hardware_concurrency());
 }
 
+namespace {
+
+// --tls-cert and --tls-key pair up by position; a TLS listener needs one pair at least.
+void pair_tls_certs(Options& o, std::vector<std::string>& errors) {
+    if (o.tls_cert_files.size() != o.tls_key_files.size()) {
+        auto times = [](std::size_t n) { return std::to_string(n) + (n == 1 ? " time" : " times"); };
+        errors.push_back("--tls-cert (tls_cert) is given " + times(o.tls_cert_files.size()) +
+                         " and --tls-key (tls_key) " + times(o.tls_key_files.size()) +
+                         ": each certificate needs its key, in the same order");
+        return;
+    }
+    o.server.tls_certs.clear();
+    for (std::size_t i = 0; i < o.tls_cert_files.size(); ++i)
+        o.server.tls_certs.push_back(TlsCert{o.tls_cert_files[i], o.tls_key_files[i]});
+    const bool tls =
+        std::any_of(o.server.listen.begin(), o.server.listen.end(), [](const ListenAddress& a) { return a.tls; });
+    if (tls && o.server.tls_certs.empty())
+        errors.push_back("a TLS listener (\",tls\") needs a certificate: give --tls-cert FILE --tls-key FILE");
+}
+
+}  // namespace
+
 void finalize(Options& o, std::vector<std::string>& errors) {
     if (o.server.listen.empty()) {
         ListenAddress address;
@@ -707,6 +786,7 @@ void finalize(Options& o, std::vector<std::string>& errors) {
         o.server.listen.push_back(std::move(address));
     }
     check_listen(o, errors);
+    pair_tls_certs(o, errors);
     if (o.server.loops == 0) o.server.loops = std::min(usable_cores(), max_loops);
     if (const char* env = std::getenv("BRISK_IO"); env && *env && !o.io_given) {
         std::string error;

@@ -38,6 +38,9 @@ struct Options {
     /** Whether idle_timeout was set; otherwise it follows read_timeout. */
     bool idle_timeout_given = false;
     bool io_given = false;  // else the BRISK_IO environment variable may choose
+    /** --tls-cert and --tls-key files, paired in order by finalize() into Config::tls_certs. */
+    std::vector<std::string> tls_cert_files;
+    std::vector<std::string> tls_key_files;
 };
 
 /** How a setting's value is written. */

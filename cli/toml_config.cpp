@@ -263,7 +263,7 @@ private:
                         read_listen_table(setting, *et);
                     else
                         wrong_type(key, element,
-                                   key == "listen" ? "a string or an { address, proxy } table" : "a string");
+                                   key == "listen" ? "a string or an { address, proxy, tls } table" : "a string");
                 }
             } else {
                 wrong_type(key, node, "a string or an array of strings");
@@ -272,24 +272,24 @@ private:
         }
     }
 
-    // [[listen]] with address = "HOST:PORT" and proxy = true: the same as "HOST:PORT,proxy".
+    // [[listen]] with address = "HOST:PORT", proxy = true and tls = true: the same as "HOST:PORT,proxy,tls".
     void read_listen_table(const Setting& setting, const toml::table& table) {
         std::string address;
-        bool proxy = false, ok = true;
+        bool proxy = false, tls = false, ok = true;
         for (auto&& [k, v] : table) {
             if (k.str() == "address" && v.as_string()) {
                 address = v.as_string()->get();
             } else if (k.str() == "address") {
                 ok = false;
                 wrong_type("listen.address", v, "a string");
-            } else if (k.str() == "proxy" && v.as_boolean()) {
-                proxy = v.as_boolean()->get();
-            } else if (k.str() == "proxy") {
+            } else if ((k.str() == "proxy" || k.str() == "tls") && v.as_boolean()) {
+                (k.str() == "proxy" ? proxy : tls) = v.as_boolean()->get();
+            } else if (k.str() == "proxy" || k.str() == "tls") {
                 ok = false;
-                wrong_type("listen.proxy", v, "true or false");
+                wrong_type("listen." + std::string(k.str()), v, "true or false");
             } else {
                 ok = false;
-                problem(k.source(), "unknown key " + quoted(k.str()) + " in [[listen]] (known: address, proxy)");
+                problem(k.source(), "unknown key " + quoted(k.str()) + " in [[listen]] (known: address, proxy, tls)");
             }
         }
         if (!ok) return;
@@ -297,7 +297,7 @@ private:
             problem(table.source(), "[[listen]] needs an address");
             return;
         }
-        apply(setting, "listen", table, proxy ? address + ",proxy" : address);
+        apply(setting, "listen", table, address + (proxy ? ",proxy" : "") + (tls ? ",tls" : ""));
     }
 
     void read_plugins(const toml::node& node) {

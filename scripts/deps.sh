@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
     cmake ninja-build g++ pkg-config
-    libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev catch2
+    libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev catch2 libssl-dev openssl
     zlib1g-dev libbrotli-dev libzstd-dev liburing-dev
     curl python3 python3-websockets ca-certificates
     nginx-light slowhttptest libsystemd-dev haproxy

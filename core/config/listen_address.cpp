@@ -16,6 +16,7 @@ namespace {
 
 constexpr std::string_view unix_prefix = "unix:";
 constexpr std::string_view proxy_option = ",proxy";
+constexpr std::string_view tls_option = ",tls";
 
 // sun_path holds the path and its terminating NUL.
 constexpr std::size_t max_unix_path = sizeof(sockaddr_un{}.sun_path) - 1;
@@ -34,29 +35,32 @@ bool canonical_host(const std::string& host, std::string& out) {
 }  // namespace
 
 bool parse_listen_address(std::string_view text, ListenAddress& out, std::string& error) {
-    // Options follow the address after a comma; "proxy" is the only one.
-    if (text.ends_with(proxy_option)) {
-        std::string_view address = text.substr(0, text.size() - proxy_option.size());
-        if (address.ends_with(proxy_option)) {
-            error = "bad listen address \"" + std::string(text) + "\": \"proxy\" is given twice";
-            return false;
-        }
+    // Options follow the address after commas: "proxy" and "tls", each once, in any order.
+    for (std::string_view option : {proxy_option, tls_option}) {
+        if (!text.ends_with(option)) continue;
+        std::string_view address = text.substr(0, text.size() - option.size());
         ListenAddress result;
         if (!parse_listen_address(address, result, error)) {
-            // Name the address as written, option included.
+            // Name the address as written, options included.
             const std::string inner = "bad listen address \"" + std::string(address) + "\": ";
             error = "bad listen address \"" + std::string(text) + "\": " + error.substr(inner.size());
             return false;
         }
+        bool& flag = option == proxy_option ? result.proxy : result.tls;
+        if (flag) {
+            error = "bad listen address \"" + std::string(text) + "\": \"" + std::string(option.substr(1)) +
+                    "\" is given twice";
+            return false;
+        }
+        flag = true;
         result.text = std::string(text);
-        result.proxy = true;
         out = std::move(result);
         return true;
     }
     const std::string shown = "bad listen address \"" + std::string(text) + "\": ";
     if (std::size_t comma = text.find(','); comma != std::string_view::npos && !text.starts_with(unix_prefix)) {
         error = shown + "unknown option \"" + std::string(text.substr(comma + 1)) +
-                "\" after the address (the only one is \"proxy\")";
+                "\" after the address (the options are \"proxy\" and \"tls\")";
         return false;
     }
     auto fail = [&](std::string_view reason) {

@@ -313,7 +313,7 @@ uint64_t host_suspend(brisk_ctx* ctx, void (*cancel)(void*), void* arg) {
     if (r.kind != Reply::Kind::none || !r.pieces.empty() || r.headers_len)
         return no_handle("a response call was made already");
     r.later = Suspensions::get().suspend(*loop, const_cast<Conn&>(call.conn), cancel, arg, call.body_unread,
-                                         asks_upgrade(call.req));
+                                         asks_upgrade(call.req), call.conn.tls);
     r.later_timeout_ms = ctx->instance->handler_timeout_ms();
     return r.later;
 }
@@ -452,7 +452,7 @@ int32_t host_hijack(uint64_t handle, void (*taken)(void*, int32_t, const void*, 
         m->arg = arg;
         return Suspensions::get().hijack(handle, std::move(m))
                    ? 0
-                   : refuse("the handle is not a suspended request with its body read");
+                   : refuse("the handle is not a suspended request with its body read, on a connection without TLS");
     });
 }
 

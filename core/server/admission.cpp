@@ -66,8 +66,9 @@ const RefusalAnswer& refusal_answer(Refusal why) noexcept {
     return refusals.answers[static_cast<std::size_t>(why)];
 }
 
-void Loop::accepted(int fd, const sockaddr_storage* ss, bool proxy) {
+void Loop::accepted(int fd, const sockaddr_storage* ss, bool proxy, bool tls) {
     Conn& c = proto_->adopt(fd);
+    c.tls = tls;
     if (ss) {
         record_peer(*ss, c);
     } else if (needs_peer_) {

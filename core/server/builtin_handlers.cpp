@@ -1,4 +1,5 @@
 // brisk — metrics and health routes (see builtin_handlers.hpp).
+#include "net/tls.hpp"
 #include "server/builtin_handlers.hpp"
 
 #include <cstdio>
@@ -108,7 +109,8 @@ private:
         std::vector<std::uint64_t> requests(series_.size() * kStatusClasses), errors(series_.size());
         std::array<std::uint64_t, kLatencyBucketsUs.size() + 1> latency{};
         std::uint64_t latency_sum = 0, bytes_in = 0, bytes_out = 0, accepted = 0, rej_conc = 0, rej_ip = 0,
-                      rej_blocking = 0, open = 0, workers = 0, workers_idle = 0;
+                      rej_blocking = 0, open = 0, workers = 0, workers_idle = 0, tls_done = 0, tls_resumed = 0;
+        std::array<std::uint64_t, tls::kFailures> tls_failed{};
         const auto* stats = shared_ ? &shared_->stats : nullptr;
         if (stats) {
             for (const auto& ls : *stats) {
@@ -126,6 +128,9 @@ private:
                 rej_conc += get(ls->rejected_concurrency);
                 rej_ip += get(ls->rejected_per_ip);
                 rej_blocking += get(ls->rejected_blocking_queue);
+                tls_done += get(ls->tls_handshakes);
+                tls_resumed += get(ls->tls_resumed);
+                for (std::size_t f = 0; f < tls_failed.size(); ++f) tls_failed[f] += get(ls->tls_failed[f]);
                 open += get(ls->open);
                 std::uint64_t w = get(ls->workers), wi = get(ls->workers_idle);
                 workers += w;
@@ -194,6 +199,17 @@ private:
              "Connections refused at accept: 503 over --concurrency, 429 over --max-conns-per-ip.");
         out += "brisk_rejected_connections_total{reason=\"concurrency\"} " + std::to_string(rej_conc) + "\n";
         out += "brisk_rejected_connections_total{reason=\"per_ip\"} " + std::to_string(rej_ip) + "\n";
+        if (shared_ && shared_->tls) {
+            metric(out, "brisk_tls_handshakes_total", "counter", "TLS handshakes completed.", tls_done);
+            metric(out, "brisk_tls_resumed_handshakes_total", "counter",
+                   "TLS handshakes that resumed a session (a ticket).", tls_resumed);
+            head(out, "brisk_tls_handshake_failures_total", "counter",
+                 "TLS connections closed before their handshake completed (timeout: also before the first request).");
+            for (std::size_t f = 0; f < tls_failed.size(); ++f)
+                out += "brisk_tls_handshake_failures_total{reason=\"" +
+                       std::string(tls::failure_name(static_cast<tls::Failure>(f))) + "\"} " +
+                       std::to_string(tls_failed[f]) + "\n";
+        }
         metric(out, "brisk_blocking_queue_rejections_total", "counter",
                "Requests answered 503 because the blocking pool's queue was full.", rej_blocking);
         metric(out, "brisk_request_bytes_total", "counter",

@@ -31,8 +31,8 @@ enum class ConnState : std::uint8_t {
 };
 
 /** Which deadline a connection waits under; one list per kind. */
-enum class TimerKind : std::uint8_t { idle, read, write, linger, handler, none };
-inline constexpr std::size_t kTimerKinds = 5;
+enum class TimerKind : std::uint8_t { idle, read, write, linger, handler, handshake, none };
+inline constexpr std::size_t kTimerKinds = 6;
 
 struct Conn {
     Conn* prev = nullptr;  // timer list links
@@ -55,6 +55,7 @@ struct Conn {
     bool force_linger : 1 = false;  // after an error: drain what the client still sends
     // The accept path's:
     bool ip_counted : 1 = false;  // holds a --max-conns-per-ip slot
+    bool tls : 1 = false;         // from a ",tls" listener: bytes go through its TLS session
     std::uint8_t ip_len = 0;      // 4 or 16; 0 for unix sockets
     std::uint16_t port = 0;       // the client's
     std::uint32_t requests = 0;

@@ -45,6 +45,7 @@ inline void Http1<T>::enter(Conn& c, ConnState next, bool restart) {
     switch (next) {
     case ConnState::idle:
         if (c.worker) release_worker(c);
+        if (c.timer == TimerKind::handshake) break;  // a TLS connection's first deadline runs on
         // While draining, a moment for a request that may be on its way
         // (Loop::begin_drain gave it to those idle then), answered with
         // `Connection: close`.
@@ -149,6 +150,8 @@ inline void Http1<T>::on_event(Conn& c, unsigned events) {
 template <class T>
 void Http1<T>::start(Conn& c, bool proxy) {
     t_.opened(c);
+    // A TLS connection has this long for its handshake and the start of its first request.
+    if (c.tls) loop_.arm(c, TimerKind::handshake, cfg_.tls_handshake_timeout.count());
     if (proxy) [[unlikely]] {
         enter(c, ConnState::proxy_header);
         on_proxy_input(c);
@@ -555,6 +558,11 @@ void Http1<T>::on_timeout(Conn& c) {
         resume(c, Outcome::done);
         return;
     }
+    case TimerKind::handshake:
+        if (cfg_.log_all_errors) spdlog::info("TLS handshake timeout: closing");
+        if (loop_.stats_) bump(loop_.stats_->tls_failed[static_cast<std::size_t>(tls::Failure::timeout)]);
+        close(c);
+        return;
     case TimerKind::linger:
     case TimerKind::none:
         close(c);

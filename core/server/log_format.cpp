@@ -19,7 +19,7 @@ struct Named {
     Var var;
 };
 
-constexpr std::array<Named, 21> kVars{{
+constexpr std::array<Named, 25> kVars{{
     {"remote_addr", Var::remote_addr},
     {"remote_port", Var::remote_port},
     {"time_local", Var::time_local},
@@ -41,6 +41,10 @@ constexpr std::array<Named, 21> kVars{{
     {"connection_requests", Var::connection_requests},
     {"route", Var::route},
     {"loop", Var::loop},
+    {"scheme", Var::scheme},
+    {"ssl_protocol", Var::ssl_protocol},
+    {"ssl_cipher", Var::ssl_cipher},
+    {"ssl_server_name", Var::ssl_server_name},
 }};
 
 template <std::size_t N>
@@ -436,6 +440,18 @@ void Renderer::render(const Format& format, const Record& r, std::string& out) {
             break;
         case Var::loop:
             put_num(out, r.loop);
+            break;
+        case Var::scheme:
+            out += r.tls ? "https" : "http";
+            break;
+        case Var::ssl_protocol:
+            text(r.ssl_protocol);
+            break;
+        case Var::ssl_cipher:
+            text(r.ssl_cipher);
+            break;
+        case Var::ssl_server_name:
+            text(r.ssl_server_name);
             break;
         case Var::header:
             text(req ? req->header(piece.text) : std::string_view());

@@ -37,7 +37,11 @@ enum class Var : std::uint8_t {
     connection_requests,
     route,
     loop,
-    header,  // $http_NAME: `text` is the field name, lower-case, with '-' for '_'
+    scheme,           // http or https
+    ssl_protocol,     // TLSv1.3; empty without TLS
+    ssl_cipher,       // TLS_AES_128_GCM_SHA256
+    ssl_server_name,  // the SNI name
+    header,           // $http_NAME: `text` is the field name, lower-case, with '-' for '_'
 };
 
 struct Piece {
@@ -81,6 +85,8 @@ struct Record {
     std::uint64_t duration_us = 0;
     std::string_view route;  // empty: no route answered
     std::time_t now_s = 0;   // wall clock, whole seconds
+    bool tls = false;        // the connection speaks TLS
+    std::string_view ssl_protocol, ssl_cipher, ssl_server_name;
 };
 
 /** Renders lines; keeps the local-time strings of the current second. Not thread-safe: one per loop. */

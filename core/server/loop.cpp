@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <optional>
 #include <functional>
 
 #include "net/listener.hpp"
@@ -71,12 +72,12 @@ Loop::~Loop() {
     ::close(wake_fd_);
 }
 
-void Loop::add_listener(int fd, bool shared_with_other_loops, bool proxy, bool only_holder) {
+void Loop::add_listener(int fd, bool shared_with_other_loops, bool proxy, bool only_holder, bool tls) {
     int family = 0;
     std::uint16_t port = 0;
     net::tcp_endpoint(fd, family, port);
     const bool sole = family && only_holder && !shared_with_other_loops;
-    listeners_.push_back(ListenFd{fd, shared_with_other_loops, false, proxy, false, sole, family, port});
+    listeners_.push_back(ListenFd{fd, shared_with_other_loops, false, proxy, false, tls, sole, family, port});
     // One loop per listener for TCP (SO_REUSEPORT spreads connections);
     // a unix socket is shared, and EPOLLEXCLUSIVE wakes one loop per connection.
     std::uint32_t ev = EPOLLIN | (shared_with_other_loops ? EPOLLEXCLUSIVE : 0u);
@@ -116,7 +117,10 @@ void Loop::run() {
 }
 
 void Loop::run_epoll() {
-    Http1<EpollTransport> http1(*this, EpollTransport{poller_, cfg_.log_all_errors, observe_});
+    std::optional<TlsSessions> tls;
+    if (shared_.tls) tls.emplace(*shared_.tls, stats_);
+    tls_sessions_ = tls ? &*tls : nullptr;
+    Http1<EpollTransport> http1(*this, EpollTransport{poller_, cfg_.log_all_errors, observe_, tls ? &*tls : nullptr});
     proto_ = &http1;
     epoll_event events[kMaxEvents];
     while (!draining_ || open_ > 0 || close_deadline_ms_) {
@@ -126,7 +130,7 @@ void Loop::run_epoll() {
             std::uint64_t tag = events[i].data.u64;
             if (tag & 1) {
                 const ListenFd& l = listeners_[tag >> 2];
-                if (!l.paused) accept_from(l.fd, l.proxy);
+                if (!l.paused) accept_from(l);
             } else if (tag == kWakeTag) {
                 std::uint64_t v;
                 [[maybe_unused]] ssize_t r = read(wake_fd_, &v, sizeof v);
@@ -134,7 +138,10 @@ void Loop::run_epoll() {
                 wake_pending_ = true;
             } else {
                 Conn& c = *static_cast<Conn*>(events[i].data.ptr);
-                http1.on_event(c, EpollTransport::events(c, events[i].events));
+                unsigned ev = EpollTransport::events(c, events[i].events);
+                if (c.tls && (ev & kOutput) && !http1.transport().writable(c)) [[unlikely]]
+                    ev |= kFailed;
+                http1.on_event(c, ev);
             }
         }
         after_wait();
@@ -213,18 +220,18 @@ void Loop::fini_handlers() noexcept {
     for (Handler* h : router_.handlers()) h->loop_fini(index_);
 }
 
-bool Loop::accept_from(int listen_fd, bool proxy) {
+bool Loop::accept_from(const ListenFd& l) {
     for (int i = 0; i < kMaxAcceptsPerWake; ++i) {
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
-        int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(l.fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             // Out of descriptors: stop accepting for a moment instead of spinning.
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) pause_accepts();
             return false;
         }
-        accepted(fd, &ss, proxy);
+        accepted(fd, &ss, l.proxy, l.tls);
     }
     return true;
 }
@@ -301,7 +308,7 @@ void Loop::begin_drain() {
     }
     if (close_deadline_ms_) {
         for (const ListenFd& l : listeners_)
-            if (!l.paused) accept_from(l.fd, l.proxy);
+            if (!l.paused) accept_from(l);
     } else {
         close_listeners_when_quiet();
     }
@@ -347,7 +354,7 @@ void Loop::close_listeners_when_quiet() {
     }
     for (const ListenFd& l : listeners_) {
         if (l.paused) continue;
-        for (int round = 0; round < kMaxDrainAcceptRounds && accept_from(l.fd, l.proxy); ++round) {}
+        for (int round = 0; round < kMaxDrainAcceptRounds && accept_from(l); ++round) {}
     }
     if (held) {
         next_close_check_ms_ = now_ms_ + kCloseCheckMs;

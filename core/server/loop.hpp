@@ -30,6 +30,8 @@
 
 namespace brisk {
 
+class TlsSessions;
+
 /** Copies the client's address and port from accept's sockaddr. */
 void record_peer(const sockaddr_storage& ss, Conn& c) noexcept;
 
@@ -53,7 +55,8 @@ public:
      * other process holds the socket (it is not inherited), so closing it
      * here ends it.
      */
-    void add_listener(int fd, bool shared_with_other_loops, bool proxy = false, bool only_holder = false);
+    void add_listener(int fd, bool shared_with_other_loops, bool proxy = false, bool only_holder = false,
+                      bool tls = false);
 
     /**
      * Per-loop set-up of every handler, on the loop's thread. Throws (after
@@ -112,7 +115,8 @@ private:
     /** After each wait, on either backend: wake-ups, deadlines, worker reaping, gauges, paused accepts. */
     void after_wait();
     /** Accepts up to kMaxAcceptsPerWake connections; true if it stopped at that cap (more may wait). */
-    bool accept_from(int listen_fd, bool proxy);
+    struct ListenFd;
+    bool accept_from(const ListenFd& l);
     /** Out of descriptors or memory: stops accepting for kAcceptPauseMs. */
     void pause_accepts();
     void stop_accepting(std::size_t i) noexcept;
@@ -159,7 +163,7 @@ private:
 
     // --- admission.cpp: the accept path's policy
     /** A connection just accepted: limits, then its first input. `ss` may be null (peer unknown yet). */
-    void accepted(int fd, const sockaddr_storage* ss, bool proxy);
+    void accepted(int fd, const sockaddr_storage* ss, bool proxy, bool tls);
     /** For a request from a trusted proxy: the client its X-Forwarded-For names. */
     void resolve_forwarded(Conn& c, Worker& w);
     /** Answers a connection refused at accept (counted and observed) and lets it linger. */
@@ -224,12 +228,14 @@ private:
         bool paused;
         bool proxy;  // connections start with a PROXY protocol header
         bool armed;  // io_uring: a multishot accept is in flight
+        bool tls;    // connections speak TLS
         bool sole;   // TCP, and closing it ends the socket (not inherited, not shared by loops)
         int family;  // AF_INET or AF_INET6 for TCP, else 0
         std::uint16_t port;
     };
     std::vector<ListenFd> listeners_;
-    std::unique_ptr<net::Ring> ring_;  // null on epoll
+    std::unique_ptr<net::Ring> ring_;      // null on epoll
+    TlsSessions* tls_sessions_ = nullptr;  // while run() runs, with a TLS listener
     // io_uring accepts give no address: ask for it when something reads it.
     bool needs_peer_ = false;
     // The connections' protocol over this loop's transport, while run() runs.

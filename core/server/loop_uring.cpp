@@ -24,6 +24,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "server/http1_connection_impl.hpp"
 #include "server/loop.hpp"
@@ -71,7 +72,10 @@ bool Loop::start_uring() {
 }
 
 void Loop::run_uring() {
-    Http1<UringTransport> http1(*this, UringTransport{*ring_, cfg_.log_all_errors});
+    std::optional<TlsSessions> tls;
+    if (shared_.tls) tls.emplace(*shared_.tls, stats_);
+    tls_sessions_ = tls ? &*tls : nullptr;
+    Http1<UringTransport> http1(*this, UringTransport{*ring_, cfg_.log_all_errors, tls ? &*tls : nullptr});
     proto_ = &http1;
     unsigned last = 0;  // completions of the last pass
     // Draining ends once no connection is left and every accept has
@@ -128,7 +132,7 @@ void Loop::on_accepted(std::size_t i, const io_uring_cqe& cqe) {
     ListenFd& l = listeners_[i];
     if (!(cqe.flags & IORING_CQE_F_MORE)) l.armed = false;
     if (cqe.res >= 0) {
-        accepted(cqe.res, nullptr, l.proxy);
+        accepted(cqe.res, nullptr, l.proxy, l.tls);
     } else if (int err = -cqe.res; err != ECANCELED && err != ECONNABORTED && err != EINTR && err != EAGAIN) {
         // Out of descriptors or memory (or worse): a pause, instead of a spin.
         errno = err;
@@ -144,17 +148,33 @@ void Loop::on_received(Http1<UringTransport>& h, Conn& c, const io_uring_cqe& cq
         const unsigned id = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
         // Input while lingering is dropped here: the transport's discard().
         const auto n = static_cast<std::size_t>(res);
-        if (c.state == ConnState::handling && c.worker->stage == Worker::Stage::body_stream)
-            c.worker->take_input(ring_->buffer(id), n, false);  // a piece of the body a plugin reads
-        else if (c.state == ConnState::handling)
-            c.worker->held.append(ring_->buffer(id), n);
-        else if (c.state == ConnState::streaming && h.upgraded(c))
-            h.bind_worker(c).take_input(ring_->buffer(id), n, false);  // the plugin's, at once
-        else if (c.state == ConnState::streaming)
-            h.bind_worker(c).held.append(ring_->buffer(id), n);  // read once the stream has ended
-        else if (c.state != ConnState::closed && c.state != ConnState::lingering)
-            h.bind_worker(c).take_input(ring_->buffer(id), n, observe_);
-        ring_->recycle(id);
+        auto take = [&](const char* data, std::size_t len) {
+            if (c.state == ConnState::handling && c.worker->stage == Worker::Stage::body_stream)
+                c.worker->take_input(data, len, false);  // a piece of the body a plugin reads
+            else if (c.state == ConnState::handling)
+                c.worker->held.append(data, len);
+            else if (c.state == ConnState::streaming && h.upgraded(c))
+                h.bind_worker(c).take_input(data, len, false);  // the plugin's, at once
+            else if (c.state == ConnState::streaming)
+                h.bind_worker(c).held.append(data, len);  // read once the stream has ended
+            else if (c.state != ConnState::closed && c.state != ConnState::lingering)
+                h.bind_worker(c).take_input(data, len, observe_);
+        };
+        if (c.tls && c.state != ConnState::closed && c.state != ConnState::lingering) [[unlikely]] {
+            // Ciphertext: what it decrypts to goes where plaintext would.
+            TlsSessions& tls = *h.transport().tls();
+            const bool ok = tls.input(c, ring_->buffer(id), n, take);
+            ring_->recycle(id);
+            if (!ok) {
+                h.close(c);
+                if (c.state == ConnState::closed) settle(h, c);
+                return;
+            }
+            if (tls.of(c).pending() && !c.polling) h.transport().arm_pollout(c);  // the rest of a handshake's flight
+        } else {
+            take(ring_->buffer(id), n);
+            ring_->recycle(id);
+        }
     } else if (res == 0) {
         c.peer_closed = true;
     }
@@ -205,6 +225,8 @@ void Loop::on_writable(Http1<UringTransport>& h, Conn& c, int res) {
         return;
     }
     if (res < 0) return;
+    if (c.tls && !tls_writable(h.transport().tls(), c)) [[unlikely]]
+        res |= POLLERR;
     h.on_event(c, kOutput | ((res & POLLERR) ? kFailed : 0u));
 }
 

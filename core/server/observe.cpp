@@ -5,6 +5,7 @@
 
 #include "http/status.hpp"
 #include "server/loop.hpp"
+#include "server/transport.hpp"
 
 namespace brisk {
 namespace {
@@ -98,6 +99,14 @@ void Loop::observe(Conn& c, Worker* w, const alog::Record& in, std::uint32_t slo
     rec.loop = index_;
     rec.route = slot ? std::string_view(router_.route_names()[slot]) : std::string_view();
     rec.now_s = now_s_;
+    if (c.tls && tls_sessions_) {
+        if (const tls::Session* s = tls_sessions_->find(c)) {
+            rec.tls = true;
+            rec.ssl_protocol = s->protocol();
+            rec.ssl_cipher = s->cipher();
+            rec.ssl_server_name = s->server_name();
+        }
+    }
     access_log_->write(rec);
 }
 

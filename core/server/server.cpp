@@ -16,6 +16,7 @@
 
 #include "http/status.hpp"
 #include "net/listener.hpp"
+#include "net/tls.hpp"
 #include "net/uring.hpp"
 #include "plugins/host.hpp"
 #include "server/access_log.hpp"
@@ -36,6 +37,8 @@ struct Server::Impl {
         for (Handler* h : router.handlers())
             if (h->blocking() && !blocking)
                 blocking = std::make_unique<BlockingPool>(config.blocking_threads, config.blocking_queue);
+        if (const std::string why = check_tls(config, &tls); !why.empty()) throw Error(why);
+        shared.tls = tls.get();
     }
 
     Config config;
@@ -44,6 +47,7 @@ struct Server::Impl {
     Router router;
     std::unique_ptr<AccessLog> access_log;
     std::unique_ptr<BlockingPool> blocking;  // only when a handler is blocking
+    std::unique_ptr<tls::Context> tls;       // only with a TLS listener
     std::vector<net::Listener> listeners;
     bool retiring = false;  // replaced by a successor that shares the sockets: unix socket files stay
     std::mutex done_mutex;
@@ -144,7 +148,7 @@ void Server::start() {
         auto loop = std::make_unique<Loop>(s.config, s.router, s.shared, i, s.blocking.get());
         for (const net::Listener& l : s.listeners)
             loop->add_listener(shared_by_loops(l) ? l.fds[0] : l.fds[i], shared_by_loops(l), l.address.proxy,
-                               !l.inherited);
+                               !l.inherited, l.address.tls);
         s.loops.push_back(std::move(loop));
     }
     // A socket per loop now belongs to its loop, which closes it when it drains.
@@ -274,6 +278,17 @@ void refuse_new_connections(const std::vector<std::vector<int>>& sockets) noexce
 
 void Server::reopen_logs() {
     if (impl_->access_log) impl_->access_log->reopen();
+}
+
+std::string check_tls(const Config& config, std::unique_ptr<tls::Context>* out) {
+    bool tls = false;
+    for (const ListenAddress& a : config.listen) tls = tls || a.tls;
+    if (!tls) return {};
+    std::string why;
+    std::unique_ptr<tls::Context> ctx = tls::Context::create(config, why);
+    if (!ctx) return why;
+    if (out) *out = std::move(ctx);
+    return {};
 }
 
 }  // namespace brisk

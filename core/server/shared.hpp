@@ -19,6 +19,9 @@
 namespace brisk {
 
 class AccessLog;
+namespace tls {
+class Context;
+}
 
 using Counter = std::atomic<std::uint64_t>;
 
@@ -71,6 +74,10 @@ struct LoopStats {
     Counter rejected_concurrency{0};     // 503 at accept
     Counter rejected_per_ip{0};          // 429 at accept
     Counter rejected_blocking_queue{0};  // 503: the blocking pool's queue was full
+    // TLS listeners: handshakes done (and of them resumed), and failed by reason.
+    Counter tls_handshakes{0};
+    Counter tls_resumed{0};
+    std::array<Counter, 4> tls_failed{};  // [tls::Failure]
     // Gauges, published by the loop at each wake-up and before each handler runs.
     Counter open{0};
     Counter workers{0};
@@ -93,6 +100,8 @@ struct Shared {
     std::vector<std::unique_ptr<LoopStats>> stats;
     /** The access log, or null. */
     AccessLog* access_log = nullptr;
+    /** The TLS listeners' certificates and settings; null without a ",tls" listener. */
+    const tls::Context* tls = nullptr;
     /** The loops run on io_uring (decided once per server by a probe), else on epoll. */
     bool uring = false;
     /** Threads of the blocking pool (0 without one), for the metrics route. */

@@ -45,8 +45,8 @@ void Suspensions::post(Slot& s, std::uint64_t handle, std::unique_ptr<LaterAnswe
     s.loop->post_later(*s.conn, handle, std::move(message));
 }
 
-std::uint64_t Suspensions::suspend(Loop& loop, Conn& c, void (*on_cancel)(void*), void* arg, bool body,
-                                   bool upgradable) {
+std::uint64_t Suspensions::suspend(Loop& loop, Conn& c, void (*on_cancel)(void*), void* arg, bool body, bool upgradable,
+                                   bool tls) {
     std::lock_guard lock(mutex_);
     std::uint32_t index;
     if (!free_.empty()) {
@@ -65,6 +65,7 @@ std::uint64_t Suspensions::suspend(Loop& loop, Conn& c, void (*on_cancel)(void*)
     s.arg = arg;
     s.body = body;
     s.upgradable = upgradable;
+    s.tls = tls;
     ++pending_;
     return handle_of(index, s.generation);
 }
@@ -106,7 +107,7 @@ bool Suspensions::open_stream(std::uint64_t handle, std::unique_ptr<LaterAnswer>
 bool Suspensions::hijack(std::uint64_t handle, std::unique_ptr<LaterAnswer> hand_over) {
     std::lock_guard lock(mutex_);
     Slot* s = find(handle);
-    if (!s || s->state != State::suspended || s->body) return false;
+    if (!s || s->state != State::suspended || s->body || s->tls) return false;
     s->state = State::streaming;
     s->taken = s->upgraded = true;
     ++upgraded_;

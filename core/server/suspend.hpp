@@ -81,9 +81,10 @@ public:
      * On `loop`'s thread: a handle for the request of `c` (never 0).
      * `body`: its body is read by the plugin (body_read), piece by piece.
      * `upgradable`: it asked for an upgrade, which upgrade() may answer.
+     * `tls`: it came over TLS (hijack() refuses it).
      */
     std::uint64_t suspend(Loop& loop, Conn& c, void (*on_cancel)(void*), void* arg, bool body = false,
-                          bool upgradable = false);
+                          bool upgradable = false, bool tls = false);
     /** Undoes suspend() before the handler returned (it failed or declined): no callback, nothing posted arrives. */
     void drop(std::uint64_t handle) noexcept;
     /** Any thread: posts the answer to the request's loop; false if the handle is not suspended. */
@@ -152,6 +153,7 @@ private:
         bool upgraded = false;     // the stream is a connection taken over (101)
         bool upgradable = false;   // the request asked for an upgrade
         bool taken = false;        // the connection was hijacked: only hijack_close() applies
+        bool tls = false;          // a TLS connection: its keys are brisk's, it cannot be hijacked
         Loop* loop = nullptr;
         Conn* conn = nullptr;
         void (*cancel)(void*) = nullptr;

@@ -40,8 +40,29 @@ bool EpollTransport::discard(Conn& c) {
 }
 
 bool EpollTransport::close(Conn& c) noexcept {
+    if (c.tls) tls_->close(c);
     ::close(c.fd);
     return true;
+}
+
+bool EpollTransport::pull_tls(Conn& c, Worker& w) {
+    char cipher[kTlsRead];
+    const ssize_t n = net::sys_read(c.fd, cipher, sizeof cipher);
+    std::size_t got = 0;
+    if (n > 0) {
+        got = static_cast<std::size_t>(n);
+        if (got < sizeof cipher && !c.peer_fin) c.readable = false;
+    } else if (n == 0) {
+        c.peer_closed = true;
+        c.readable = false;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        c.readable = false;
+    } else if (errno != EINTR) {
+        log_io_error("read", errno, log_all_);
+        return false;
+    }
+    // Also without new bytes: what the session holds may give plaintext now.
+    return tls_->input(c, cipher, got, [&](const char* p, std::size_t k) { w.take_input(p, k, timed_); });
 }
 
 // --- io_uring
@@ -88,6 +109,7 @@ void uring_cancel(net::Ring& ring, std::uint64_t user_data) {
 }
 
 bool UringTransport::close(Conn& c) {
+    if (c.tls) tls_->close(c);
     const bool idle = !in_flight(c);
     if (c.registered) cancel(uring_tag::of(c, uring_tag::recv));
     if (c.sending) cancel(uring_tag::of(c, uring_tag::send));
@@ -99,6 +121,69 @@ bool UringTransport::close(Conn& c) {
     sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
     io_uring_sqe_set_data64(sqe, uring_tag::ignore);
     return idle;
+}
+
+// --- TLS
+
+bool TlsSessions::open(const Conn& c) {
+    SSL* ssl = ctx_.accept_state();
+    if (!ssl) return false;
+    return sessions_.emplace(&c, tls::Session(ssl)).second;
+}
+
+Sent TlsSessions::send(Conn& c, Worker& w, bool log_all) {
+    tls::Session& s = of(c);
+    OutBuffer& out = w.out;
+    char file_bytes[kTlsRecord];
+    for (;;) {
+        // What was encrypted before leaves first: at most a record waits.
+        if (const int err = s.flush(c.fd, 0); err != 0) {
+            if (err == EAGAIN || err == EWOULDBLOCK) return Sent::pending;
+            log_io_error("send", err, log_all);
+            return Sent::failed;
+        }
+        out.skip_empty();
+        if (out.finished()) return Sent::all;
+        std::size_t n;
+        if (out.at_file()) {
+            Segment& f = out.segments()[out.head];
+            const std::uint64_t rest = f.len - out.head_done;
+            const ssize_t r = ::pread(f.fd, file_bytes, rest < sizeof file_bytes ? rest : sizeof file_bytes,
+                                      static_cast<off_t>(f.pos + out.head_done));
+            if (r <= 0) {
+                // A file that shrank under us cannot give the promised length.
+                log_io_error("read", r < 0 ? errno : EIO, log_all);
+                return Sent::failed;
+            }
+            n = static_cast<std::size_t>(r);
+            if (!s.write(file_bytes, n)) return Sent::failed;
+        } else {
+            iovec run{};
+            if (out.gather(&run, 1) == 0) return Sent::failed;  // cannot be: not finished, not a file
+            n = run.iov_len < kTlsRecord ? run.iov_len : kTlsRecord;
+            if (!s.write(run.iov_base, n)) return Sent::failed;
+        }
+        out.consume(n);
+    }
+}
+
+bool tls_writable(TlsSessions* tls, Conn& c) noexcept {
+    tls::Session* s = c.tls && tls ? tls->find(c) : nullptr;
+    if (!s || !s->pending()) return true;
+    const int err = s->flush(c.fd, 0);
+    return err == 0 || err == EAGAIN || err == EWOULDBLOCK;
+}
+
+void TlsSessions::send_now(Conn& c, std::string_view bytes) noexcept {
+    tls::Session& s = of(c);
+    if (!s.handshake_done()) return;  // nothing the client could read
+    if (s.write(bytes.data(), bytes.size())) s.flush(c.fd, MSG_DONTWAIT);
+}
+
+void TlsSessions::close_notify(Conn& c) noexcept {
+    tls::Session& s = of(c);
+    s.close_notify();
+    s.flush(c.fd, MSG_DONTWAIT);
 }
 
 }  // namespace brisk

@@ -49,11 +49,14 @@
 #include <cerrno>
 #include <cstdint>
 #include <string_view>
+#include <unordered_map>
 
 #include "net/poller.hpp"
 #include "net/sys.hpp"
+#include "net/tls.hpp"
 #include "net/uring.hpp"
 #include "server/connection.hpp"
+#include "server/shared.hpp"
 #include "server/worker.hpp"
 
 namespace brisk {
@@ -118,14 +121,71 @@ inline void send_at_once(int fd, std::string_view bytes) noexcept {
 /** Logs a failed read or send, unless it is a disconnect and only errors of brisk's own are logged. */
 void log_io_error(const char* what, int err, bool log_all) noexcept;
 
+class TlsSessions;
+/** A TLS connection's socket takes more: what its session holds leaves; false if that failed. */
+bool tls_writable(TlsSessions* tls, Conn& c) noexcept;
+
+/**
+ * The TLS sessions of one loop's connections from ",tls" listeners
+ * (Conn::tls). Both transports route those connections' bytes through their
+ * session: ciphertext from the socket is fed to OpenSSL and the plaintext
+ * goes to the worker; the worker's output (memory and files) is encrypted a
+ * record at a time and the ciphertext written by plain sends, at most one
+ * record ahead of the socket.
+ */
+class TlsSessions {
+public:
+    /** `stats`: the loop's counters (handshakes, failures), or null without a metrics route. */
+    TlsSessions(const tls::Context& ctx, LoopStats* stats) noexcept : ctx_(ctx), stats_(stats) {}
+    /** A session for a new connection; false when out of memory. */
+    bool open(const Conn& c);
+    tls::Session& of(const Conn& c) { return sessions_.at(&c); }
+    /** The connection's session, or null once it closed. */
+    tls::Session* find(const Conn& c) noexcept {
+        auto it = sessions_.find(&c);
+        return it == sessions_.end() ? nullptr : &it->second;
+    }
+    void close(const Conn& c) noexcept { sessions_.erase(&c); }
+
+    /**
+     * Ciphertext from the socket: decrypted, each run of plaintext handed to
+     * `sink(data, len)`. Plain HTTP instead of a handshake is answered with
+     * the 400 of tls::plain_http_answer(). False when the connection is to
+     * close (a protocol error: the alert is sent; plain HTTP); a close_notify
+     * sets Conn::peer_closed.
+     */
+    template <class Sink>
+    bool input(Conn& c, const char* data, std::size_t len, Sink&& sink);
+    /** Writes the ciphertext waiting: 0, EAGAIN (the rest waits) or the errno of a failure. */
+    int flush(Conn& c) noexcept { return of(c).flush(c.fd, 0); }
+    /** Encrypts and writes the worker's output, a record ahead of the socket at most. */
+    Sent send(Conn& c, Worker& w, bool log_all);
+    /** Best effort (refusals): only once the handshake is done. */
+    void send_now(Conn& c, std::string_view bytes) noexcept;
+    /** Sends close_notify (best effort). */
+    void close_notify(Conn& c) noexcept;
+
+private:
+    void failed(tls::Failure why) noexcept {
+        if (stats_) bump(stats_->tls_failed[static_cast<std::size_t>(why)]);
+    }
+
+    const tls::Context& ctx_;
+    LoopStats* stats_;
+    std::unordered_map<const Conn*, tls::Session> sessions_;
+};
+
 /** Readiness (epoll, edge-triggered): the protocol's reads and writes are plain system calls. */
 class EpollTransport {
 public:
-    EpollTransport(net::Poller& poller, bool log_all_errors, bool timed) noexcept
-        : poller_(poller), log_all_(log_all_errors), timed_(timed) {}
+    EpollTransport(net::Poller& poller, bool log_all_errors, bool timed, TlsSessions* tls) noexcept
+        : poller_(poller), log_all_(log_all_errors), timed_(timed), tls_(tls) {}
 
     /** Most clients send their request right behind the handshake: read at once, poll only if it must wait. */
-    void opened(Conn& c) noexcept { c.readable = true; }
+    void opened(Conn& c) {
+        c.readable = true;
+        if (c.tls && !tls_->open(c)) c.peer_closed = true;
+    }
     bool watch(Conn& c) noexcept {
         if (c.registered) return true;
         // In and out at once: no epoll_ctl per state change.
@@ -134,14 +194,24 @@ public:
         c.registered = true;
         return true;
     }
-    bool may_read(const Conn& c) const noexcept { return c.readable; }
+    bool may_read(const Conn& c) const { return c.readable || (c.tls && tls_->of(c).buffered()); }
     bool pull(Conn& c, Worker& w);
     bool discard(Conn& c);
     Sent send(Conn& c, Worker& w, bool last, bool stable);
     bool output_in_flight(const Conn&) const noexcept { return false; }
     bool peer_gone(const Conn& c) const noexcept { return c.peer_fin || c.peer_closed; }
-    void send_now(Conn& c, std::string_view bytes) noexcept { send_at_once(c.fd, bytes); }
-    void shutdown_write(Conn& c) noexcept { ::shutdown(c.fd, SHUT_WR); }
+    void send_now(Conn& c, std::string_view bytes) noexcept {
+        if (c.tls)
+            tls_->send_now(c, bytes);
+        else
+            send_at_once(c.fd, bytes);
+    }
+    void shutdown_write(Conn& c) noexcept {
+        if (c.tls) tls_->close_notify(c);
+        ::shutdown(c.fd, SHUT_WR);
+    }
+    /** The socket takes more: TLS ciphertext waiting (a handshake's flight) leaves first; false if that failed. */
+    bool writable(Conn& c) noexcept { return tls_writable(tls_, c); }
     bool release(Conn& c) noexcept {
         // Explicitly: the plugin's descriptor would keep the registration alive past brisk's close.
         if (c.registered) poller_.remove(c.fd);
@@ -159,9 +229,12 @@ public:
     }
 
 private:
+    bool pull_tls(Conn& c, Worker& w);
+
     net::Poller& poller_;
     bool log_all_;
     bool timed_;
+    TlsSessions* tls_;  // null without TLS listeners
 };
 
 /** A completion's user data under io_uring: a Conn (8-aligned) with the operation in the low bits, or a loop's tag. */
@@ -184,9 +257,13 @@ void uring_cancel(net::Ring& ring, std::uint64_t user_data);
  */
 class UringTransport {
 public:
-    UringTransport(net::Ring& ring, bool log_all_errors) noexcept : ring_(ring), log_all_(log_all_errors) {}
+    UringTransport(net::Ring& ring, bool log_all_errors, TlsSessions* tls) noexcept
+        : ring_(ring), log_all_(log_all_errors), tls_(tls) {}
 
-    void opened(Conn&) noexcept {}  // input comes as completions of the receive watch() arms
+    /** Input comes as completions of the receive watch() arms (a TLS connection's through its session). */
+    void opened(Conn& c) {
+        if (c.tls && !tls_->open(c)) c.peer_closed = true;
+    }
     bool watch(Conn& c) {
         if (!c.registered) arm_recv(c);
         return true;
@@ -198,8 +275,17 @@ public:
     Sent send(Conn& c, Worker& w, bool last, bool stable);
     bool output_in_flight(const Conn& c) const noexcept { return c.sending; }
     bool peer_gone(const Conn& c) const noexcept { return c.peer_closed; }
-    void send_now(Conn& c, std::string_view bytes) noexcept { send_at_once(c.fd, bytes); }
-    void shutdown_write(Conn& c) noexcept { ::shutdown(c.fd, SHUT_WR); }
+    void send_now(Conn& c, std::string_view bytes) noexcept {
+        if (c.tls)
+            tls_->send_now(c, bytes);
+        else
+            send_at_once(c.fd, bytes);
+    }
+    void shutdown_write(Conn& c) noexcept {
+        if (c.tls) tls_->close_notify(c);
+        ::shutdown(c.fd, SHUT_WR);
+    }
+    TlsSessions* tls() noexcept { return tls_; }
     bool release(Conn& c) {
         if (c.registered) cancel(uring_tag::of(c, uring_tag::recv));
         if (c.polling) cancel(uring_tag::of(c, uring_tag::poll));
@@ -225,10 +311,51 @@ private:
 
     net::Ring& ring_;
     bool log_all_;
+    TlsSessions* tls_;  // null without TLS listeners
     // Sends in flight, each holding a worker; past the cap a batch leaves by a plain send.
     std::uint32_t sends_in_flight_ = 0;
     static constexpr std::uint32_t kMaxSendsInFlight = 64;
 };
+
+// Ciphertext read from the socket at once, and plaintext encrypted per record (TLS's largest).
+inline constexpr std::size_t kTlsRead = 16 * 1024 + 512;
+inline constexpr std::size_t kTlsRecord = 16 * 1024;
+
+template <class Sink>
+bool TlsSessions::input(Conn& c, const char* data, std::size_t len, Sink&& sink) {
+    tls::Session& s = of(c);
+    if (s.fresh() && len > 0) {
+        s.mark_started();
+        if (tls::looks_like_http(data, len)) {
+            // Plain HTTP on an HTTPS port: a readable answer instead of a hang (like nginx).
+            send_at_once(c.fd, tls::plain_http_answer());
+            failed(tls::Failure::not_tls);
+            return false;
+        }
+    }
+    s.feed(data, len);
+    char plain[kTlsRecord];
+    for (;;) {
+        std::size_t n = 0;
+        const tls::Read r = s.read(plain, sizeof plain, n);
+        if (r == tls::Read::data) {
+            sink(plain, n);
+            continue;
+        }
+        // Handshake messages, tickets and alerts go out as they come.
+        const int err = s.flush(c.fd, 0);
+        if (stats_ && s.first_done()) {
+            bump(stats_->tls_handshakes);
+            if (s.resumed()) bump(stats_->tls_resumed);
+        }
+        if (r == tls::Read::failed) {
+            if (!s.handshake_done()) failed(s.failure());
+            return false;
+        }
+        if (r == tls::Read::closed) c.peer_closed = true;
+        return err == 0 || err == EAGAIN || err == EWOULDBLOCK;
+    }
+}
 
 // --- the operations on the hot path, inline where the protocol is compiled
 
@@ -245,6 +372,8 @@ inline int send_flags(bool last) noexcept {
 }  // namespace transport_detail
 
 inline bool EpollTransport::pull(Conn& c, Worker& w) {
+    if (c.tls) [[unlikely]]
+        return pull_tls(c, w);
     char* at = w.input_space(w.read_want(), timed_);
     const std::size_t space = w.in.capacity() - w.end;
     const ssize_t n = net::sys_read(c.fd, at, space);
@@ -271,6 +400,10 @@ inline bool EpollTransport::pull(Conn& c, Worker& w) {
 }
 
 [[gnu::always_inline]] inline Sent EpollTransport::send(Conn& c, Worker& w, bool last, bool) {
+    if (c.tls) [[unlikely]] {
+        const Sent s = tls_->send(c, w, log_all_);
+        return s == Sent::pending && !watch(c) ? Sent::failed : s;
+    }
     int err = write_out(c.fd, w.out, transport_detail::send_flags(last), [](const OutBuffer&) { return false; });
     if (err == 0) return Sent::all;
     if (err == EAGAIN || err == EWOULDBLOCK) {
@@ -283,6 +416,12 @@ inline bool EpollTransport::pull(Conn& c, Worker& w) {
 
 [[gnu::always_inline]] inline Sent UringTransport::send(Conn& c, Worker& w, bool last, bool stable) {
     if (c.sending) return Sent::busy;  // the output before is still in flight
+    if (c.tls) [[unlikely]] {
+        // Ciphertext leaves by plain sends, with a poll when the socket is full.
+        const Sent s = tls_->send(c, w, log_all_);
+        if (s == Sent::pending && !c.polling) arm_pollout(c);
+        return s;
+    }
     const int flags = transport_detail::send_flags(last);
     // A run of memory leaves as one send, submitted with the loop's next
     // wait; the worker stays bound until it completes. Files leave by

@@ -29,11 +29,13 @@ struct ListenAddress {
     std::string text;
     /** ",proxy": every connection starts with a PROXY protocol header (v1 or v2). */
     bool proxy = false;
+    /** ",tls": connections speak HTTPS (TLS 1.2/1.3, the certificates of Config::tls_certs). */
+    bool tls = false;
 };
 
 /**
  * Parses "host:port", "[v6]:port", ":port" (all IPv4 addresses) or
- * "unix:/path", optionally followed by ",proxy". Hostnames other than
+ * "unix:/path", optionally followed by ",proxy" and/or ",tls" (in either order). Hostnames other than
  * "localhost" are refused: a server binds numeric addresses. Returns false
  * and sets `error` to a one-line reason.
  */
@@ -153,6 +155,12 @@ enum class IoBackend : std::uint8_t {
     io_uring,   // completions from io_uring; the server does not start without it
 };
 
+/** A certificate (chain, PEM) and its private key (PEM), for TLS listeners. */
+struct TlsCert {
+    std::string cert;
+    std::string key;
+};
+
 /** Every setting of a running server. Durations of 0 mean "no limit". */
 struct Config {
     std::vector<ListenAddress> listen;  // cli/ fills the default 127.0.0.1:8080
@@ -209,6 +217,17 @@ struct Config {
     std::string access_log_format = "common";
     /** Bytes of log lines each loop may hold before lines are dropped. */
     std::uint64_t access_log_buffer = 1u << 20;
+
+    /** TLS listeners: the certificates; SNI picks the one whose names match, the first is the default. */
+    std::vector<TlsCert> tls_certs;
+    /** "1.2" or "1.3": the oldest protocol offered. */
+    std::string tls_min_version = "1.2";
+    /** TLS 1.2 cipher list (OpenSSL syntax); empty: Mozilla's intermediate profile. */
+    std::string tls_ciphers;
+    /** TLS 1.3 cipher suites; empty: AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305. */
+    std::string tls_ciphersuites;
+    /** A TLS connection whose handshake (and first request's start) is not done by then is closed. */
+    Duration tls_handshake_timeout = std::chrono::seconds(10);
 };
 
 /**

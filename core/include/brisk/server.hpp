@@ -105,4 +105,15 @@ void refuse_new_connections(const std::vector<std::vector<int>>& sockets) noexce
  */
 std::vector<std::string> check_plugins(const Config& config);
 
+namespace tls {
+class Context;
+}
+
+/**
+ * With a TLS listener: loads the certificates and keys and applies the TLS
+ * settings, as start-up does; returns the problem in one line naming the
+ * file (empty: fine, or no TLS listener). With `out`, keeps the result.
+ */
+std::string check_tls(const Config& config, std::unique_ptr<tls::Context>* out = nullptr);
+
 }  // namespace brisk

@@ -142,7 +142,7 @@ TEST_CASE("wrong types are errors at the value", "[toml]") {
     CHECK(load_error("read_timeout = true\n") ==
           "t.toml:1:16: read_timeout: expected a duration string such as \"10s\", not a boolean");
     CHECK(load_error("listen = [\"127.0.0.1:1\", 2]\n") ==
-          "t.toml:1:26: listen: expected a string or an { address, proxy } table, not an integer");
+          "t.toml:1:26: listen: expected a string or an { address, proxy, tls } table, not an integer");
     CHECK(load_error("listen = {a = 1}\n") ==
           "t.toml:1:10: listen: expected a string or an array of strings, not a table");
     CHECK(load_error("route = 1\n") == "t.toml:1:9: route: expected [[route]] tables, not an integer");
@@ -488,12 +488,45 @@ TEST_CASE("[[listen]] tables with address and proxy", "[toml]") {
 
     CHECK(load_error("[[listen]]\nproxy = true\n") == "t.toml:1:1: [[listen]] needs an address");
     CHECK(load_error("[[listen]]\naddress = \"127.0.0.1:1\"\nport = 2\n") ==
-          "t.toml:3:1: unknown key \"port\" in [[listen]] (known: address, proxy)");
+          "t.toml:3:1: unknown key \"port\" in [[listen]] (known: address, proxy, tls)");
     CHECK_THAT(load_error("[[listen]]\naddress = \"127.0.0.1:1\"\nproxy = \"yes\"\n"),
                Catch::Contains("listen.proxy") && Catch::Contains("true or false"));
     CHECK_THAT(load_error("[[listen]]\naddress = \"127.0.0.1:x\"\n"),
                Catch::Contains("bad listen address \"127.0.0.1:x\""));
-    CHECK_THAT(load_error("listen = [1]\n"), Catch::Contains("a string or an { address, proxy } table"));
+    CHECK_THAT(load_error("listen = [1]\n"), Catch::Contains("a string or an { address, proxy, tls } table"));
+}
+
+TEST_CASE("TLS: [[listen]] tls = true, certificate and key lists, settings", "[toml][tls]") {
+    Options o = load_ok(
+        "tls_cert = [\"a.crt\", \"b.crt\"]\ntls_key = [\"a.key\", \"b.key\"]\ntls_min_version = \"1.3\"\n"
+        "tls_handshake_timeout = \"3s\"\n\n"
+        "[[listen]]\naddress = \"127.0.0.1:9443\"\ntls = true\nproxy = true\n");
+    REQUIRE(o.server.listen.size() == 1);
+    CHECK(o.server.listen[0].tls);
+    CHECK(o.server.listen[0].proxy);
+    CHECK(o.server.listen[0].text == "127.0.0.1:9443,proxy,tls");
+    CHECK(o.server.tls_min_version == "1.3");
+    CHECK(o.server.tls_handshake_timeout == std::chrono::seconds(3));
+    CHECK_THAT(load_error("[[listen]]\naddress = \"127.0.0.1:1\"\ntls = 1\n"),
+               Catch::Contains("listen.tls") && Catch::Contains("true or false"));
+    // The lists pair up by position once flags and file are merged.
+    std::vector<std::string> errors;
+    brisk::cli::finalize(o, errors);
+    CHECK(errors.empty());
+    REQUIRE(o.server.tls_certs.size() == 2);
+    CHECK(o.server.tls_certs[1].cert == "b.crt");
+    CHECK(o.server.tls_certs[1].key == "b.key");
+    Options unpaired = load_ok("tls_cert = [\"a.crt\"]\n");
+    brisk::cli::finalize(unpaired, errors);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0] ==
+          "--tls-cert (tls_cert) is given 1 time and --tls-key (tls_key) 0 times: each certificate needs its key, in "
+          "the same order");
+    Options bare = load_ok("listen = [\"127.0.0.1:1,tls\"]\n");
+    errors.clear();
+    brisk::cli::finalize(bare, errors);
+    REQUIRE(errors.size() == 1);
+    CHECK_THAT(errors[0], Catch::Contains("needs a certificate"));
 }
 
 // Found by the config fuzzer: toml++ quotes the rest of the line in some parse

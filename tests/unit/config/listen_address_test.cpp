@@ -145,11 +145,35 @@ TEST_CASE(",proxy marks a listener whose connections start with a PROXY header",
     CHECK_FALSE(comma.proxy);
 
     CHECK(parse_error("127.0.0.1:8080,proxi") ==
-          "bad listen address \"127.0.0.1:8080,proxi\": unknown option \"proxi\" after the address (the only one is "
-          "\"proxy\")");
+          "bad listen address \"127.0.0.1:8080,proxi\": unknown option \"proxi\" after the address (the options are "
+          "\"proxy\" and \"tls\")");
     CHECK(parse_error("127.0.0.1:8080,proxy,proxy") ==
           "bad listen address \"127.0.0.1:8080,proxy,proxy\": \"proxy\" is given twice");
     CHECK(parse_error("127.0.0.1:x,proxy") ==
           "bad listen address \"127.0.0.1:x,proxy\": port must be a number from 0 to 65535");
     CHECK(parse_error(",proxy") == "bad listen address \",proxy\": expected host:port, [v6]:port or unix:/path");
+}
+
+TEST_CASE(",tls marks an HTTPS listener, alone or with ,proxy in either order", "[listen]") {
+    auto a = parse_ok("127.0.0.1:8443,tls");
+    CHECK(a.port == 8443);
+    CHECK(a.tls);
+    CHECK_FALSE(a.proxy);
+    CHECK(a.text == "127.0.0.1:8443,tls");
+    CHECK_FALSE(parse_ok("127.0.0.1:8443").tls);
+    for (const char* both : {"[::1]:443,tls,proxy", "[::1]:443,proxy,tls"}) {
+        auto b = parse_ok(both);
+        CHECK(b.kind == Kind::tcp6);
+        CHECK(b.tls);
+        CHECK(b.proxy);
+        CHECK(b.text == both);
+    }
+    CHECK(parse_ok("unix:/run/brisk.sock,tls").tls);
+    CHECK(parse_error("127.0.0.1:8443,tls,tls") ==
+          "bad listen address \"127.0.0.1:8443,tls,tls\": \"tls\" is given twice");
+    CHECK(parse_error("127.0.0.1:8443,proxy,tls,proxy") ==
+          "bad listen address \"127.0.0.1:8443,proxy,tls,proxy\": \"proxy\" is given twice");
+    CHECK(parse_error("127.0.0.1:8443,ssl") ==
+          "bad listen address \"127.0.0.1:8443,ssl\": unknown option \"ssl\" after the address (the options are "
+          "\"proxy\" and \"tls\")");
 }

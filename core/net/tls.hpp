@@ -1,0 +1,137 @@
+// brisk — TLS on OpenSSL 3: the server's certificates and settings
+// (tls::Context, one per server, shared by every loop) and one connection's
+// protocol state (tls::Session). OpenSSL owns only the protocol state: it
+// reads ciphertext from and writes ciphertext to memory BIOs, and brisk's
+// transports move those bytes between the BIOs and the socket
+// (server/transport.cpp), so no OpenSSL call ever touches a descriptor or
+// blocks.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "brisk/config.hpp"
+
+using SSL = struct ssl_st;
+using SSL_CTX = struct ssl_ctx_st;
+using BIO = struct bio_st;
+
+namespace brisk::tls {
+
+/** The server's certificates (SNI picks one; the first is the default) and protocol settings. */
+class Context {
+public:
+    /**
+     * Loads every certificate and key of `cfg` (tls_certs) and applies its tls_* settings.
+     * Null with `error` set to one line naming the file on a problem: an
+     * unreadable file, a key that does not match its certificate, a
+     * certificate that has expired, a setting OpenSSL refuses.
+     */
+    static std::unique_ptr<Context> create(const Config& cfg, std::string& error);
+    ~Context();
+    Context(const Context&) = delete;
+    Context& operator=(const Context&) = delete;
+
+    /** A new connection's state, or null (out of memory). */
+    SSL* accept_state() const noexcept;
+
+private:
+    Context() = default;
+    struct Cert {
+        SSL_CTX* ctx = nullptr;
+        std::vector<std::string> names;  // subjectAltName DNS entries (wildcards as written), else the CN
+    };
+    static int on_servername(SSL* ssl, int* alert, void* arg) noexcept;
+    const Cert* pick(std::string_view name) const noexcept;
+    std::vector<Cert> certs_;
+};
+
+/** Why a handshake failed, for the metrics (brisk_tls_handshake_failures_total{reason}). */
+enum class Failure : std::uint8_t {
+    protocol,  // the client's protocol or suites are not offered (TLS 1.0/1.1, no shared cipher)
+    not_tls,   // plain HTTP, or other bytes that are not a handshake
+    timeout,   // --tls-handshake-timeout passed
+    other,     // any other alert or error
+};
+inline constexpr std::size_t kFailures = 4;
+/** The metrics label of a failure. */
+std::string_view failure_name(Failure f) noexcept;
+
+/** What Session::read() found. */
+enum class Read : std::uint8_t {
+    data,    // plaintext bytes
+    more,    // nothing yet: more ciphertext is needed
+    closed,  // the client sent close_notify
+    failed,  // a protocol error (an alert is queued for the client)
+};
+
+/** One connection's TLS: the SSL object, its memory BIOs, and ciphertext the socket has not taken yet. */
+class Session {
+public:
+    explicit Session(SSL* ssl) noexcept;
+    ~Session();
+    Session(Session&& o) noexcept;
+    Session& operator=(Session&&) = delete;
+    Session(const Session&) = delete;
+
+    /** Ciphertext from the socket. */
+    void feed(const char* data, std::size_t len) noexcept;
+    /** Decrypts into `out` (at most `cap` bytes); `n` is set with Read::data. */
+    Read read(char* out, std::size_t cap, std::size_t& n) noexcept;
+    /** Whether plaintext or unprocessed ciphertext waits inside (read() may give more without feed()). */
+    bool buffered() const noexcept;
+    /** Encrypts `len` bytes (at most one record is best); false on a failure. */
+    bool write(const void* data, std::size_t len) noexcept;
+    /** Queues close_notify. */
+    void close_notify() noexcept;
+    /**
+     * Writes the ciphertext waiting (handshake messages, records, alerts) to
+     * `fd` by plain sends: 0 when all left, EAGAIN when the socket is full
+     * (the rest waits here), or the errno of a failure.
+     */
+    int flush(int fd, int flags) noexcept;
+    /** Ciphertext waiting for the socket. */
+    bool pending() const noexcept;
+    bool handshake_done() const noexcept;
+    /** After a failed read: why, for the metrics (the handshake's failure). */
+    Failure failure() const noexcept { return failure_; }
+    /** The handshake resumed a session (a ticket). */
+    bool resumed() const noexcept;
+    /** "TLSv1.3", the cipher's OpenSSL name, the SNI name (empty if none): for logs; static or the session's. */
+    std::string_view protocol() const noexcept;
+    std::string_view cipher() const noexcept;
+    std::string_view server_name() const noexcept;
+    /** Counted once: the first call after the handshake finished returns true. */
+    bool first_done() noexcept {
+        if (counted_ || !handshake_done()) return false;
+        counted_ = true;
+        return true;
+    }
+    /** Nothing came yet: the first bytes decide whether they are TLS at all. */
+    bool fresh() const noexcept { return fresh_; }
+    void mark_started() noexcept { fresh_ = false; }
+
+private:
+    void drain_bio() noexcept;
+    SSL* ssl_;
+    BIO* in_ = nullptr;   // ciphertext from the client, read by OpenSSL
+    BIO* out_ = nullptr;  // ciphertext for the client, written by OpenSSL
+    std::string wait_;    // taken from out_, not yet taken by the socket
+    std::size_t wait_sent_ = 0;
+    bool fresh_ = true;
+    bool counted_ = false;
+    Failure failure_ = Failure::other;
+};
+
+/** Whether the first bytes on a TLS port are a plain HTTP request (a method's capital letters), not a ClientHello. */
+bool looks_like_http(const char* data, std::size_t len) noexcept;
+
+/** The answer to plain HTTP sent to a TLS port (like nginx's 400). */
+std::string_view plain_http_answer() noexcept;
+
+}  // namespace brisk::tls

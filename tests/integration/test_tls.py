@@ -1,0 +1,390 @@
+"""HTTPS through the real binary: a ",tls" listener next to the harness's
+plain one, with certificates made here by the openssl command. curl, Python's
+ssl and `openssl s_client` as clients: requests and keep-alive, pipelining,
+request bodies, static files and ranges (files are encrypted from pooled
+reads, not sendfile), SNI with a wildcard and a default certificate, ALPN,
+the protocol floor (TLS 1.0/1.1 refused), plain HTTP sent to the TLS port
+(400), garbage and truncated handshakes, a handshake that stalls (closed at
+--tls-handshake-timeout), a client that leaves mid-record, and the
+configuration errors (a missing file, a key that does not match, an expired
+certificate, a TLS listener without a certificate, unpaired flags), each one
+line naming the file, at start-up and in --check-config."""
+
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import unittest
+
+from brisk_harness import HELLO, IO_TIMEOUT, BriskTestCase, Conn, curl, free_port, get, run_brisk
+from test_reload import wait_for
+
+EVENT_TIMEOUT = 10.0
+
+
+def openssl(*args, cwd):
+    p = subprocess.run(["openssl"] + list(args), cwd=cwd, capture_output=True, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError("openssl %s failed: %s" % (" ".join(args), p.stderr.decode(errors="replace")))
+
+
+def make_cert(d, name, cn, sans, days=30):
+    """A self-signed ECDSA P-256 certificate and its key: (cert, key) paths."""
+    cert, key = os.path.join(d, name + ".crt"), os.path.join(d, name + ".key")
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", key, "-out", cert, "-days", str(days), "-subj", "/CN=" + cn,
+            "-addext", "subjectAltName=" + ",".join("DNS:" + s for s in sans), cwd=d)
+    return cert, key
+
+
+def make_expired_cert(d):
+    """A certificate whose validity ended in 2020, signed by a throw-away CA (openssl ca sets the dates)."""
+    ca_cert, ca_key = make_cert(d, "ca", "brisk test CA", ["ca.test"])
+    key = os.path.join(d, "expired.key")
+    csr = os.path.join(d, "expired.csr")
+    cert = os.path.join(d, "expired.crt")
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+            "-out", csr, "-subj", "/CN=expired.test", cwd=d)
+    db = os.path.join(d, "ca-db")
+    os.makedirs(db, exist_ok=True)
+    open(os.path.join(db, "index.txt"), "w").close()
+    with open(os.path.join(db, "serial"), "w") as f:
+        f.write("1000\n")
+    conf = os.path.join(d, "ca.cnf")
+    with open(conf, "w") as f:
+        f.write("[ca]\ndefault_ca = test\n[test]\ndir = %s\ndatabase = $dir/index.txt\nserial = $dir/serial\n"
+                "new_certs_dir = $dir\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n" % db)
+    openssl("ca", "-batch", "-config", conf, "-cert", ca_cert, "-keyfile", ca_key, "-in", csr, "-out", cert,
+            "-startdate", "20200101000000Z", "-enddate", "20200201000000Z", "-notext", cwd=d)
+    return cert, key
+
+
+class TlsCase(BriskTestCase):
+    """A server with a plain listener (the harness's) and a TLS one on self.tls_port."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="brisk-tls-")
+        cls.cert, cls.key = make_cert(cls.dir, "main", "localhost", ["localhost", "*.example.test"])
+        cls.other_cert, cls.other_key = make_cert(cls.dir, "other", "other.test", ["other.test"])
+        cls.www = os.path.join(cls.dir, "www")
+        os.makedirs(cls.www)
+        with open(os.path.join(cls.www, "big.bin"), "wb") as f:
+            f.write(os.urandom(3 << 20))
+        with open(os.path.join(cls.www, "small.txt"), "w") as f:
+            f.write("small file\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, True)
+
+    def start_tls(self, *args, certs=None):
+        self.tls_port = free_port()
+        flags = []
+        for cert, key in certs or [(self.cert, self.key)]:
+            flags += ["--tls-cert", cert, "--tls-key", key]
+        return self.start("--listen", "127.0.0.1:%d,tls" % self.tls_port, *flags, *args)
+
+    def client_context(self, cafile=None):
+        ctx = ssl.create_default_context(cafile=cafile or self.cert)
+        ctx.set_alpn_protocols(["h2", "http/1.1"])
+        return ctx
+
+    def tls_connect(self, server_hostname="localhost", cafile=None, timeout=IO_TIMEOUT):
+        raw = socket.create_connection(("127.0.0.1", self.tls_port), timeout=timeout)
+        return Conn(self.client_context(cafile).wrap_socket(raw, server_hostname=server_hostname))
+
+    def url(self, path):
+        return "https://localhost:%d%s" % (self.tls_port, path)
+
+    def curl_tls(self, *args):
+        return curl("--cacert", self.cert, "--resolve", "localhost:%d:127.0.0.1" % self.tls_port, *args)
+
+
+class HttpsTest(TlsCase):
+
+    def test_curl_gets_answers_over_one_connection(self):
+        self.start_tls()
+        p = self.curl_tls("-w", " %{http_code} %{num_connects} %{http_version}\n", self.url("/plaintext"),
+                          self.url("/plaintext"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, HELLO + b" 200 1 1.1\n" + HELLO + b" 200 0 1.1\n")
+
+    def test_alpn_protocol_and_cipher(self):
+        self.start_tls()
+        with self.tls_connect() as c:
+            self.assertEqual(c.sock.selected_alpn_protocol(), "http/1.1")
+            self.assertIn(c.sock.version(), ("TLSv1.2", "TLSv1.3"))
+            self.assertRegex(c.sock.cipher()[0], "GCM|CHACHA20")
+            c.send(get("/plaintext"))
+            r = c.read_response()
+            self.assertEqual((r.status, r.body), (200, HELLO))
+
+    def test_pipelined_requests_and_a_request_body(self):
+        srv = self.start_tls()
+        body = os.urandom(200000)
+        with self.tls_connect() as c:
+            c.send(get("/plaintext") * 3)
+            for _ in range(3):
+                self.assertEqual(c.read_response().body, HELLO)
+            # A body of many records, read through the session (the fixed answer ignores it); the next request parses.
+            c.send(b"POST /plaintext HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            r = c.read_response()
+            self.assertEqual((r.status, r.body), (200, HELLO))
+            c.send(get("/plaintext"))
+            self.assertEqual(c.read_response().body, HELLO)
+        self.assert_still_serving(srv)
+
+    def test_static_files_and_ranges_are_encrypted_whole(self):
+        self.start_tls("--root", self.www)
+        out = os.path.join(self.dir, "got.bin")
+        p = self.curl_tls("-sS", "-o", out, self.url("/big.bin"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(out, "rb") as a, open(os.path.join(self.www, "big.bin"), "rb") as b:
+            self.assertEqual(hashlib.sha256(a.read()).digest(), hashlib.sha256(b.read()).digest())
+        p = self.curl_tls("-sS", "-r", "1000-1999", self.url("/big.bin"))
+        with open(os.path.join(self.www, "big.bin"), "rb") as b:
+            self.assertEqual(p.stdout, b.read()[1000:2000])
+        p = self.curl_tls("-sS", self.url("/small.txt"))
+        self.assertEqual(p.stdout, b"small file\n")
+
+    def test_sni_picks_the_certificate_by_name(self):
+        self.start_tls(certs=[(self.cert, self.key), (self.other_cert, self.other_key)])
+        # Each name's certificate verifies against its own file: the server sent that one.
+        for name, cafile in (("other.test", self.other_cert), ("a.example.test", self.cert),
+                             ("localhost", self.cert)):
+            with self.tls_connect(server_hostname=name, cafile=cafile) as c:
+                c.send(get("/plaintext"))
+                self.assertEqual(c.read_response().body, HELLO, name)
+        # A name no certificate has gets the first one (the default), which then fails the name check.
+        ctx = self.client_context()
+        ctx.check_hostname = False
+        raw = socket.create_connection(("127.0.0.1", self.tls_port), timeout=IO_TIMEOUT)
+        with ctx.wrap_socket(raw, server_hostname="nothing.invalid") as s:
+            der = s.getpeercert(binary_form=True)
+        with open(self.cert) as f:
+            self.assertEqual(ssl.DER_cert_to_PEM_cert(der).strip(), f.read().strip())
+
+    def test_old_protocols_are_refused(self):
+        srv = self.start_tls()
+        for flag in ("-tls1", "-tls1_1"):
+            p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.tls_port, flag,
+                                "-cipher", "DEFAULT@SECLEVEL=0"], input=b"", capture_output=True, timeout=20)
+            self.assertNotEqual(p.returncode, 0, flag)
+            self.assertRegex(p.stdout + p.stderr, rb"alert protocol version|no protocols available", flag)
+        self.assert_still_serving(srv)
+        # TLS 1.3 only, by setting.
+        srv.stop()
+        self.start_tls("--tls-min-version", "1.3")
+        ctx = self.client_context()
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        raw = socket.create_connection(("127.0.0.1", self.tls_port), timeout=IO_TIMEOUT)
+        with self.assertRaises(ssl.SSLError):
+            ctx.wrap_socket(raw, server_hostname="localhost")
+        raw.close()
+        with self.tls_connect() as c:
+            self.assertEqual(c.sock.version(), "TLSv1.3")
+
+
+class TlsObservedTest(TlsCase):
+
+    def metric(self, srv, line_start):
+        with srv.connect() as c:
+            c.send(get("/metrics"))
+            body = c.read_response().body.decode()
+        for line in body.splitlines():
+            if line.startswith(line_start + " "):
+                return int(line.split()[-1])
+        raise AssertionError("no %s in:\n%s" % (line_start, body))
+
+    def test_sessions_resume_and_metrics_and_the_access_log_tell(self):
+        log = os.path.join(self.dir, "access-%d.log" % os.getpid())
+        srv = self.start_tls("--metrics", "/metrics", "--access-log", log, "--access-log-format",
+                             "$scheme|$ssl_protocol|$ssl_cipher|$ssl_server_name|$status")
+        ctx = self.client_context()
+        raw = socket.create_connection(("127.0.0.1", self.tls_port), timeout=IO_TIMEOUT)
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            c = Conn(s)
+            c.send(get("/plaintext"))
+            self.assertEqual(c.read_response().body, HELLO)  # the ticket came with it
+            session = s.session
+        raw = socket.create_connection(("127.0.0.1", self.tls_port), timeout=IO_TIMEOUT)
+        with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as s:
+            self.assertTrue(s.session_reused)
+            c = Conn(s)
+            c.send(get("/plaintext"))
+            self.assertEqual(c.read_response().body, HELLO)
+        with self.raw_plain() as c:  # plain HTTP on the TLS port
+            c.send(get("/plaintext"))
+            self.assertEqual(c.read_response().status, 400)
+        self.assertGreaterEqual(self.metric(srv, "brisk_tls_handshakes_total"), 2)
+        self.assertGreaterEqual(self.metric(srv, "brisk_tls_resumed_handshakes_total"), 1)
+        self.assertEqual(self.metric(srv, 'brisk_tls_handshake_failures_total{reason="not_tls"}'), 1)
+        deadline = time.monotonic() + EVENT_TIMEOUT
+        lines = []
+        while time.monotonic() < deadline:
+            with open(log) as f:
+                lines = [l for l in f.read().splitlines() if l.startswith("https|")]
+            if len(lines) >= 2:
+                break
+            time.sleep(0.05)
+        self.assertGreaterEqual(len(lines), 2, lines)
+        scheme, protocol, cipher, name, status = lines[0].split("|")
+        self.assertEqual((scheme, protocol, name, status), ("https", "TLSv1.3", "localhost", "200"))
+        self.assertRegex(cipher, "^TLS_")
+
+    def raw_plain(self):
+        return Conn(socket.create_connection(("127.0.0.1", self.tls_port), timeout=EVENT_TIMEOUT))
+
+
+class TlsReloadTest(TlsCase):
+
+    def served_cert(self):
+        ctx = self.client_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        raw = socket.create_connection(("127.0.0.1", self.tls_port), timeout=IO_TIMEOUT)
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            return ssl.DER_cert_to_PEM_cert(s.getpeercert(binary_form=True)).strip()
+
+    def test_sighup_loads_renewed_files_and_keeps_the_old_on_a_broken_one(self):
+        d = tempfile.mkdtemp(dir=self.dir)
+        live_cert, live_key = os.path.join(d, "live.crt"), os.path.join(d, "live.key")
+        shutil.copy(self.cert, live_cert)
+        shutil.copy(self.key, live_key)
+        srv = self.start_tls(certs=[(live_cert, live_key)])
+        with open(self.cert) as f:
+            self.assertEqual(self.served_cert(), f.read().strip())
+        # Renewed in place (the other pair's files), then SIGHUP: new handshakes get the new certificate.
+        with self.tls_connect() as kept:
+            shutil.copy(self.other_cert, live_cert)
+            shutil.copy(self.other_key, live_key)
+            srv.send_signal(signal.SIGHUP)
+            self.assertTrue(wait_for(lambda: "reloaded: generation 1 serves" in srv.stderr()), srv.stderr())
+            with open(self.other_cert) as f:
+                self.assertEqual(self.served_cert(), f.read().strip())
+            # A connection of the old generation goes on.
+            kept.send(get("/plaintext"))
+            self.assertEqual(kept.read_response().body, HELLO)
+        # A broken certificate: the reload fails, one line names the file, the running one stays.
+        with open(live_cert, "w") as f:
+            f.write("not a certificate\n")
+        srv.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: "reload failed" in srv.stderr()), srv.stderr())
+        self.assertIn(live_cert + ": cannot load the certificate", srv.stderr())
+        with open(self.other_cert) as f:
+            self.assertEqual(self.served_cert(), f.read().strip())
+
+
+class HostileTlsTest(TlsCase):
+
+    def raw(self):
+        s = socket.create_connection(("127.0.0.1", self.tls_port), timeout=EVENT_TIMEOUT)
+        return Conn(s)
+
+    def test_plain_http_to_the_tls_port_gets_400(self):
+        srv = self.start_tls()
+        with self.raw() as c:
+            c.send(get("/plaintext"))
+            r = c.read_response()
+            self.assertEqual(r.status, 400)
+            self.assertIn(b"HTTPS", r.body)
+            self.assertEqual(c.read_until_eof(), b"")
+        p = curl("-sS", "http://127.0.0.1:%d/plaintext" % self.tls_port)
+        self.assertIn(b"This port speaks HTTPS", p.stdout)
+        self.assert_still_serving(srv)
+
+    def test_garbage_and_a_truncated_hello_are_closed(self):
+        srv = self.start_tls()
+        with self.raw() as c:
+            c.send(b"\x00\x01\x02\x03" * 64)
+            got = c.read_until_eof(timeout=EVENT_TIMEOUT)
+            # An alert record at most, never an HTTP answer.
+            self.assertFalse(got.startswith(b"HTTP/"), got)
+        with self.raw() as c:
+            # A ClientHello record header that promises 512 bytes, and 5 of them; then the client leaves.
+            c.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03")
+            c.shutdown_write()
+            c.read_until_eof(timeout=EVENT_TIMEOUT)
+        self.assert_still_serving(srv)
+
+    def test_a_stalled_handshake_is_closed_at_the_timeout(self):
+        srv = self.start_tls("--tls-handshake-timeout", "1s")
+        with self.raw() as c:
+            c.send(b"\x16\x03\x01\x02\x00\x01")  # half a record header's promise
+            t0 = time.monotonic()
+            self.assertEqual(c.read_until_eof(timeout=EVENT_TIMEOUT), b"")
+            waited = time.monotonic() - t0
+        self.assertGreaterEqual(waited, 0.9)
+        self.assertLess(waited, 5.0)
+        # A client that completes the handshake but never sends a request is closed too.
+        with self.tls_connect() as c:
+            t0 = time.monotonic()
+            self.assertEqual(c.read_until_eof(timeout=EVENT_TIMEOUT), b"")
+            self.assertLess(time.monotonic() - t0, 5.0)
+        self.assert_still_serving(srv)
+
+    def test_a_client_that_leaves_mid_record(self):
+        srv = self.start_tls()
+        c = self.tls_connect()
+        c.send(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n")  # the request's head is not complete
+        # Half of a new record, written past the client's TLS layer, then the socket goes without close_notify.
+        os.write(c.sock.fileno(), b"\x17\x03\x03\x01\x00" + b"\xab" * 40)
+        c.close()
+        self.assert_still_serving(srv)
+        with self.tls_connect() as again:
+            again.send(get("/plaintext"))
+            self.assertEqual(again.read_response().body, HELLO)
+
+
+class TlsConfigTest(TlsCase):
+
+    def refused(self, *args):
+        port = free_port()
+        p = run_brisk(["--listen", "127.0.0.1:%d,tls" % port, "--respond", "/=x"] + list(args), timeout=20)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        lines = [l for l in p.stderr.decode().splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, p.stderr)
+        check = run_brisk(["--check-config", "--listen", "127.0.0.1:%d,tls" % port, "--respond", "/=x"] + list(args),
+                          timeout=20)
+        self.assertEqual(check.returncode, 1, check.stderr)
+        self.assertIn(lines[0].split("brisk: ", 1)[-1], check.stderr.decode())
+        return lines[0]
+
+    def test_a_missing_file_is_named(self):
+        missing = os.path.join(self.dir, "missing.crt")
+        self.assertIn(missing + ": cannot load the certificate", self.refused("--tls-cert", missing, "--tls-key",
+                                                                              self.key))
+
+    def test_a_key_of_another_certificate_is_named(self):
+        line = self.refused("--tls-cert", self.cert, "--tls-key", self.other_key)
+        self.assertIn(self.other_key + ": the key does not match the certificate " + self.cert, line)
+
+    def test_an_expired_certificate_is_named(self):
+        cert, key = make_expired_cert(self.dir)
+        self.assertIn(cert + ": the certificate has expired", self.refused("--tls-cert", cert, "--tls-key", key))
+
+    def test_a_tls_listener_needs_a_certificate(self):
+        self.assertIn("a TLS listener (\",tls\") needs a certificate", self.refused())
+        self.assertIn("--tls-cert (tls_cert) is given 1 time and --tls-key (tls_key) 0 times", self.refused("--tls-cert", self.cert))
+
+    def test_bad_settings(self):
+        self.assertIn("the oldest TLS version offered is 1.2 or 1.3",
+                      self.refused("--tls-cert", self.cert, "--tls-key", self.key, "--tls-min-version", "1.1"))
+        self.assertIn("tls_ciphers \"NOTHING-REAL\"",
+                      self.refused("--tls-cert", self.cert, "--tls-key", self.key, "--tls-ciphers", "NOTHING-REAL"))
+
+    def test_check_config_accepts_a_good_pair(self):
+        p = run_brisk(["--check-config", "--listen", "127.0.0.1:1,tls", "--tls-cert", self.cert, "--tls-key",
+                       self.key, "--respond", "/=x"], timeout=20)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"configuration OK", p.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
