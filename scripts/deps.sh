@@ -8,7 +8,7 @@ PACKAGES=(
     cmake ninja-build g++ pkg-config
     libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev catch2 libssl-dev openssl
     zlib1g-dev libbrotli-dev libzstd-dev liburing-dev
-    curl python3 python3-websockets ca-certificates
+    curl python3 python3-websockets ca-certificates testssl.sh
     nginx-light slowhttptest libsystemd-dev haproxy
     clang-tidy clang-format cppcheck
 )

@@ -291,9 +291,7 @@ int Session::flush(int fd, int flags) noexcept {
     return 0;
 }
 
-bool Session::pending() const noexcept {
-    return wait_sent_ < wait_.size() || (out_ && BIO_ctrl_pending(out_) > 0);
-}
+bool Session::pending() const noexcept { return wait_sent_ < wait_.size() || (out_ && BIO_ctrl_pending(out_) > 0); }
 
 bool Session::handshake_done() const noexcept { return ssl_ && SSL_is_init_finished(ssl_); }
 

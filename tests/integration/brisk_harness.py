@@ -70,12 +70,23 @@ def ipv6_available():
         return False
 
 
+_handed_out = set()
+
+
 def free_port(family=socket.AF_INET):
-    """A port that was free a moment ago (bind port 0 on a throwaway socket)."""
+    """A port that was free a moment ago (bind port 0 on a throwaway socket),
+    and not one this process was given before: the kernel may hand the same
+    ephemeral port out twice in a row, and a test asking for two ports (a
+    plain and a PROXY or TLS listener) would get the same one."""
     host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    for _ in range(100):
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise AssertionError("no fresh free port after 100 tries")
 
 
 def run_brisk(args, timeout=10.0, input_bytes=None):

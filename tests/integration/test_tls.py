@@ -170,6 +170,24 @@ class HttpsTest(TlsCase):
         with open(self.cert) as f:
             self.assertEqual(ssl.DER_cert_to_PEM_cert(der).strip(), f.read().strip())
 
+    def test_a_plugin_cannot_hijack_a_tls_connection(self):
+        from test_plugins import fixture_so
+        so = fixture_so("hijack")
+        self.assertTrue(os.path.isfile(so), so)
+        srv = self.start_tls("--plugin", "/hj=" + so)
+        with self.tls_connect() as c:
+            c.send(get("/hj"))
+            self.assertEqual(c.read_response().status, 500)  # hijack() refused: the fixture fails the request
+        with srv.connect() as c:  # the plain listener's connections can be taken
+            c.send(get("/hj"))
+            deadline = time.monotonic() + EVENT_TIMEOUT
+            while b"TAKEN" not in c.buf and c._fill(deadline):
+                pass
+            self.assertIn(b"TAKEN ahead=", bytes(c.buf))
+            c.send(b"bye\n")
+            c.read_until_eof(timeout=EVENT_TIMEOUT)
+        self.assert_still_serving(srv)
+
     def test_old_protocols_are_refused(self):
         srv = self.start_tls()
         for flag in ("-tls1", "-tls1_1"):
@@ -340,6 +358,28 @@ class HostileTlsTest(TlsCase):
         with self.tls_connect() as again:
             again.send(get("/plaintext"))
             self.assertEqual(again.read_response().body, HELLO)
+
+
+class TestsslTest(TlsCase):
+    """Debian's testssl.sh against the listener: protocols (-p) and vulnerabilities (-U)."""
+
+    def test_no_obsolete_protocol_and_no_vulnerability(self):
+        testssl = shutil.which("testssl") or shutil.which("testssl.sh")
+        self.assertIsNotNone(testssl, "testssl.sh is not installed (scripts/deps.sh installs it)")
+        self.start_tls()
+        p = subprocess.run([testssl, "--quiet", "--color", "0", "--warnings", "batch", "--connect-timeout", "5",
+                            "--openssl-timeout", "5", "-p", "-U", "127.0.0.1:%d" % self.tls_port],
+                           capture_output=True, timeout=300)
+        out = p.stdout.decode(errors="replace")
+        for proto in ("SSLv2", "SSLv3", "TLS 1 ", "TLS 1.1"):
+            line = next((l for l in out.splitlines() if l.strip().startswith(proto.strip() + " ")
+                         and (proto != "TLS 1 " or l.strip().startswith("TLS 1 "))), "")
+            self.assertIn("not offered", line, "%s:\n%s" % (proto, out))
+        self.assertRegex(out, r"TLS 1\.2 +offered")
+        self.assertRegex(out, r"TLS 1\.3 +offered")
+        bad = [l for l in out.splitlines() if "VULNERABLE" in l or "NOT ok" in l]
+        self.assertEqual(bad, [], out)
+        self.assertIn("Heartbleed", out)  # the vulnerability checks ran
 
 
 class TlsConfigTest(TlsCase):

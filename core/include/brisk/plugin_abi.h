@@ -413,7 +413,8 @@ typedef struct brisk_host_api {
      * reload waits for a taken connection like for any other: a plugin
      * closes it when stopping() is called (at --shutdown-timeout brisk
      * exits). 0, or -1: nothing was done (a bad argument, the handle is not
-     * suspended, or a body is unread).
+     * suspended, a body is unread, or the connection speaks TLS: its keys
+     * are brisk's).
      */
     int32_t (*hijack)(uint64_t handle, void (*taken)(void* arg, int32_t fd, const void* data, uint64_t len),
                       void* arg);
