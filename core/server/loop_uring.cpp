@@ -170,7 +170,8 @@ void Loop::on_received(Http1<UringTransport>& h, Conn& c, const io_uring_cqe& cq
                 if (c.state == ConnState::closed) settle(h, c);
                 return;
             }
-            if (tls.of(c).pending() && !c.polling) h.transport().arm_pollout(c);  // the rest of a handshake's flight
+            if (const tls::Session* s = tls.find(c); s && s->pending() && !c.polling)
+                h.transport().arm_pollout(c);  // the rest of a handshake's flight
         } else {
             take(ring_->buffer(id), n);
             ring_->recycle(id);

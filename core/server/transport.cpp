@@ -132,7 +132,9 @@ bool TlsSessions::open(const Conn& c) {
 }
 
 Sent TlsSessions::send(Conn& c, Worker& w, bool log_all) {
-    tls::Session& s = of(c);
+    tls::Session* session = find(c);
+    if (!session) return Sent::failed;
+    tls::Session& s = *session;
     OutBuffer& out = w.out;
     char file_bytes[kTlsRecord];
     for (;;) {
@@ -174,16 +176,18 @@ bool tls_writable(TlsSessions* tls, Conn& c) noexcept {
     return err == 0 || err == EAGAIN || err == EWOULDBLOCK;
 }
 
+// A connection refused at accept has no session (it never started): nothing is sent.
 void TlsSessions::send_now(Conn& c, std::string_view bytes) noexcept {
-    tls::Session& s = of(c);
-    if (!s.handshake_done()) return;  // nothing the client could read
-    if (s.write(bytes.data(), bytes.size())) s.flush(c.fd, MSG_DONTWAIT);
+    tls::Session* s = find(c);
+    if (!s || !s->handshake_done()) return;  // nothing the client could read
+    if (s->write(bytes.data(), bytes.size())) s->flush(c.fd, MSG_DONTWAIT);
 }
 
 void TlsSessions::close_notify(Conn& c) noexcept {
-    tls::Session& s = of(c);
-    s.close_notify();
-    s.flush(c.fd, MSG_DONTWAIT);
+    tls::Session* s = find(c);
+    if (!s) return;
+    s->close_notify();
+    s->flush(c.fd, MSG_DONTWAIT);
 }
 
 }  // namespace brisk

@@ -139,8 +139,7 @@ public:
     TlsSessions(const tls::Context& ctx, LoopStats* stats) noexcept : ctx_(ctx), stats_(stats) {}
     /** A session for a new connection; false when out of memory. */
     bool open(const Conn& c);
-    tls::Session& of(const Conn& c) { return sessions_.at(&c); }
-    /** The connection's session, or null once it closed. */
+    /** The connection's session, or null (closed, refused at accept, or never made: out of memory). */
     tls::Session* find(const Conn& c) noexcept {
         auto it = sessions_.find(&c);
         return it == sessions_.end() ? nullptr : &it->second;
@@ -157,7 +156,10 @@ public:
     template <class Sink>
     bool input(Conn& c, const char* data, std::size_t len, Sink&& sink);
     /** Writes the ciphertext waiting: 0, EAGAIN (the rest waits) or the errno of a failure. */
-    int flush(Conn& c) noexcept { return of(c).flush(c.fd, 0); }
+    int flush(Conn& c) noexcept {
+        tls::Session* s = find(c);
+        return s ? s->flush(c.fd, 0) : 0;
+    }
     /** Encrypts and writes the worker's output, a record ahead of the socket at most. */
     Sent send(Conn& c, Worker& w, bool log_all);
     /** Best effort (refusals): only once the handshake is done. */
@@ -194,7 +196,11 @@ public:
         c.registered = true;
         return true;
     }
-    bool may_read(const Conn& c) const { return c.readable || (c.tls && tls_->of(c).buffered()); }
+    bool may_read(const Conn& c) const {
+        if (c.readable || !c.tls) return c.readable;
+        const tls::Session* s = tls_->find(c);
+        return s && s->buffered();
+    }
     bool pull(Conn& c, Worker& w);
     bool discard(Conn& c);
     Sent send(Conn& c, Worker& w, bool last, bool stable);
@@ -323,7 +329,9 @@ inline constexpr std::size_t kTlsRecord = 16 * 1024;
 
 template <class Sink>
 bool TlsSessions::input(Conn& c, const char* data, std::size_t len, Sink&& sink) {
-    tls::Session& s = of(c);
+    tls::Session* session = find(c);
+    if (!session) return false;
+    tls::Session& s = *session;
     if (s.fresh() && len > 0) {
         s.mark_started();
         if (tls::looks_like_http(data, len)) {

@@ -331,6 +331,21 @@ class HostileTlsTest(TlsCase):
             c.read_until_eof(timeout=EVENT_TIMEOUT)
         self.assert_still_serving(srv)
 
+    def test_connections_refused_at_accept_are_closed(self):
+        # Over --concurrency (the harness's probe is gone by now): the TLS port closes what it cannot take.
+        srv = self.start_tls("--concurrency", "1", "--loops", "1")
+        with self.tls_connect() as first:
+            first.send(get("/plaintext"))
+            self.assertEqual(first.read_response().body, HELLO)
+            with self.raw() as c:
+                self.assertEqual(c.read_until_eof(timeout=EVENT_TIMEOUT), b"")
+            first.send(get("/plaintext"))
+            self.assertEqual(first.read_response().body, HELLO)
+        self.assertTrue(srv.alive(), srv.stderr()[-2000:])
+        with self.tls_connect() as again:
+            again.send(get("/plaintext"))
+            self.assertEqual(again.read_response().body, HELLO)
+
     def test_a_stalled_handshake_is_closed_at_the_timeout(self):
         srv = self.start_tls("--tls-handshake-timeout", "1s")
         with self.raw() as c:
