@@ -176,6 +176,18 @@ bool tls_writable(TlsSessions* tls, Conn& c) noexcept {
     return err == 0 || err == EAGAIN || err == EWOULDBLOCK;
 }
 
+void send_now_on(TlsSessions* tls, Conn& c, std::string_view bytes) noexcept {
+    if (c.tls)
+        tls->send_now(c, bytes);
+    else
+        send_at_once(c.fd, bytes);
+}
+
+void shutdown_write_on(TlsSessions* tls, Conn& c) noexcept {
+    if (c.tls) tls->close_notify(c);
+    ::shutdown(c.fd, SHUT_WR);
+}
+
 // A connection refused at accept has no session (it never started): nothing is sent.
 void TlsSessions::send_now(Conn& c, std::string_view bytes) noexcept {
     tls::Session* s = find(c);

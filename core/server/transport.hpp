@@ -124,6 +124,10 @@ void log_io_error(const char* what, int err, bool log_all) noexcept;
 class TlsSessions;
 /** A TLS connection's socket takes more: what its session holds leaves; false if that failed. */
 bool tls_writable(TlsSessions* tls, Conn& c) noexcept;
+/** Both transports' send_now(): through the TLS session for a TLS connection, else by a plain send. */
+void send_now_on(TlsSessions* tls, Conn& c, std::string_view bytes) noexcept;
+/** Both transports' shutdown_write(): close_notify first for a TLS connection. */
+void shutdown_write_on(TlsSessions* tls, Conn& c) noexcept;
 
 /**
  * The TLS sessions of one loop's connections from ",tls" listeners
@@ -206,16 +210,8 @@ public:
     Sent send(Conn& c, Worker& w, bool last, bool stable);
     bool output_in_flight(const Conn&) const noexcept { return false; }
     bool peer_gone(const Conn& c) const noexcept { return c.peer_fin || c.peer_closed; }
-    void send_now(Conn& c, std::string_view bytes) noexcept {
-        if (c.tls)
-            tls_->send_now(c, bytes);
-        else
-            send_at_once(c.fd, bytes);
-    }
-    void shutdown_write(Conn& c) noexcept {
-        if (c.tls) tls_->close_notify(c);
-        ::shutdown(c.fd, SHUT_WR);
-    }
+    void send_now(Conn& c, std::string_view bytes) noexcept { send_now_on(tls_, c, bytes); }
+    void shutdown_write(Conn& c) noexcept { shutdown_write_on(tls_, c); }
     /** The socket takes more: TLS ciphertext waiting (a handshake's flight) leaves first; false if that failed. */
     bool writable(Conn& c) noexcept { return tls_writable(tls_, c); }
     bool release(Conn& c) noexcept {
@@ -281,16 +277,8 @@ public:
     Sent send(Conn& c, Worker& w, bool last, bool stable);
     bool output_in_flight(const Conn& c) const noexcept { return c.sending; }
     bool peer_gone(const Conn& c) const noexcept { return c.peer_closed; }
-    void send_now(Conn& c, std::string_view bytes) noexcept {
-        if (c.tls)
-            tls_->send_now(c, bytes);
-        else
-            send_at_once(c.fd, bytes);
-    }
-    void shutdown_write(Conn& c) noexcept {
-        if (c.tls) tls_->close_notify(c);
-        ::shutdown(c.fd, SHUT_WR);
-    }
+    void send_now(Conn& c, std::string_view bytes) noexcept { send_now_on(tls_, c, bytes); }
+    void shutdown_write(Conn& c) noexcept { shutdown_write_on(tls_, c); }
     TlsSessions* tls() noexcept { return tls_; }
     bool release(Conn& c) {
         if (c.registered) cancel(uring_tag::of(c, uring_tag::recv));
