@@ -291,6 +291,7 @@ public:
             return fail(e.what(), log_to_file);
         }
         workers_.resize(n);
+        prepare_worker_secrets();
         std::vector<int> ready(n, -1);
         for (unsigned k = 0; k < n; ++k) ready[k] = spawn(k);
         // Every worker says when it serves; one that fails to start fails the start-up.

@@ -115,6 +115,11 @@ bool apply_tls_ciphersuites(Options& o, std::string_view v, const std::string&, 
     return true;
 }
 
+bool apply_tls_ticket_key_file(Options& o, std::string_view v, const std::string&, std::string&) {
+    o.server.tls_ticket_key_file = std::string(v);
+    return true;
+}
+
 bool apply_trusted_proxy(Options& o, std::string_view v, const std::string&, std::string& error) {
     Cidr range;
     if (!parse_cidr(v, range, error)) return false;
@@ -392,6 +397,10 @@ const std::array setting_table{
          "TLS 1.3 cipher suites (OpenSSL syntax); default: "
          "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
          apply_tls_ciphersuites, [](const Options&) { return std::string("the three AEAD suites"); }),
+    text("tls-ticket-key-file", ValueKind::text, "FILE",
+         "Derive the session-ticket keys (rotated hourly) from the secret in FILE, 32 to 4096 bytes, so hosts "
+         "sharing it resume each other's sessions; default: a secret made at start",
+         apply_tls_ticket_key_file, [](const Options&) { return std::string("made at start"); }),
     duration("tls-handshake-timeout",
              "Close a TLS connection whose handshake and first request's start take longer; 0 = no limit",
              server_field(&Config::tls_handshake_timeout)),

@@ -2,14 +2,23 @@
 #include "net/tls.hpp"
 
 #include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iterator>
+#include <mutex>
 #include <utility>
 
 #include "http/request.hpp"
@@ -98,10 +107,56 @@ bool apply_settings(SSL_CTX* ctx, const Config& cfg, std::string& error) {
         return false;
     }
     SSL_CTX_set_alpn_select_cb(ctx, on_alpn, nullptr);
-    // Resumption by session tickets (OpenSSL's keys, one set per context); no server-side cache.
+    // Resumption by session tickets (brisk's keys, see on_ticket_key); no server-side cache. A
+    // ticket lives one key period, so its key is still there when it comes back.
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(ctx, 1);
+    SSL_CTX_set_timeout(ctx, Context::kTicketPeriodSeconds);
     return true;
+}
+
+std::once_flag g_secret_once;
+std::array<unsigned char, 32> g_process_secret{};
+
+const std::array<unsigned char, 32>& process_secret() noexcept {
+    std::call_once(g_secret_once, [] {
+        if (RAND_bytes(g_process_secret.data(), static_cast<int>(g_process_secret.size())) != 1) std::abort();
+    });
+    return g_process_secret;
+}
+
+/** The ticket secret of a key file: SHA-256 of its bytes (at least 32 of them). */
+bool read_ticket_secret(const std::string& file, std::array<unsigned char, 32>& out, std::string& error) {
+    std::ifstream in(file, std::ios::binary);
+    std::string bytes;
+    if (in) bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (!in && !in.eof()) {
+        error = file + ": cannot read the ticket key file: " + std::strerror(errno);
+        return false;
+    }
+    if (bytes.size() < 32 || bytes.size() > 4096) {
+        error = file + ": a ticket key file holds 32 to 4096 random bytes (openssl rand 80 > FILE), not " +
+                std::to_string(bytes.size());
+        return false;
+    }
+    unsigned int len = 0;
+    EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, EVP_sha256(), nullptr);
+    OPENSSL_cleanse(bytes.data(), bytes.size());
+    return true;
+}
+
+/** HMAC-SHA256(secret, label || period), the period big-endian. */
+void derive(const std::array<unsigned char, 32>& secret, std::string_view label, std::int64_t period,
+            unsigned char* out, std::size_t len) {
+    unsigned char msg[32];
+    const std::size_t n = label.size();
+    std::memcpy(msg, label.data(), n);
+    for (int i = 0; i < 8; ++i)
+        msg[n + i] = static_cast<unsigned char>(static_cast<std::uint64_t>(period) >> (56 - 8 * i));
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), msg, n + 8, mac, &mac_len);
+    std::memcpy(out, mac, len);
 }
 
 }  // namespace
@@ -144,8 +199,60 @@ std::unique_ptr<Context> Context::create(const Config& cfg, std::string& error) 
         c->certs_.back().names = names_of(cert);
         SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
         SSL_CTX_set_tlsext_servername_arg(ctx, c.get());
+        SSL_CTX_set_app_data(ctx, c.get());
+        SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, on_ticket_key);
     }
+    if (cfg.tls_ticket_key_file.empty())
+        c->ticket_secret_ = process_secret();
+    else if (!read_ticket_secret(cfg.tls_ticket_key_file, c->ticket_secret_, error))
+        return nullptr;
     return c;
+}
+
+void prepare_ticket_secret() noexcept { (void)process_secret(); }
+
+Context::TicketKey Context::ticket_key(const std::array<unsigned char, 32>& secret, std::int64_t period) noexcept {
+    TicketKey k;
+    k.period = period;
+    derive(secret, "brisk ticket name", period, k.name, sizeof k.name);
+    derive(secret, "brisk ticket aes", period, k.aes, sizeof k.aes);
+    derive(secret, "brisk ticket hmac", period, k.mac, sizeof k.mac);
+    return k;
+}
+
+int Context::on_ticket_key(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac,
+                           int encrypt) noexcept {
+    const auto* c = static_cast<const Context*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr)) / kTicketPeriodSeconds;
+    // The keys of the periods around now, per loop thread: derived once an hour, not per handshake.
+    struct Cache {
+        std::array<unsigned char, 32> secret{};
+        TicketKey keys[3];  // now - 1, now, now + 1
+    };
+    thread_local Cache cache;
+    if (cache.keys[1].period != now || cache.secret != c->ticket_secret_) {
+        cache.secret = c->ticket_secret_;
+        for (int i = 0; i < 3; ++i) cache.keys[i] = ticket_key(c->ticket_secret_, now - 1 + i);
+    }
+    OSSL_PARAM digest[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>("SHA256"), 0),
+                           OSSL_PARAM_construct_end()};
+    if (encrypt) {
+        const TicketKey& k = cache.keys[1];
+        std::memcpy(name, k.name, sizeof k.name);
+        if (RAND_bytes(iv, 16) != 1 || EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, k.aes, iv) != 1 ||
+            EVP_MAC_init(mac, k.mac, sizeof k.mac, digest) != 1)
+            return -1;
+        return 1;
+    }
+    for (int i : {1, 0, 2}) {
+        const TicketKey& k = cache.keys[i];
+        if (std::memcmp(name, k.name, sizeof k.name) != 0) continue;
+        if (EVP_MAC_init(mac, k.mac, sizeof k.mac, digest) != 1 ||
+            EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nullptr, k.aes, iv) != 1)
+            return -1;
+        return i == 0 ? 2 : 1;  // a ticket of the period before is renewed
+    }
+    return 0;  // unknown (older, or another secret's): a full handshake
 }
 
 Context::~Context() {

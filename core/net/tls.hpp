@@ -7,6 +7,7 @@
 // blocks.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +21,8 @@
 using SSL = struct ssl_st;
 using SSL_CTX = struct ssl_ctx_st;
 using BIO = struct bio_st;
+using EVP_CIPHER_CTX = struct evp_cipher_ctx_st;
+using EVP_MAC_CTX = struct evp_mac_ctx_st;
 
 namespace brisk::tls {
 
@@ -40,6 +43,19 @@ public:
     /** A new connection's state, or null (out of memory). */
     SSL* accept_state() const noexcept;
 
+    /** A session-ticket key: its name (in the ticket, to find the key again), AES-256 key and HMAC-SHA256 key. */
+    struct TicketKey {
+        std::int64_t period = -1;
+        unsigned char name[16] = {};
+        unsigned char aes[32] = {};
+        unsigned char mac[32] = {};
+    };
+    /** Ticket keys rotate every period: a ticket is accepted in its period and the next (and the one before, for clocks
+     * a little apart). */
+    static constexpr std::int64_t kTicketPeriodSeconds = 3600;
+    /** The key of one period, derived from `secret` (HMAC-SHA256): the same secret gives the same keys everywhere. */
+    static TicketKey ticket_key(const std::array<unsigned char, 32>& secret, std::int64_t period) noexcept;
+
 private:
     Context() = default;
     struct Cert {
@@ -47,9 +63,19 @@ private:
         std::vector<std::string> names;  // subjectAltName DNS entries (wildcards as written), else the CN
     };
     static int on_servername(SSL* ssl, int* alert, void* arg) noexcept;
+    static int on_ticket_key(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac,
+                             int encrypt) noexcept;
     const Cert* pick(std::string_view name) const noexcept;
     std::vector<Cert> certs_;
+    std::array<unsigned char, 32> ticket_secret_{};
 };
+
+/**
+ * Makes the process's ticket secret now (it is made on first use otherwise):
+ * a master calls it before forking its --processes workers, which then
+ * encrypt and decrypt the same tickets.
+ */
+void prepare_ticket_secret() noexcept;
 
 /** Why a handshake failed, for the metrics (brisk_tls_handshake_failures_total{reason}). */
 enum class Failure : std::uint8_t {

@@ -271,6 +271,8 @@ std::vector<std::vector<int>> open_worker_sockets(const Config& config, unsigned
     return out;
 }
 
+void prepare_worker_secrets() noexcept { tls::prepare_ticket_secret(); }
+
 void refuse_new_connections(const std::vector<std::vector<int>>& sockets) noexcept {
     for (const auto& worker : sockets)
         for (int fd : worker) net::refuse_new_handshakes(fd);  // TCP ones only

@@ -259,6 +259,42 @@ class TlsObservedTest(TlsCase):
     def raw_plain(self):
         return Conn(socket.create_connection(("127.0.0.1", self.tls_port), timeout=EVENT_TIMEOUT))
 
+    def handshake(self, port, session=None):
+        """One request over a new connection to `port`: (whether the session resumed, the session to resume)."""
+        if not hasattr(self, "resuming_context"):
+            self.resuming_context = self.client_context()  # a session resumes only in the context that made it
+        raw = socket.create_connection(("127.0.0.1", port), timeout=IO_TIMEOUT)
+        with self.resuming_context.wrap_socket(raw, server_hostname="localhost", session=session) as s:
+            c = Conn(s)
+            c.send(get("/plaintext"))
+            self.assertEqual(c.read_response().body, HELLO)  # the ticket comes before the answer
+            return s.session_reused, s.session
+
+    def test_every_worker_process_resumes_a_session_another_issued(self):
+        # Connections spread over the workers' sockets by their source port:
+        # with 2 workers, 16 resumptions all on one worker happen once in 30,000 runs.
+        self.start_tls("--processes", "2")
+        _, session = self.handshake(self.tls_port)
+        for _ in range(16):
+            reused, _ = self.handshake(self.tls_port, session)
+            self.assertTrue(reused)
+
+    def test_hosts_with_the_same_ticket_key_file_resume_each_other(self):
+        shared = os.path.join(self.dir, "tickets-%d.key" % os.getpid())
+        other = shared + ".other"
+        for path in (shared, other):
+            with open(path, "wb") as f:
+                f.write(os.urandom(80))
+        ports = []
+        for key_file in (shared, shared, other, None):
+            self.start_tls(*(["--tls-ticket-key-file", key_file] if key_file else []))
+            ports.append(self.tls_port)
+        _, session = self.handshake(ports[0])
+        self.assertEqual(self.handshake(ports[1], session)[0], True)   # the same file
+        self.assertEqual(self.handshake(ports[2], session)[0], False)  # another file: a full handshake
+        self.assertEqual(self.handshake(ports[3], session)[0], False)  # a secret of its own
+        self.assertEqual(self.handshake(ports[0], session)[0], True)
+
 
 class TlsReloadTest(TlsCase):
 
@@ -433,6 +469,16 @@ class TlsConfigTest(TlsCase):
                       self.refused("--tls-cert", self.cert, "--tls-key", self.key, "--tls-min-version", "1.1"))
         self.assertIn("tls_ciphers \"NOTHING-REAL\"",
                       self.refused("--tls-cert", self.cert, "--tls-key", self.key, "--tls-ciphers", "NOTHING-REAL"))
+
+    def test_a_bad_ticket_key_file_is_named(self):
+        short = os.path.join(self.dir, "short.key")
+        with open(short, "wb") as f:
+            f.write(os.urandom(31))
+        line = self.refused("--tls-cert", self.cert, "--tls-key", self.key, "--tls-ticket-key-file", short)
+        self.assertIn(short + ": a ticket key file holds 32 to 4096 random bytes", line)
+        missing = os.path.join(self.dir, "missing.key")
+        line = self.refused("--tls-cert", self.cert, "--tls-key", self.key, "--tls-ticket-key-file", missing)
+        self.assertIn(missing + ": cannot read the ticket key file", line)
 
     def test_check_config_accepts_a_good_pair(self):
         p = run_brisk(["--check-config", "--listen", "127.0.0.1:1,tls", "--tls-cert", self.cert, "--tls-key",

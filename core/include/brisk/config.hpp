@@ -228,6 +228,13 @@ struct Config {
     std::string tls_ciphersuites;
     /** A TLS connection whose handshake (and first request's start) is not done by then is closed. */
     Duration tls_handshake_timeout = std::chrono::seconds(10);
+    /**
+     * Session-ticket keys are derived, hour by hour, from the secret in this
+     * file (at least 32 bytes), so hosts given the same file resume each
+     * other's sessions; empty: a secret made at start, shared by every loop
+     * and --processes worker.
+     */
+    std::string tls_ticket_key_file;
 };
 
 /**

@@ -91,6 +91,13 @@ private:
 std::vector<std::vector<int>> open_worker_sockets(const Config& config, unsigned workers);
 
 /**
+ * For a prefork master, before it forks: makes what its workers must share
+ * and cannot agree on afterwards (the secret the TLS session-ticket keys are
+ * derived from, so a ticket one worker issued resumes on any other).
+ */
+void prepare_worker_secrets() noexcept;
+
+/**
  * For a prefork master that stops: its TCP sockets (from
  * open_worker_sockets) complete no new handshake from now on, so no client
  * connects to a socket that will be reset when the master exits. The
