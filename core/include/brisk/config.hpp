@@ -230,7 +230,7 @@ struct Config {
     Duration tls_handshake_timeout = std::chrono::seconds(10);
     /**
      * Session-ticket keys are derived, hour by hour, from the secret in this
-     * file (at least 32 bytes), so hosts given the same file resume each
+     * file (32 to 4096 bytes), so hosts given the same file resume each
      * other's sessions; empty: a secret made at start, shared by every loop
      * and --processes worker.
      */
