@@ -19,6 +19,8 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(_brisk_abi_header "${PROJECT_SOURCE_DIR}/core/include/brisk/plugin_abi.h")
+# The version is read from the header: a new minor reconfigures the build.
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${_brisk_abi_header}")
 file(STRINGS "${_brisk_abi_header}" _brisk_abi_major REGEX "^#define BRISK_PLUGIN_ABI_MAJOR [0-9]+")
 file(STRINGS "${_brisk_abi_header}" _brisk_abi_minor REGEX "^#define BRISK_PLUGIN_ABI_MINOR [0-9]+")
 string(REGEX REPLACE ".* ([0-9]+).*" "\\1" _brisk_abi_major "${_brisk_abi_major}")

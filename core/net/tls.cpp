@@ -416,6 +416,13 @@ std::string_view Session::server_name() const noexcept {
     return name ? name : "";
 }
 
+std::string_view Session::alpn() const noexcept {
+    const unsigned char* name = nullptr;
+    unsigned len = 0;
+    if (ssl_) SSL_get0_alpn_selected(ssl_, &name, &len);
+    return name ? std::string_view(reinterpret_cast<const char*>(name), len) : std::string_view();
+}
+
 std::string_view failure_name(Failure f) noexcept {
     switch (f) {
     case Failure::protocol:

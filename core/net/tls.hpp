@@ -128,10 +128,14 @@ public:
     Failure failure() const noexcept { return failure_; }
     /** The handshake resumed a session (a ticket). */
     bool resumed() const noexcept;
-    /** "TLSv1.3", the cipher's OpenSSL name, the SNI name (empty if none): for logs; static or the session's. */
+    /**
+     * "TLSv1.3", the cipher's OpenSSL name, the SNI name and the protocol ALPN
+     * chose (each empty if none): for logs and plugins; static or the session's.
+     */
     std::string_view protocol() const noexcept;
     std::string_view cipher() const noexcept;
     std::string_view server_name() const noexcept;
+    std::string_view alpn() const noexcept;
     /** Counted once: the first call after the handshake finished returns true. */
     bool first_done() noexcept {
         if (counted_ || !handshake_done()) return false;

@@ -17,6 +17,7 @@
 #include "http/chars.hpp"
 #include "http/response.hpp"
 #include "http/response_writer.hpp"
+#include "net/tls.hpp"
 #include "plugins/loader.hpp"
 #include "server/connection.hpp"
 #include "server/loop.hpp"
@@ -725,6 +726,13 @@ Outcome PluginInstance::handle(HandlerCall& call) {
     r.connection_id = std::uint64_t{call.loop_index} << 32 | call.conn.serial;
     r.request_number = call.conn.requests;
     r.body = str(req.body);
+    if (call.tls) {
+        r.tls = 1;
+        r.tls_protocol = str(call.tls->protocol());
+        r.tls_cipher = str(call.tls->cipher());
+        r.tls_server_name = str(call.tls->server_name());
+        r.alpn = str(call.tls->alpn());
+    }
 
     const int32_t result = desc_->handle(instance_, &ctx, &r);
     if (call.reply.later) [[unlikely]] {

@@ -11,6 +11,9 @@
 namespace brisk {
 
 struct Conn;
+namespace tls {
+class Session;
+}
 
 enum class Outcome : std::uint8_t {
     done,       // `reply` holds the answer
@@ -32,6 +35,8 @@ struct HandlerCall {
     const http::proxy::Address* client = nullptr;
     /** The request's body follows: the handler reads it piece by piece (streams_body()). */
     bool body_unread = false;
+    /** The connection's TLS session; null for cleartext. */
+    const tls::Session* tls = nullptr;
 };
 
 class Handler {

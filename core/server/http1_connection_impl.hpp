@@ -382,7 +382,7 @@ bool Http1<T>::dispatch_early(Conn& c, Worker& w, Step& step) {
     w.stage = Worker::Stage::body_stream;
     w.body_left = w.req.content_length;
     w.raw = {w.in.data() + w.start, w.head_len};
-    HandlerCall call{w.req, w.reply, c, loop_.index_, &w.forwarded, true};
+    HandlerCall call{w.req, w.reply, c, loop_.index_, &w.forwarded, true, loop_.tls_session(c)};
     const Outcome outcome = http1::call_handler(*h, call);
     if (outcome == Outcome::suspended) {
         w.route_cursor = cursor;
@@ -435,7 +435,7 @@ void Http1<T>::answer(Conn& c, Worker& w, Outcome outcome) {
             overloaded = true;
             break;
         }
-        HandlerCall call{w.req, w.reply, c, loop_.index_, &w.forwarded};
+        HandlerCall call{w.req, w.reply, c, loop_.index_, &w.forwarded, false, loop_.tls_session(c)};
         outcome = http1::call_handler(*h, call);
         if (outcome == Outcome::suspended) [[unlikely]] {
             wait_later(c, w);
@@ -492,8 +492,9 @@ template <class T>
 bool Http1<T>::run_blocking(Conn& c, Worker& w, Handler& h) {
     Loop& loop = loop_;
     if (!loop.blocking_) return false;
-    const bool queued = loop.blocking_->submit([&loop, &c, &w, &h] {
-        HandlerCall call{w.req, w.reply, c, loop.index_, &w.forwarded};
+    // The session is looked up here: the loop's table is not for other threads.
+    const bool queued = loop.blocking_->submit([&loop, &c, &w, &h, tls = loop.tls_session(c)] {
+        HandlerCall call{w.req, w.reply, c, loop.index_, &w.forwarded, false, tls};
         loop.blocking_done(c, http1::call_handler(h, call));
     });
     if (!queued) return false;

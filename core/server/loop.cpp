@@ -106,6 +106,10 @@ thread_local Loop* t_current = nullptr;
 
 Loop* Loop::current() noexcept { return t_current; }
 
+const tls::Session* Loop::find_tls(const Conn& c) const noexcept {
+    return tls_sessions_ ? tls_sessions_->find(c) : nullptr;
+}
+
 void Loop::run() {
     t_current = this;
     if (shared_.uring && start_uring())

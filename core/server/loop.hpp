@@ -31,6 +31,9 @@
 namespace brisk {
 
 class TlsSessions;
+namespace tls {
+class Session;
+}
 
 /** Copies the client's address and port from accept's sockaddr. */
 void record_peer(const sockaddr_storage& ss, Conn& c) noexcept;
@@ -109,6 +112,7 @@ private:
     template <class T>
     friend class Http1;
     friend struct LoopProbe;  // unit tests: the loop's clock
+    const tls::Session* find_tls(const Conn& c) const noexcept;
 
     // --- loop.cpp: events, accept, timers, shutdown
     void run_epoll();
@@ -142,6 +146,8 @@ private:
         c.deadline_ms = ms > 0 ? now_ms_ + ms : INT64_MAX;
         timers_[static_cast<std::size_t>(kind)].push(c);
     }
+    /** The TLS session of a connection from a TLS listener, for handlers and logs; else null. */
+    const tls::Session* tls_session(const Conn& c) const noexcept { return c.tls ? find_tls(c) : nullptr; }
     /** A handler deadline, `ms` from now: durations differ per instance, so its list is kept sorted. */
     void arm_handler(Conn& c, std::int64_t ms) noexcept {
         disarm(c);

@@ -8,7 +8,10 @@
 //
 // The client's address and port (as brisk sees it: after a PROXY protocol
 // header or a trusted proxy's X-Forwarded-For) go in an X-Echo-Peer header,
-// "203.0.113.7 51234". No config. Never declines.
+// "203.0.113.7 51234". X-Echo-Scheme says "http" or "https"; over TLS,
+// X-Echo-TLS holds what ABI 1.2 tells of the connection: "PROTOCOL CIPHER
+// ALPN SNI", "-" for an empty one ("TLSv1.3 TLS_AES_128_GCM_SHA256 http/1.1
+// example.com"). No config. Never declines.
 #include <brisk/plugin.hpp>
 
 #include <charconv>
@@ -50,8 +53,26 @@ public:
         peer[addr.size()] = ' ';
         char* end = std::to_chars(peer + addr.size() + 1, peer + sizeof peer, req.remote_port()).ptr;
         res.header("X-Echo-Peer", std::string_view(peer, static_cast<std::size_t>(end - peer)));
+        res.header("X-Echo-Scheme", req.scheme());
+        if (req.tls()) res.header("X-Echo-TLS", tls_line(req));
         res.content_type("text/plain").write(std::string_view(out, size));
         return brisk::Result::done;
+    }
+
+private:
+    static std::string_view tls_line(brisk::Request& req) {
+        const std::string_view parts[] = {req.tls_protocol(), req.tls_cipher(), req.alpn(), req.tls_server_name()};
+        std::size_t size = 0;
+        for (std::string_view part : parts) size += (part.empty() ? 1 : part.size()) + 1;
+        char* const out = req.arena<char>(size);
+        char* p = out;
+        for (std::string_view part : parts) {
+            if (part.empty()) part = "-";
+            std::memcpy(p, part.data(), part.size());
+            p += part.size();
+            *p++ = ' ';
+        }
+        return std::string_view(out, size - 1);
     }
 };
 

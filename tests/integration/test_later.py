@@ -257,7 +257,7 @@ class OldPluginTest(PluginTestCase):
     def test_a_plugin_built_from_the_1_0_header_loads_and_serves(self):
         so = self.need(fixture_so("abi10"))
         srv = self.start_plugins("--plugin", "/old10/=" + so)
-        self.assert_text(self.get_one(srv, "/old10/x"), 200, "abi 1.0 plugin: /old10/x host=1.1\n", "text/plain")
+        self.assert_text(self.get_one(srv, "/old10/x"), 200, "abi 1.0 plugin: /old10/x host=1.2\n", "text/plain")
 
 
 if __name__ == "__main__":

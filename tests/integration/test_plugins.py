@@ -194,7 +194,7 @@ class RefusalTest(PluginTestCase):
 
     def test_needs_newer_minor(self):
         so = self.need(fixture_so("new_minor"))
-        self.refuse_flag(so, 'plugin "fx_new_minor": %s needs plugin ABI 1.2 or newer; this brisk speaks 1.1' % so)
+        self.refuse_flag(so, 'plugin "fx_new_minor": %s needs plugin ABI 1.3 or newer; this brisk speaks 1.2' % so)
 
     def test_entry_returns_null(self):
         so = self.need(fixture_so("null_entry"))
@@ -914,7 +914,7 @@ class RequestViewTest(PluginTestCase):
         self.assertEqual(f["n"], "1")
         self.assertEqual(f["header_count"], "6")
         self.assertEqual(f["size_ok"], "1")
-        self.assertEqual(f["version"], str(1 << 16 | 1))  # ABI 1.1
+        self.assertEqual(f["version"], str(1 << 16 | 2))  # ABI 1.2
         self.assertEqual(f["body_len"], "4")
         self.assertEqual(f["h.x-multi#0"], "one")
         self.assertEqual(f["h.x-multi#1"], "two , three")

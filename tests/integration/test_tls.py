@@ -188,6 +188,31 @@ class HttpsTest(TlsCase):
             c.read_until_eof(timeout=EVENT_TIMEOUT)
         self.assert_still_serving(srv)
 
+    def test_a_plugin_sees_the_connections_tls(self):
+        from test_plugins import plugin_so
+        so = plugin_so("echo")
+        self.assertTrue(os.path.isfile(so), so)
+        srv = self.start_tls("--plugin", "/echo/=" + so)
+        # Python's ssl: TLS 1.3 (the default), SNI a name of the certificate, ALPN offered.
+        with self.tls_connect(server_hostname="a.example.test") as c:
+            c.send(get("/echo/x"))
+            r = c.read_response()
+            self.assertEqual((r.status, r.header("x-echo-scheme")), (200, "https"))
+            self.assertEqual(r.header("x-echo-tls"),
+                             "%s %s http/1.1 a.example.test" % (c.sock.version(), c.sock.cipher()[0]))
+        # curl over TLS 1.2 without ALPN, to an address (no SNI): the 1.2 cipher's OpenSSL name, "-" for the rest.
+        p = self.curl_tls("-sS", "-D", "-", "-o", os.devnull, "--tls-max", "1.2", "--no-alpn", "--cacert", self.cert,
+                          "-k", "https://127.0.0.1:%d/echo/y" % self.tls_port)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        tls_line = [line for line in p.stdout.decode().splitlines() if line.lower().startswith("x-echo-tls:")]
+        self.assertEqual(len(tls_line), 1, p.stdout)
+        self.assertRegex(tls_line[0].split(":", 1)[1].strip(), r"^TLSv1\.2 ECDHE-(ECDSA|RSA)-\S+-GCM-\S+ - -$")
+        # The plain listener: scheme http, no TLS line.
+        with srv.connect() as c:
+            c.send(get("/echo/z"))
+            r = c.read_response()
+            self.assertEqual((r.header("x-echo-scheme"), r.header("x-echo-tls")), ("http", None))
+
     def test_old_protocols_are_refused(self):
         srv = self.start_tls()
         for flag in ("-tls1", "-tls1_1"):

@@ -4,7 +4,7 @@
  * abi_layout_test.cpp as C++: a change to a size or an offset fails both.
  * A field appended at a struct's end (its size grows; 1.1 appended the
  * host API's suspend, resume, timers, streams, body reads and instance
- * calls) comes with a minor version; any
+ * calls; 1.2 the request's TLS fields) comes with a minor version; any
  * other change of a number here changes the ABI: bump BRISK_PLUGIN_ABI_MAJOR.
  */
 #ifndef BRISK_ABI_LAYOUT_EXPECTED_H
@@ -17,7 +17,7 @@
 #define BRISK_ABI_SIZES(X)    \
     X(brisk_str, 16, 8)       \
     X(brisk_header, 32, 8)    \
-    X(brisk_request, 224, 8)  \
+    X(brisk_request, 296, 8)  \
     X(brisk_host_api, 424, 8) \
     X(brisk_plugin_descriptor, 152, 8)
 
@@ -45,6 +45,12 @@
     X(brisk_request, request_number, 136)          \
     X(brisk_request, body, 144)                    \
     X(brisk_request, reserved, 160)                \
+    X(brisk_request, tls, 224)                     \
+    X(brisk_request, reserved1, 228)               \
+    X(brisk_request, tls_protocol, 232)            \
+    X(brisk_request, tls_cipher, 248)              \
+    X(brisk_request, tls_server_name, 264)         \
+    X(brisk_request, alpn, 280)                    \
     X(brisk_host_api, size, 0)                     \
     X(brisk_host_api, abi_major, 4)                \
     X(brisk_host_api, abi_minor, 8)                \

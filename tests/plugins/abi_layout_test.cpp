@@ -70,7 +70,9 @@ TEST_CASE("plugin ABI: structs have no padding holes", "[plugins][abi]") {
     // compiler for another language could lay out differently.
     CHECK(sizeof(brisk_str) == sizeof(const char*) + sizeof(std::uint64_t));
     CHECK(sizeof(brisk_header) == 2 * sizeof(brisk_str));
-    CHECK(offsetof(brisk_request, reserved) + sizeof(brisk_request::reserved) == sizeof(brisk_request));
+    // 1.2 appended the TLS fields after the request's reserved slots.
+    CHECK(offsetof(brisk_request, reserved) + sizeof(brisk_request::reserved) == offsetof(brisk_request, tls));
+    CHECK(offsetof(brisk_request, alpn) + sizeof(brisk_request::alpn) == sizeof(brisk_request));
     // 1.1 appended eighteen functions after the host table's reserved slots.
     CHECK(offsetof(brisk_host_api, reserved) + sizeof(brisk_host_api::reserved) == offsetof(brisk_host_api, suspend));
     CHECK(offsetof(brisk_host_api, last_error) + sizeof(brisk_host_api::last_error) == sizeof(brisk_host_api));

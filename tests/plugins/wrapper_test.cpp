@@ -405,6 +405,38 @@ TEST_CASE("plugin.hpp: Request exposes the request's views and host lookups", "[
           "slot2=kept\n");
 }
 
+// Writes what ABI 1.2 tells of the connection's TLS.
+struct TlsView {
+    brisk::Result handle(brisk::Request& req, brisk::Response& res) {
+        std::string out;
+        out.append(req.scheme()).append(req.tls() ? " tls" : " plain");
+        for (std::string_view part : {req.tls_protocol(), req.tls_cipher(), req.alpn(), req.tls_server_name()})
+            out.append(" [").append(part).append("]");
+        res.write(out);
+        return brisk::Result::done;
+    }
+};
+
+TEST_CASE("plugin.hpp: Request tells the connection's TLS (ABI 1.2); nothing on cleartext or a 1.1 host",
+          "[plugins][wrapper]") {
+    static constexpr brisk_plugin_descriptor d = brisk::make_descriptor<TlsView>("tlsview", "1");
+    FakeHost host;
+    auto view = host.create(&d);
+    REQUIRE(view);
+    CHECK(view.handle(FakeRequest("GET", "/")).body == "http plain [] [] [] []");
+    CHECK(view.handle(FakeRequest("GET", "/").over_tls("example.com")).body ==
+          "https tls [TLSv1.3] [TLS_AES_128_GCM_SHA256] [http/1.1] [example.com]");
+    CHECK(view.handle(FakeRequest("GET", "/").over_tls("", "TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256", "")).body ==
+          "https tls [TLSv1.2] [ECDHE-ECDSA-AES128-GCM-SHA256] [] []");
+
+    // A 1.1 host's request ends before the TLS fields: the wrapper does not read past it.
+    FakeHost old;
+    old.abi_minor = 1;
+    auto on_old = old.create(&d);
+    REQUIRE(on_old);
+    CHECK(on_old.handle(FakeRequest("GET", "/").over_tls("example.com")).body == "http plain [] [] [] []");
+}
+
 TEST_CASE("plugin.hpp: Response body calls keep their order; owners are released", "[plugins][wrapper]") {
     static constexpr brisk_plugin_descriptor d = brisk::make_descriptor<Bodies>("bodies", "1");
     FakeHost host;

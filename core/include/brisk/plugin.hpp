@@ -431,6 +431,19 @@ public:
     std::uint64_t connection_id() const noexcept { return r_->connection_id; }
     std::uint64_t request_number() const noexcept { return r_->request_number; }
 
+    /** ABI 1.2: the request came over TLS (false on an older host, which has no TLS listeners). */
+    bool tls() const noexcept { return has_tls_fields() && r_->tls != 0; }
+    /** ABI 1.2: "TLSv1.3", "TLSv1.2"; empty for cleartext or on an older host. */
+    std::string_view tls_protocol() const noexcept { return has_tls_fields() ? view(r_->tls_protocol) : ""; }
+    /** ABI 1.2: OpenSSL's name of the cipher; empty for cleartext or on an older host. */
+    std::string_view tls_cipher() const noexcept { return has_tls_fields() ? view(r_->tls_cipher) : ""; }
+    /** ABI 1.2: the SNI name the client sent; empty if none. */
+    std::string_view tls_server_name() const noexcept { return has_tls_fields() ? view(r_->tls_server_name) : ""; }
+    /** ABI 1.2: the protocol ALPN chose ("http/1.1"); empty if none was negotiated. */
+    std::string_view alpn() const noexcept { return has_tls_fields() ? view(r_->alpn) : ""; }
+    /** "https" or "http", as the client sees this request's connection. */
+    std::string_view scheme() const noexcept { return tls() ? "https" : "http"; }
+
     /** Every field, in order. */
     HeaderRange headers() const noexcept {
         return HeaderRange(r_->headers, static_cast<std::size_t>(r_->header_count));
@@ -460,6 +473,7 @@ public:
     const brisk_request& raw() const noexcept { return *r_; }
 
 private:
+    bool has_tls_fields() const noexcept { return r_->size >= offsetof(brisk_request, alpn) + sizeof r_->alpn; }
     const brisk_request* r_;
 };
 

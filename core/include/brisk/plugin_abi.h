@@ -1,5 +1,5 @@
 /*
- * brisk plugin ABI, version 1.1 — the contract between brisk and a handler
+ * brisk plugin ABI, version 1.2 — the contract between brisk and a handler
  * plugin (a shared object). Pure C99, no dependencies; compiles as C and C++.
  *
  * Promises that hold for every 1.x version of this header:
@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 #define BRISK_PLUGIN_ABI_MAJOR 1
-#define BRISK_PLUGIN_ABI_MINOR 1
+#define BRISK_PLUGIN_ABI_MINOR 2
 
 /* Visibility for the one exported symbol of a plugin. */
 #if defined(__GNUC__)
@@ -124,6 +124,16 @@ typedef struct brisk_request {
     uint64_t request_number; /* 1 for the first request of a connection */
     brisk_str body;         /* the whole body (de-chunked); empty if none */
     uint64_t reserved[8];
+    /*
+     * ABI 1.2: the connection's TLS. Present when `size` reaches past
+     * `alpn`; on a cleartext connection `tls` is 0 and the strings are empty.
+     */
+    uint32_t tls;               /* 1: the request came over TLS */
+    uint32_t reserved1;
+    brisk_str tls_protocol;     /* "TLSv1.3", "TLSv1.2" */
+    brisk_str tls_cipher;       /* OpenSSL's name: "TLS_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256" */
+    brisk_str tls_server_name;  /* the SNI name the client sent; empty if none */
+    brisk_str alpn;             /* the protocol ALPN chose ("http/1.1"); empty if none was negotiated */
 } brisk_request;
 
 /** Opaque: one request in flight. Valid until handle() returns. */

@@ -147,6 +147,12 @@ struct FakeRequest {
     std::uint32_t loop_index = 0;
     std::uint64_t connection_id = 1;
     std::uint64_t request_number = 1;
+    /** ABI 1.2: the connection's TLS (over_tls()); cleartext by default. */
+    bool tls = false;
+    std::string tls_protocol;
+    std::string tls_cipher;
+    std::string tls_server_name;
+    std::string alpn;
 
     FakeRequest() = default;
     FakeRequest(std::string method_, std::string target_,
@@ -170,6 +176,21 @@ struct FakeRequest {
     }
     FakeRequest&& with_body(std::string b) && {
         body = std::move(b);
+        return std::move(*this);
+    }
+    /** As if it came over TLS: SNI name `server_name` (empty: none), the rest as a TLS 1.3 client gets it. */
+    FakeRequest& over_tls(std::string server_name = {}, std::string protocol = "TLSv1.3",
+                          std::string cipher = "TLS_AES_128_GCM_SHA256", std::string alpn_ = "http/1.1") & {
+        tls = true;
+        tls_server_name = std::move(server_name);
+        tls_protocol = std::move(protocol);
+        tls_cipher = std::move(cipher);
+        alpn = std::move(alpn_);
+        return *this;
+    }
+    FakeRequest&& over_tls(std::string server_name = {}, std::string protocol = "TLSv1.3",
+                           std::string cipher = "TLS_AES_128_GCM_SHA256", std::string alpn_ = "http/1.1") && {
+        over_tls(std::move(server_name), std::move(protocol), std::move(cipher), std::move(alpn_));
         return std::move(*this);
     }
 };
@@ -1073,6 +1094,10 @@ private:
         }
         const Span remote{put(request.remote_addr), request.remote_addr.size()};
         const Span body{put(request.body), request.body.size()};
+        const Span tls_protocol{put(request.tls_protocol), request.tls_protocol.size()};
+        const Span tls_cipher{put(request.tls_cipher), request.tls_cipher.size()};
+        const Span tls_server_name{put(request.tls_server_name), request.tls_server_name.size()};
+        const Span alpn{put(request.alpn), request.alpn.size()};
         auto at = [&buffer](Span s) { return brisk_str{s.len == 0 ? nullptr : buffer.data() + s.at, s.len}; };
 
         std::vector<brisk_header> headers;
@@ -1080,7 +1105,8 @@ private:
         for (const auto& [n, v] : fields) headers.push_back(brisk_header{at(n), at(v)});
 
         brisk_request req{};
-        req.size = sizeof(brisk_request);
+        // A host older than 1.2 hands over the request without its TLS fields.
+        req.size = abi_minor >= 2 ? sizeof(brisk_request) : offsetof(brisk_request, tls);
         req.version = (std::uint32_t{BRISK_PLUGIN_ABI_MAJOR} << 16) | abi_minor;
         req.method = at(method);
         req.target = at(target);
@@ -1104,6 +1130,13 @@ private:
         req.loop_index = request.loop_index;
         req.connection_id = request.connection_id;
         req.request_number = request.request_number;
+        if (abi_minor >= 2 && request.tls) {
+            req.tls = 1;
+            req.tls_protocol = at(tls_protocol);
+            req.tls_cipher = at(tls_cipher);
+            req.tls_server_name = at(tls_server_name);
+            req.alpn = at(alpn);
+        }
         // A body-stream instance sees the head first; the body comes by body_read() (feed_body()).
         const bool body_later = (d->capabilities & BRISK_CAP_BODY_STREAM) != 0 && !request.body.empty();
         req.body = body_later ? brisk_str{nullptr, 0} : at(body);

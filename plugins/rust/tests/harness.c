@@ -251,7 +251,7 @@ int main(int argc, char** argv) {
     if (d == NULL) return 1;
     /* The crate's descriptor is 1.1's, with `stopping`; it runs on a 1.0 host too. */
     CHECK(d->size == sizeof(brisk_plugin_descriptor));
-    CHECK(d->abi_major == 1 && d->abi_minor == 1 && d->min_host_minor == 0);
+    CHECK(d->abi_major == 1 && d->abi_minor == BRISK_PLUGIN_ABI_MINOR && d->min_host_minor == 0);
     CHECK(d->stopping != NULL);
     CHECK(d->name != NULL && strcmp(d->name, "rust-example") == 0);
     CHECK(d->version != NULL && strcmp(d->version, "1.0.0") == 0);

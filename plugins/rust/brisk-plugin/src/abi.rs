@@ -1,4 +1,4 @@
-//! The plugin ABI 1.1, mirrored from `core/include/brisk/plugin_abi.h`.
+//! The plugin ABI 1.2, mirrored from `core/include/brisk/plugin_abi.h`.
 //!
 //! Every struct is `#[repr(C)]` with the fields of the header in the same
 //! order, so it has the same layout (the tests at the bottom check sizes,
@@ -12,7 +12,7 @@
 use core::ffi::{c_char, c_void};
 
 pub const BRISK_PLUGIN_ABI_MAJOR: u32 = 1;
-pub const BRISK_PLUGIN_ABI_MINOR: u32 = 1;
+pub const BRISK_PLUGIN_ABI_MINOR: u32 = 2;
 
 /// The handler answered (or will, by the response calls it made).
 pub const BRISK_DONE: i32 = 0;
@@ -108,6 +108,13 @@ pub struct brisk_request {
     pub request_number: u64,
     pub body: brisk_str,
     pub reserved: [u64; 8],
+    // ABI 1.2: the connection's TLS, present when `size` reaches past `alpn`.
+    pub tls: u32,
+    pub reserved1: u32,
+    pub tls_protocol: brisk_str,
+    pub tls_cipher: brisk_str,
+    pub tls_server_name: brisk_str,
+    pub alpn: brisk_str,
 }
 
 /// Opaque: one request in flight. Valid until `handle()` returns.
@@ -301,7 +308,7 @@ mod layout_tests {
 
     #[test]
     fn brisk_request_layout() {
-        assert_eq!(size_of::<brisk_request>(), 224);
+        assert_eq!(size_of::<brisk_request>(), 296);
         assert_eq!(align_of::<brisk_request>(), 8);
         assert_eq!(offset_of!(brisk_request, size), 0);
         assert_eq!(offset_of!(brisk_request, version), 4);
@@ -321,6 +328,12 @@ mod layout_tests {
         assert_eq!(offset_of!(brisk_request, request_number), 136);
         assert_eq!(offset_of!(brisk_request, body), 144);
         assert_eq!(offset_of!(brisk_request, reserved), 160);
+        assert_eq!(offset_of!(brisk_request, tls), 224);
+        assert_eq!(offset_of!(brisk_request, reserved1), 228);
+        assert_eq!(offset_of!(brisk_request, tls_protocol), 232);
+        assert_eq!(offset_of!(brisk_request, tls_cipher), 248);
+        assert_eq!(offset_of!(brisk_request, tls_server_name), 264);
+        assert_eq!(offset_of!(brisk_request, alpn), 280);
     }
 
     #[test]

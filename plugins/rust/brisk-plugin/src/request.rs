@@ -199,6 +199,54 @@ impl<'a> Request<'a> {
         self.raw.request_number
     }
 
+    /// ABI 1.2: the TLS fields are there (an older host has no TLS listeners).
+    fn has_tls_fields(&self) -> bool {
+        self.raw.size as usize >= core::mem::offset_of!(brisk_request, alpn) + core::mem::size_of::<brisk_str>()
+    }
+
+    /// ABI 1.2: the string at `field` when the host has the TLS fields, else empty.
+    fn tls_field(&self, field: brisk_str) -> &'a [u8] {
+        if self.has_tls_fields() {
+            self.view(field)
+        } else {
+            &[]
+        }
+    }
+
+    /// ABI 1.2: the request came over TLS.
+    pub fn tls(&self) -> bool {
+        self.has_tls_fields() && self.raw.tls != 0
+    }
+
+    /// ABI 1.2: "TLSv1.3", "TLSv1.2"; empty for cleartext.
+    pub fn tls_protocol(&self) -> &'a [u8] {
+        self.tls_field(self.raw.tls_protocol)
+    }
+
+    /// ABI 1.2: OpenSSL's name of the cipher; empty for cleartext.
+    pub fn tls_cipher(&self) -> &'a [u8] {
+        self.tls_field(self.raw.tls_cipher)
+    }
+
+    /// ABI 1.2: the SNI name the client sent; empty if none.
+    pub fn tls_server_name(&self) -> &'a [u8] {
+        self.tls_field(self.raw.tls_server_name)
+    }
+
+    /// ABI 1.2: the protocol ALPN chose (`http/1.1`); empty if none was negotiated.
+    pub fn alpn(&self) -> &'a [u8] {
+        self.tls_field(self.raw.alpn)
+    }
+
+    /// "https" or "http", as the client sees this request's connection.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     /// Writes into brisk's log, prefixed with the instance name.
     pub fn log(&self, level: Level, message: &str) {
         host_log(self.host, self.ctx, level, message)

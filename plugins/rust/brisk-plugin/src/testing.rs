@@ -107,6 +107,16 @@ pub struct TestRequest {
     loop_index: u32,
     connection_id: u64,
     request_number: u64,
+    tls: Option<TestTls>,
+}
+
+/// ABI 1.2: what a request over TLS carries ([`TestRequest::over_tls`]).
+#[derive(Clone, Debug)]
+struct TestTls {
+    protocol: Vec<u8>,
+    cipher: Vec<u8>,
+    server_name: Vec<u8>,
+    alpn: Vec<u8>,
 }
 
 impl TestRequest {
@@ -123,6 +133,7 @@ impl TestRequest {
             loop_index: 0,
             connection_id: 1,
             request_number: 1,
+            tls: None,
         }
     }
 
@@ -163,6 +174,28 @@ impl TestRequest {
     pub fn connection(mut self, connection_id: u64, request_number: u64) -> TestRequest {
         self.connection_id = connection_id;
         self.request_number = request_number;
+        self
+    }
+
+    /// As if it came over TLS 1.3 (TLS_AES_128_GCM_SHA256, ALPN http/1.1) with SNI name `server_name` (empty: none).
+    pub fn over_tls(self, server_name: impl AsRef<[u8]>) -> TestRequest {
+        self.over_tls_with(server_name, "TLSv1.3", "TLS_AES_128_GCM_SHA256", "http/1.1")
+    }
+
+    /// As if it came over TLS with the given SNI name, protocol version, cipher and ALPN protocol.
+    pub fn over_tls_with(
+        mut self,
+        server_name: impl AsRef<[u8]>,
+        protocol: impl AsRef<[u8]>,
+        cipher: impl AsRef<[u8]>,
+        alpn: impl AsRef<[u8]>,
+    ) -> TestRequest {
+        self.tls = Some(TestTls {
+            protocol: protocol.as_ref().to_vec(),
+            cipher: cipher.as_ref().to_vec(),
+            server_name: server_name.as_ref().to_vec(),
+            alpn: alpn.as_ref().to_vec(),
+        });
         self
     }
 
@@ -314,6 +347,12 @@ impl<T: Plugin> TestPlugin<T> {
             request_number: request.request_number,
             body: if body_later { brisk_str::empty() } else { brisk_str::from_bytes(&request.body) },
             reserved: [0; 8],
+            tls: request.tls.is_some() as u32,
+            reserved1: 0,
+            tls_protocol: tls_str(&request.tls, |t| &t.protocol),
+            tls_cipher: tls_str(&request.tls, |t| &t.cipher),
+            tls_server_name: tls_str(&request.tls, |t| &t.server_name),
+            alpn: tls_str(&request.tls, |t| &t.alpn),
         };
         let ctx = FakeCtx {
             request,
@@ -1237,4 +1276,9 @@ unsafe extern "C" fn fake_hijack_close(handle: u64) -> i32 {
 
 unsafe extern "C" fn fake_last_error() -> brisk_str {
     brisk_str::from_bytes(LAST_ERROR.with(Cell::get).as_bytes())
+}
+
+/// One string of a test request's TLS, or empty for cleartext.
+fn tls_str(tls: &Option<TestTls>, field: impl Fn(&TestTls) -> &Vec<u8>) -> brisk_str {
+    tls.as_ref().map_or(brisk_str::empty(), |t| brisk_str::from_bytes(field(t)))
 }

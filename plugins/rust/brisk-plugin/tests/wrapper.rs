@@ -215,6 +215,36 @@ fn non_utf8_views() {
 }
 
 #[test]
+fn tls_fields_of_abi_1_2() {
+    struct TlsView;
+    impl Plugin for TlsView {
+        fn create(_: &Config) -> Result<Self, String> {
+            Ok(TlsView)
+        }
+        fn handle(&self, req: &Request, res: &mut Response) -> Outcome {
+            let mut out = format!("{} {}", req.scheme(), req.tls());
+            for part in [req.tls_protocol(), req.tls_cipher(), req.alpn(), req.tls_server_name()] {
+                out.push_str(&format!(" [{}]", String::from_utf8_lossy(part)));
+            }
+            match res.write(out.as_bytes()) {
+                Ok(()) => Outcome::Done,
+                Err(_) => Outcome::Error,
+            }
+        }
+    }
+    let p = TestPlugin::<TlsView>::create(&TestConfig::new()).unwrap();
+    assert_eq!(p.call(&TestRequest::get("/")).text(), "http false [] [] [] []");
+    assert_eq!(
+        p.call(&TestRequest::get("/").over_tls("example.com")).text(),
+        "https true [TLSv1.3] [TLS_AES_128_GCM_SHA256] [http/1.1] [example.com]"
+    );
+    assert_eq!(
+        p.call(&TestRequest::get("/").over_tls_with("", "TLSv1.2", "ECDHE-ECDSA-AES128-GCM-SHA256", "")).text(),
+        "https true [TLSv1.2] [ECDHE-ECDSA-AES128-GCM-SHA256] [] []"
+    );
+}
+
+#[test]
 fn response_calls() {
     let res = probe().call(&TestRequest::get("/full"));
     assert_eq!(res.outcome, Outcome::Done);
@@ -375,7 +405,7 @@ fn entry_point_and_descriptor() {
     assert!(!d.is_null());
     let d = unsafe { &*d };
     assert_eq!(d.size as usize, std::mem::size_of::<brisk_plugin_descriptor>());
-    assert_eq!((d.abi_major, d.abi_minor, d.min_host_minor), (1, 1, 0));
+    assert_eq!((d.abi_major, d.abi_minor, d.min_host_minor), (1, BRISK_PLUGIN_ABI_MINOR, 0));
     assert!(d.stopping.is_some());
     assert_eq!(unsafe { CStr::from_ptr(d.name) }, c"probe");
     assert_eq!(unsafe { CStr::from_ptr(d.version) }, c"2.3.4");
