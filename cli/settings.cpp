@@ -307,6 +307,7 @@ constexpr Setting text(std::string_view name, ValueKind kind, std::string_view m
 }
 
 constexpr std::uint64_t max_u32 = std::numeric_limits<std::uint32_t>::max();
+constexpr std::uint64_t max_hsts_max_age = 1000000000;  // about 31 years: more is nobody's intent
 std::string none_shown(const Options&) { return {}; }
 
 const std::array setting_table{
@@ -401,6 +402,13 @@ const std::array setting_table{
          "Derive the session-ticket keys (rotated hourly) from the secret in FILE, 32 to 4096 bytes, so hosts "
          "sharing it resume each other's sessions; default: a secret made at start",
          apply_tls_ticket_key_file, [](const Options&) { return std::string("made at start"); }),
+    count("hsts-max-age",
+          "Send Strict-Transport-Security with max-age=N (seconds; 63072000 is two years) on every answer over TLS; "
+          "0 = none",
+          server_field(&Config::hsts_max_age), 0, max_hsts_max_age),
+    flag("hsts-include-subdomains", "Add includeSubDomains to Strict-Transport-Security",
+         &Config::hsts_include_subdomains),
+    flag("hsts-preload", "Add preload to Strict-Transport-Security", &Config::hsts_preload),
     duration("tls-handshake-timeout",
              "Close a TLS connection whose handshake and first request's start take longer; 0 = no limit",
              server_field(&Config::tls_handshake_timeout)),
@@ -785,6 +793,16 @@ void pair_tls_certs(Options& o, std::vector<std::string>& errors) {
         errors.push_back("a TLS listener (\",tls\") needs a certificate: give --tls-cert FILE --tls-key FILE");
 }
 
+// Strict-Transport-Security's options need it on; preload on the terms of the browsers' preload list.
+void check_hsts(const Config& c, std::vector<std::string>& errors) {
+    if ((c.hsts_include_subdomains || c.hsts_preload) && c.hsts_max_age == 0)
+        errors.push_back("--hsts-include-subdomains and --hsts-preload need --hsts-max-age (hsts_max_age) N");
+    else if (c.hsts_preload && (!c.hsts_include_subdomains || c.hsts_max_age < 31536000))
+        errors.push_back(
+            "--hsts-preload (hsts_preload) needs --hsts-include-subdomains and --hsts-max-age of at "
+            "least 31536000 (a year): the preload list's terms");
+}
+
 }  // namespace
 
 void finalize(Options& o, std::vector<std::string>& errors) {
@@ -796,6 +814,7 @@ void finalize(Options& o, std::vector<std::string>& errors) {
     }
     check_listen(o, errors);
     pair_tls_certs(o, errors);
+    check_hsts(o.server, errors);
     if (o.server.loops == 0) o.server.loops = std::min(usable_cores(), max_loops);
     if (const char* env = std::getenv("BRISK_IO"); env && *env && !o.io_given) {
         std::string error;

@@ -158,6 +158,13 @@ public:
                 continue;
             } else if (name == "route") {
                 read_routes(node);
+            } else if (name == "tls_certificate") {
+                if (root.contains("tls_cert") || root.contains("tls_key"))
+                    problem(node.source(),
+                            "tls_certificate: give the certificates as [[tls_certificate]] tables or "
+                            "as tls_cert and tls_key lists, not both");
+                else
+                    read_certificates(node);
             } else if (name == "plugin" && node.is_table()) {
                 problem(node.source(),
                         "plugin: write [plugins.NAME] for a plugin instance, or plugin = "
@@ -262,8 +269,9 @@ private:
                     else if (auto et = element.as_table(); et && key == "listen")
                         read_listen_table(setting, *et);
                     else
-                        wrong_type(key, element,
-                                   key == "listen" ? "a string or an { address, proxy, tls } table" : "a string");
+                        wrong_type(
+                            key, element,
+                            key == "listen" ? "a string or an { address, proxy, tls, redirect } table" : "a string");
                 }
             } else {
                 wrong_type(key, node, "a string or an array of strings");
@@ -272,24 +280,28 @@ private:
         }
     }
 
-    // [[listen]] with address = "HOST:PORT", proxy = true and tls = true: the same as "HOST:PORT,proxy,tls".
+    // [[listen]] with address = "HOST:PORT" and proxy, tls, redirect = true: the same as "HOST:PORT,proxy,tls".
     void read_listen_table(const Setting& setting, const toml::table& table) {
+        static constexpr std::string_view options[] = {"proxy", "tls", "redirect"};
         std::string address;
-        bool proxy = false, tls = false, ok = true;
+        std::string given;  // ",proxy,tls" of the options set
+        bool ok = true;
         for (auto&& [k, v] : table) {
+            const bool option = std::find(std::begin(options), std::end(options), k.str()) != std::end(options);
             if (k.str() == "address" && v.as_string()) {
                 address = v.as_string()->get();
             } else if (k.str() == "address") {
                 ok = false;
                 wrong_type("listen.address", v, "a string");
-            } else if ((k.str() == "proxy" || k.str() == "tls") && v.as_boolean()) {
-                (k.str() == "proxy" ? proxy : tls) = v.as_boolean()->get();
-            } else if (k.str() == "proxy" || k.str() == "tls") {
+            } else if (option && v.as_boolean()) {
+                if (v.as_boolean()->get()) given.append(",").append(k.str());
+            } else if (option) {
                 ok = false;
                 wrong_type("listen." + std::string(k.str()), v, "true or false");
             } else {
                 ok = false;
-                problem(k.source(), "unknown key " + quoted(k.str()) + " in [[listen]] (known: address, proxy, tls)");
+                problem(k.source(),
+                        "unknown key " + quoted(k.str()) + " in [[listen]] (known: address, proxy, tls, redirect)");
             }
         }
         if (!ok) return;
@@ -297,7 +309,39 @@ private:
             problem(table.source(), "[[listen]] needs an address");
             return;
         }
-        apply(setting, "listen", table, address + (proxy ? ",proxy" : "") + (tls ? ",tls" : ""));
+        apply(setting, "listen", table, address + given);
+    }
+
+    // [[tls_certificate]] with cert = "FILE" and key = "FILE": one pair of the tls_cert and tls_key lists each.
+    void read_certificates(const toml::node& node) {
+        const toml::array* tables = node.as_array();
+        if (tables == nullptr || !tables->is_array_of_tables()) {
+            wrong_type("tls_certificate", node, "[[tls_certificate]] tables");
+            return;
+        }
+        for (const toml::node& element : *tables) {
+            const toml::table& table = *element.as_table();
+            const toml::node* cert = table.get("cert");
+            const toml::node* key = table.get("key");
+            bool ok = true;
+            for (auto&& [k, v] : table) {
+                if (k.str() != "cert" && k.str() != "key") {
+                    ok = false;
+                    problem(k.source(),
+                            "unknown key " + quoted(k.str()) + " in [[tls_certificate]] (known: cert, key)");
+                } else if (!v.is_string()) {
+                    ok = false;
+                    wrong_type("tls_certificate." + std::string(k.str()), v, "a file name");
+                }
+            }
+            if (!ok) continue;
+            if (!cert || !key) {
+                problem(table.source(), "[[tls_certificate]] needs both cert and key");
+                continue;
+            }
+            apply(*find_setting_by_key("tls_cert"), "tls_certificate.cert", *cert, cert->as_string()->get());
+            apply(*find_setting_by_key("tls_key"), "tls_certificate.key", *key, key->as_string()->get());
+        }
     }
 
     void read_plugins(const toml::node& node) {

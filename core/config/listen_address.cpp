@@ -17,6 +17,7 @@ namespace {
 constexpr std::string_view unix_prefix = "unix:";
 constexpr std::string_view proxy_option = ",proxy";
 constexpr std::string_view tls_option = ",tls";
+constexpr std::string_view redirect_option = ",redirect";
 
 // sun_path holds the path and its terminating NUL.
 constexpr std::size_t max_unix_path = sizeof(sockaddr_un{}.sun_path) - 1;
@@ -35,8 +36,8 @@ bool canonical_host(const std::string& host, std::string& out) {
 }  // namespace
 
 bool parse_listen_address(std::string_view text, ListenAddress& out, std::string& error) {
-    // Options follow the address after commas: "proxy" and "tls", each once, in any order.
-    for (std::string_view option : {proxy_option, tls_option}) {
+    // Options follow the address after commas: "proxy", "tls" and "redirect", each once, in any order.
+    for (std::string_view option : {proxy_option, tls_option, redirect_option}) {
         if (!text.ends_with(option)) continue;
         std::string_view address = text.substr(0, text.size() - option.size());
         ListenAddress result;
@@ -46,13 +47,18 @@ bool parse_listen_address(std::string_view text, ListenAddress& out, std::string
             error = "bad listen address \"" + std::string(text) + "\": " + error.substr(inner.size());
             return false;
         }
-        bool& flag = option == proxy_option ? result.proxy : result.tls;
+        bool& flag = option == proxy_option ? result.proxy : option == tls_option ? result.tls : result.redirect;
         if (flag) {
             error = "bad listen address \"" + std::string(text) + "\": \"" + std::string(option.substr(1)) +
                     "\" is given twice";
             return false;
         }
         flag = true;
+        if (result.tls && result.redirect) {
+            error = "bad listen address \"" + std::string(text) +
+                    "\": \"redirect\" (to https) is for a plain listener, not a \"tls\" one";
+            return false;
+        }
         result.text = std::string(text);
         out = std::move(result);
         return true;
@@ -60,7 +66,7 @@ bool parse_listen_address(std::string_view text, ListenAddress& out, std::string
     const std::string shown = "bad listen address \"" + std::string(text) + "\": ";
     if (std::size_t comma = text.find(','); comma != std::string_view::npos && !text.starts_with(unix_prefix)) {
         error = shown + "unknown option \"" + std::string(text.substr(comma + 1)) +
-                "\" after the address (the options are \"proxy\" and \"tls\")";
+                "\" after the address (the options are \"proxy\", \"tls\" and \"redirect\")";
         return false;
     }
     auto fail = [&](std::string_view reason) {

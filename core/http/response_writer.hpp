@@ -38,6 +38,7 @@ enum class Framing : std::uint8_t {
 struct Answering {
     bool head = false;               // a HEAD request: no body bytes follow the head
     std::uint8_t version_minor = 1;  // HTTP/1.x
+    bool secure = false;             // over TLS: Strict-Transport-Security, when set, goes with Date
 };
 
 constexpr Framing framing_for(std::uint16_t status, bool stream, std::uint8_t version_minor) noexcept {

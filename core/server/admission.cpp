@@ -66,9 +66,11 @@ const RefusalAnswer& refusal_answer(Refusal why) noexcept {
     return refusals.answers[static_cast<std::size_t>(why)];
 }
 
-void Loop::accepted(int fd, const sockaddr_storage* ss, bool proxy, bool tls) {
+void Loop::accepted(int fd, const sockaddr_storage* ss, const ListenFd& from) {
+    const bool proxy = from.proxy;
     Conn& c = proto_->adopt(fd);
-    c.tls = tls;
+    c.tls = from.tls;
+    c.redirect = from.redirect;
     if (ss) {
         record_peer(*ss, c);
     } else if (needs_peer_) {

@@ -56,6 +56,7 @@ struct Conn {
     // The accept path's:
     bool ip_counted : 1 = false;  // holds a --max-conns-per-ip slot
     bool tls : 1 = false;         // from a ",tls" listener: bytes go through its TLS session
+    bool redirect : 1 = false;    // from a ",redirect" listener: every request gets a 308 to https
     std::uint8_t ip_len = 0;      // 4 or 16; 0 for unix sockets
     std::uint16_t port = 0;       // the client's
     std::uint32_t requests = 0;

@@ -26,6 +26,11 @@ Protocol::Protocol(Loop& loop) noexcept
           for (const Handler* h : loop.router_.handlers())
               if (h->streams_body()) return true;
           return false;
+      }()),
+      https_port_([&loop]() -> std::uint16_t {
+          for (const ListenAddress& a : loop.cfg_.listen)
+              if (a.tls && a.kind != ListenAddress::Kind::unix_path) return a.port;
+          return 443;
       }()) {}
 
 Conn& Protocol::adopt(int fd) {
@@ -51,10 +56,21 @@ void Protocol::release_worker(Conn& c) {
     c.worker = nullptr;
 }
 
-// The lines every answer carries: Server (unless turned off) and Date.
-http::CommonLines Protocol::common_lines() noexcept {
-    return {loop_.server_line_, cfg_.no_date_header ? std::string_view{} : loop_.date_.line(loop_.now_s_)};
+// Date (unless turned off), and on a TLS connection Strict-Transport-Security
+// when it is set: one view, rendered once a second.
+std::string_view Protocol::date_lines(bool secure) noexcept {
+    const std::string_view date = cfg_.no_date_header ? std::string_view{} : loop_.date_.line(loop_.now_s_);
+    if (!secure || loop_.hsts_line_.empty()) [[likely]]
+        return date;
+    if (loop_.secure_second_ != loop_.now_s_) {
+        loop_.secure_lines_.assign(date).append(loop_.hsts_line_);
+        loop_.secure_second_ = loop_.now_s_;
+    }
+    return loop_.secure_lines_;
 }
+
+// The lines every answer carries: Server (unless turned off) and Date (see date_lines()).
+http::CommonLines Protocol::common_lines(bool secure) noexcept { return {loop_.server_line_, date_lines(secure)}; }
 
 void Protocol::write_response(Worker& w, const http::Response& resp, bool keep_alive, http::Answering a) {
     OutBuffer& out = w.out;
@@ -63,11 +79,11 @@ void Protocol::write_response(Worker& w, const http::Response& resp, bool keep_a
     char* p;
     if (!resp.prerendered.empty()) {
         // The common case of fixed answers: only Date and Connection are added.
-        const std::string_view date = cfg_.no_date_header ? std::string_view{} : loop_.date_.line(loop_.now_s_);
+        const std::string_view date = date_lines(a.secure);
         out.buf.reserve(out.len + resp.prerendered.size() + date.size() + http::kHeadSlack + body);
         p = http::write_prerendered_head(out.buf.data() + out.len, resp.prerendered, date, keep_alive, a);
     } else {
-        const http::CommonLines common = common_lines();
+        const http::CommonLines common = common_lines(a.secure);
         out.buf.reserve(out.len + http::head_bound(common, resp.headers.size()) + body);
         p = http::write_head(out.buf.data() + out.len, resp.status, common, resp.headers,
                              http::framing_for(resp.status, false, a.version_minor), resp.body.size(), keep_alive, a);
@@ -86,7 +102,7 @@ bool Protocol::write_reply(Worker& w, bool keep_alive, http::Answering a) {
     const bool live = r.kind == Reply::Kind::live;
     const http::Framing framing = http::framing_for(r.status, live || r.kind == Reply::Kind::stream, a.version_minor);
     OutBuffer& out = w.out;
-    const http::CommonLines common = common_lines();
+    const http::CommonLines common = common_lines(a.secure);
     out.buf.reserve(out.len + http::head_bound(common, r.headers_len));
     char* p = http::write_head(out.buf.data() + out.len, r.status, common, {r.headers.data(), r.headers_len}, framing,
                                framing == http::Framing::length ? r.body_size() : 0, keep_alive, a, r.reason);
@@ -113,6 +129,38 @@ bool Protocol::write_reply(Worker& w, bool keep_alive, http::Answering a) {
     return keep_alive;
 }
 
+void Protocol::redirect_to_https(Worker& w) {
+    static constexpr std::string_view kType = "Content-Type: text/plain; charset=utf-8\r\n";
+    const http::Request& req = w.req;
+    std::string_view host = req.host;
+    // The name without its port; "[v6]:port" keeps the brackets.
+    if (const std::size_t colon = host.rfind(':');
+        colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos)
+        host = host.substr(0, colon);
+    w.reply.kind = Reply::Kind::simple;
+    if (host.empty()) {
+        w.reply.simple = http::Response{400, kType, "Bad Request: no Host to redirect to\n", {}};
+        return;
+    }
+    std::string& s = redirect_;
+    s.assign(kType).append("Location: ");
+    const std::size_t url = s.size();
+    s.append("https://").append(host);
+    if (https_port_ != 443) s.append(":").append(std::to_string(https_port_));
+    if (req.target.starts_with('/')) {
+        s.append(req.target);
+    } else {  // absolute-form (or "*"): its path and query
+        s.append(req.path.starts_with('/') ? req.path : "/");
+        if (!req.query.empty()) s.append("?").append(req.query);
+    }
+    const std::size_t url_end = s.size();
+    s.append("\r\n");
+    const std::size_t head = s.size();
+    s.append("Moved to ").append(s, url, url_end - url).append("\n");
+    const std::string_view all = s;
+    w.reply.simple = http::Response{308, all.substr(0, head), all.substr(head), {}};
+}
+
 // An answer to a request brisk refuses; the connection closes after it, and
 // nothing the client sent after the bad request is answered.
 void Protocol::respond_error(Conn& c, Worker& w, std::uint16_t status, bool parsed) {
@@ -123,7 +171,8 @@ void Protocol::respond_error(Conn& c, Worker& w, std::uint16_t status, bool pars
     std::memcpy(body, reason.data(), n);
     body[n++] = '\n';
     // The head may not have parsed: answered as HTTP/1.1, with the body.
-    write_response(w, http::Response{status, http1::kTextPlain, {body, n}, {}}, false, http::Answering{});
+    write_response(w, http::Response{status, http1::kTextPlain, {body, n}, {}}, false,
+                   http::Answering{false, 1, c.tls});
     if (observe_) loop_.observe_error(c, w, status, parsed, out_before, n);
     c.close_after = true;
     c.force_linger = true;

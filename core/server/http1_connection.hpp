@@ -71,7 +71,14 @@ protected:
     /** Appends a built reply (or its simple response) to the output; returns whether the connection stays. */
     bool write_reply(Worker& w, bool keep_alive, http::Answering a);
     void write_response(Worker& w, const http::Response& resp, bool keep_alive, http::Answering a);
-    http::CommonLines common_lines() noexcept;
+    http::CommonLines common_lines(bool secure) noexcept;
+    std::string_view date_lines(bool secure) noexcept;
+    /**
+     * A ",redirect" listener's answer to every request: a 308 to the same
+     * host (without its port) and target over https, on the first TLS
+     * listener's port; a 400 without a Host to name.
+     */
+    void redirect_to_https(Worker& w);
     /** A refused request's answer; the connection closes after it. */
     void respond_error(Conn& c, Worker& w, std::uint16_t status, bool parsed = false);
     /** The suspended request of `w` will not be answered by its plugin: tells it (its cancel callback). */
@@ -115,9 +122,11 @@ protected:
     // The loop's settings, at hand for every request.
     const Config& cfg_;
     const Router& router_;
-    const bool observe_;          // an access log or a metrics route exists
-    const bool trust_forwarded_;  // trusted proxies are configured
-    const bool streams_body_;     // a handler takes request bodies as they arrive
+    const bool observe_;              // an access log or a metrics route exists
+    const bool trust_forwarded_;      // trusted proxies are configured
+    const bool streams_body_;         // a handler takes request bodies as they arrive
+    const std::uint16_t https_port_;  // where ",redirect" sends requests
+    std::string redirect_;            // the last redirect's Location and body (valid until it is written)
     std::unordered_map<const Conn*, Stream> streams_;
 };
 

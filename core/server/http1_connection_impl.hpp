@@ -376,6 +376,7 @@ void Http1<T>::dispatch(Conn& c, Worker& w) {
 template <class T>
 bool Http1<T>::dispatch_early(Conn& c, Worker& w, Step& step) {
     std::size_t cursor = 0;
+    if (c.redirect) return false;  // answered with its 308 once the body is read
     Handler* h = router_.match(w.req, cursor);
     if (!h || !h->streams_body()) return false;
     const Worker::Stage whole = w.stage;
@@ -427,6 +428,10 @@ void Http1<T>::answer(Conn& c, Worker& w, Outcome outcome) {
         if (loop_.stats_) loop_.publish();  // the metrics route of this loop shows this very moment
     }
     // The reply is empty here: each answer resets it, and so does a decline.
+    if (c.redirect) [[unlikely]] {
+        redirect_to_https(w);
+        outcome = Outcome::done;
+    }
     while (outcome == Outcome::decline) {
         Handler* h = router_.match(w.req, w.route_cursor);
         if (!h) break;
@@ -445,7 +450,7 @@ void Http1<T>::answer(Conn& c, Worker& w, Outcome outcome) {
     }
     bool keep = w.req.keep_alive && loop_.keep_alive_ &&
                 !(cfg.max_requests_per_conn && c.requests >= cfg.max_requests_per_conn);
-    const http::Answering a{w.req.method == http::Method::head, w.req.version_minor};
+    const http::Answering a{w.req.method == http::Method::head, w.req.version_minor, c.tls};
     if (overloaded) {
         write_response(w, http::Response{503, http1::kTextPlain, "Service Unavailable\n", {}}, keep, a);
     } else if (outcome == Outcome::done) {
@@ -638,7 +643,7 @@ void Http1<T>::open_stream(Conn& c, const LaterAnswer& head) {
     if (upgrade) {
         // 101, then the bytes are the plugin's both ways; HTTP never comes back on this connection.
         const std::size_t out_before = w.out.len;
-        write_reply(w, true, http::Answering{false, 1});
+        write_reply(w, true, http::Answering{false, 1, c.tls});
         if (observe_) loop_.observe_answer(c, w, Outcome::done, false, out_before);
         w.reply.reset();
         c.close_after = true;

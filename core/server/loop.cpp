@@ -57,6 +57,12 @@ Loop::Loop(const Config& config, const Router& router, Shared& shared, unsigned 
       wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (wake_fd_ < 0 || !poller_.add(wake_fd_, EPOLLIN, kWakeTag)) throw std::runtime_error("eventfd");
     if (!cfg_.no_server_header) server_line_ = "Server: " + cfg_.server_name + "\r\n";
+    if (cfg_.hsts_max_age) {
+        hsts_line_ = "Strict-Transport-Security: max-age=" + std::to_string(cfg_.hsts_max_age);
+        if (cfg_.hsts_include_subdomains) hsts_line_ += "; includeSubDomains";
+        if (cfg_.hsts_preload) hsts_line_ += "; preload";
+        hsts_line_ += "\r\n";
+    }
     if (index_ < shared_.stats.size()) stats_ = shared_.stats[index_].get();
     if (shared_.access_log) access_log_ = std::make_unique<AccessLogger>(*shared_.access_log, index_);
     observe_ = stats_ || access_log_;
@@ -72,12 +78,13 @@ Loop::~Loop() {
     ::close(wake_fd_);
 }
 
-void Loop::add_listener(int fd, bool shared_with_other_loops, bool proxy, bool only_holder, bool tls) {
+void Loop::add_listener(int fd, bool shared_with_other_loops, bool only_holder, const ListenAddress& address) {
     int family = 0;
     std::uint16_t port = 0;
     net::tcp_endpoint(fd, family, port);
     const bool sole = family && only_holder && !shared_with_other_loops;
-    listeners_.push_back(ListenFd{fd, shared_with_other_loops, false, proxy, false, tls, sole, family, port});
+    listeners_.push_back(ListenFd{fd, shared_with_other_loops, false, address.proxy, false, address.tls,
+                                  address.redirect, sole, family, port});
     // One loop per listener for TCP (SO_REUSEPORT spreads connections);
     // a unix socket is shared, and EPOLLEXCLUSIVE wakes one loop per connection.
     std::uint32_t ev = EPOLLIN | (shared_with_other_loops ? EPOLLEXCLUSIVE : 0u);
@@ -235,7 +242,7 @@ bool Loop::accept_from(const ListenFd& l) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) pause_accepts();
             return false;
         }
-        accepted(fd, &ss, l.proxy, l.tls);
+        accepted(fd, &ss, l);
     }
     return true;
 }

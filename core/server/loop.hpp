@@ -56,10 +56,9 @@ public:
      * SO_REUSEPORT) becomes the loop's and is closed when it drains; a socket
      * shared with other loops (unix) stays the server's. `only_holder`: no
      * other process holds the socket (it is not inherited), so closing it
-     * here ends it.
+     * here ends it. `address` tells what its connections are (proxy, tls, redirect).
      */
-    void add_listener(int fd, bool shared_with_other_loops, bool proxy = false, bool only_holder = false,
-                      bool tls = false);
+    void add_listener(int fd, bool shared_with_other_loops, bool only_holder, const ListenAddress& address);
 
     /**
      * Per-loop set-up of every handler, on the loop's thread. Throws (after
@@ -169,7 +168,8 @@ private:
 
     // --- admission.cpp: the accept path's policy
     /** A connection just accepted: limits, then its first input. `ss` may be null (peer unknown yet). */
-    void accepted(int fd, const sockaddr_storage* ss, bool proxy, bool tls);
+    struct ListenFd;
+    void accepted(int fd, const sockaddr_storage* ss, const ListenFd& from);
     /** For a request from a trusted proxy: the client its X-Forwarded-For names. */
     void resolve_forwarded(Conn& c, Worker& w);
     /** Answers a connection refused at accept (counted and observed) and lets it linger. */
@@ -232,11 +232,12 @@ private:
         int fd;
         bool shared;
         bool paused;
-        bool proxy;  // connections start with a PROXY protocol header
-        bool armed;  // io_uring: a multishot accept is in flight
-        bool tls;    // connections speak TLS
-        bool sole;   // TCP, and closing it ends the socket (not inherited, not shared by loops)
-        int family;  // AF_INET or AF_INET6 for TCP, else 0
+        bool proxy;     // connections start with a PROXY protocol header
+        bool armed;     // io_uring: a multishot accept is in flight
+        bool tls;       // connections speak TLS
+        bool redirect;  // every request gets a 308 to https
+        bool sole;      // TCP, and closing it ends the socket (not inherited, not shared by loops)
+        int family;     // AF_INET or AF_INET6 for TCP, else 0
         std::uint16_t port;
     };
     std::vector<ListenFd> listeners_;
@@ -257,7 +258,10 @@ private:
     std::time_t now_s_ = 0;    // wall clock, for Date
     std::int64_t next_reap_ms_ = 0;
     http::DateCache date_;
-    std::string server_line_;  // "Server: brisk\r\n", or empty
+    std::string server_line_;         // "Server: brisk\r\n", or empty
+    std::string hsts_line_;           // "Strict-Transport-Security: max-age=N\r\n" (--hsts-max-age), or empty
+    std::string secure_lines_;        // Date and hsts_line_, for answers over TLS
+    std::time_t secure_second_ = -1;  // the second secure_lines_ holds the Date of
     bool draining_ = false;
     // What the next answer may promise, and how long an idle connection
     // waits: keep-alive and the idle timeout, until a drain begins.

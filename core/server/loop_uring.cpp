@@ -132,7 +132,7 @@ void Loop::on_accepted(std::size_t i, const io_uring_cqe& cqe) {
     ListenFd& l = listeners_[i];
     if (!(cqe.flags & IORING_CQE_F_MORE)) l.armed = false;
     if (cqe.res >= 0) {
-        accepted(cqe.res, nullptr, l.proxy, l.tls);
+        accepted(cqe.res, nullptr, l);
     } else if (int err = -cqe.res; err != ECANCELED && err != ECONNABORTED && err != EINTR && err != EAGAIN) {
         // Out of descriptors or memory (or worse): a pause, instead of a spin.
         errno = err;

@@ -147,8 +147,7 @@ void Server::start() {
     for (unsigned i = 0; i < s.config.loops; ++i) {
         auto loop = std::make_unique<Loop>(s.config, s.router, s.shared, i, s.blocking.get());
         for (const net::Listener& l : s.listeners)
-            loop->add_listener(shared_by_loops(l) ? l.fds[0] : l.fds[i], shared_by_loops(l), l.address.proxy,
-                               !l.inherited, l.address.tls);
+            loop->add_listener(shared_by_loops(l) ? l.fds[0] : l.fds[i], shared_by_loops(l), !l.inherited, l.address);
         s.loops.push_back(std::move(loop));
     }
     // A socket per loop now belongs to its loop, which closes it when it drains.

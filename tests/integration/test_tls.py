@@ -321,6 +321,86 @@ class TlsObservedTest(TlsCase):
         self.assertEqual(self.handshake(ports[0], session)[0], True)
 
 
+class HstsAndRedirectTest(TlsCase):
+    """--hsts-max-age on answers over TLS only; a ",redirect" listener sends every request to https."""
+
+    def redirect_conn(self):
+        return Conn(socket.create_connection(("127.0.0.1", self.redirect_port), timeout=IO_TIMEOUT))
+
+    def start_redirecting(self, *args):
+        self.redirect_port = free_port()
+        return self.start_tls("--listen", "127.0.0.1:%d,redirect" % self.redirect_port, "--root", self.www, *args)
+
+    def test_hsts_goes_on_every_answer_over_tls_and_never_on_plain_ones(self):
+        srv = self.start_tls("--root", self.www, "--hsts-max-age", "63072000", "--hsts-include-subdomains")
+        hsts = "max-age=63072000; includeSubDomains"
+        with self.tls_connect() as c:
+            for request in (get("/small.txt"), get("/missing"), b"HEAD /small.txt HTTP/1.1\r\nHost: x\r\n\r\n"):
+                c.send(request)
+                r = c.read_response(head=request.startswith(b"HEAD"))
+                self.assertEqual(r.header_all("strict-transport-security"), [hsts], (request, r))
+            c.send(b"GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n")  # refused: still over TLS
+            r = c.read_response()
+            self.assertEqual((r.status, r.header("strict-transport-security")), (400, hsts))
+        p = self.curl_tls("-sS", "-D", "-", "-o", os.devnull, self.url("/small.txt"))
+        self.assertIn(b"strict-transport-security: " + hsts.lower().encode(), p.stdout.lower())
+        with srv.connect() as c:  # RFC 6797 7.2: not over plain HTTP
+            c.send(get("/small.txt"))
+            r = c.read_response()
+            self.assertEqual((r.status, r.header("strict-transport-security")), (200, None))
+
+    def test_every_request_is_redirected_to_the_tls_port(self):
+        srv = self.start_redirecting()
+        cases = [
+            (get("/small.txt?a=1", host="localhost:%d" % self.redirect_port),
+             "https://localhost:%d/small.txt?a=1" % self.tls_port),
+            (get("/x", host="[::1]:8080"), "https://[::1]:%d/x" % self.tls_port),
+            (b"GET http://example.test:81/p/q?z HTTP/1.1\r\nHost: example.test:81\r\n\r\n",
+             "https://example.test:%d/p/q?z" % self.tls_port),
+            (b"POST /form HTTP/1.1\r\nHost: example.test\r\nContent-Length: 5\r\n\r\nhello",
+             "https://example.test:%d/form" % self.tls_port),
+        ]
+        with self.redirect_conn() as c:  # one keep-alive connection for all of them
+            for request, location in cases:
+                c.send(request)
+                r = c.read_response()
+                self.assertEqual((r.status, r.header("location")), (308, location), request)
+                self.assertEqual(r.body, ("Moved to %s\n" % location).encode())
+                self.assertIsNone(r.header("strict-transport-security"))
+        # HTTP/1.0 without a Host names nothing to redirect to.
+        with self.redirect_conn() as c:
+            c.send(b"GET / HTTP/1.0\r\n\r\n")
+            r = c.read_response()
+            self.assertEqual((r.status, r.body), (400, b"Bad Request: no Host to redirect to\n"))
+        # A real client follows it to the TLS listener and gets the file.
+        p = self.curl_tls("-sS", "-L", "--resolve", "localhost:%d:127.0.0.1" % self.redirect_port,
+                          "http://localhost:%d/small.txt" % self.redirect_port)
+        self.assertEqual((p.returncode, p.stdout), (0, b"small file\n"), p.stderr)
+        # The other plain listener serves as before.
+        with srv.connect() as c:
+            c.send(get("/small.txt"))
+            self.assertEqual(c.read_response().body, b"small file\n")
+
+    def test_without_a_tls_listener_the_redirect_names_port_443(self):
+        self.redirect_port = free_port()
+        srv = self.start("--listen", "127.0.0.1:%d,redirect" % self.redirect_port)
+        with self.redirect_conn() as c:
+            c.send(get("/a", host="example.test:%d" % self.redirect_port))
+            r = c.read_response()
+            self.assertEqual((r.status, r.header("location")), (308, "https://example.test/a"))
+        self.assert_still_serving(srv)
+
+    def test_bad_options_are_refused(self):
+        port = free_port()
+        for args, message in (
+                (["--listen", "127.0.0.1:%d,redirect,tls" % port], '"redirect" (to https) is for a plain listener'),
+                (["--hsts-preload"], "need --hsts-max-age"),
+                (["--hsts-max-age", "600", "--hsts-include-subdomains", "--hsts-preload"], "the preload list's terms")):
+            p = run_brisk(args + ["--respond", "/=x"], timeout=20)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(message, p.stderr.decode())
+
+
 class TlsReloadTest(TlsCase):
 
     def served_cert(self):

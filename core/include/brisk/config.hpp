@@ -31,11 +31,18 @@ struct ListenAddress {
     bool proxy = false;
     /** ",tls": connections speak HTTPS (TLS 1.2/1.3, the certificates of Config::tls_certs). */
     bool tls = false;
+    /**
+     * ",redirect" (plain listeners only): every request is answered with a
+     * 308 to the same host and target over https, on the port of the first
+     * TLS listener (443 without one).
+     */
+    bool redirect = false;
 };
 
 /**
  * Parses "host:port", "[v6]:port", ":port" (all IPv4 addresses) or
- * "unix:/path", optionally followed by ",proxy" and/or ",tls" (in either order). Hostnames other than
+ * "unix:/path", optionally followed by ",proxy", ",tls" or ",redirect" (in any order; not "tls" with
+ * "redirect"). Hostnames other than
  * "localhost" are refused: a server binds numeric addresses. Returns false
  * and sets `error` to a one-line reason.
  */
@@ -235,6 +242,13 @@ struct Config {
      * and --processes worker.
      */
     std::string tls_ticket_key_file;
+    /**
+     * Strict-Transport-Security on every answer over TLS: its max-age in
+     * seconds; 0 = none. Plain connections never carry it (RFC 6797, 7.2).
+     */
+    std::uint64_t hsts_max_age = 0;
+    bool hsts_include_subdomains = false;  // "; includeSubDomains"
+    bool hsts_preload = false;             // "; preload"
 };
 
 /**

@@ -142,7 +142,7 @@ TEST_CASE("wrong types are errors at the value", "[toml]") {
     CHECK(load_error("read_timeout = true\n") ==
           "t.toml:1:16: read_timeout: expected a duration string such as \"10s\", not a boolean");
     CHECK(load_error("listen = [\"127.0.0.1:1\", 2]\n") ==
-          "t.toml:1:26: listen: expected a string or an { address, proxy, tls } table, not an integer");
+          "t.toml:1:26: listen: expected a string or an { address, proxy, tls, redirect } table, not an integer");
     CHECK(load_error("listen = {a = 1}\n") ==
           "t.toml:1:10: listen: expected a string or an array of strings, not a table");
     CHECK(load_error("route = 1\n") == "t.toml:1:9: route: expected [[route]] tables, not an integer");
@@ -488,12 +488,12 @@ TEST_CASE("[[listen]] tables with address and proxy", "[toml]") {
 
     CHECK(load_error("[[listen]]\nproxy = true\n") == "t.toml:1:1: [[listen]] needs an address");
     CHECK(load_error("[[listen]]\naddress = \"127.0.0.1:1\"\nport = 2\n") ==
-          "t.toml:3:1: unknown key \"port\" in [[listen]] (known: address, proxy, tls)");
+          "t.toml:3:1: unknown key \"port\" in [[listen]] (known: address, proxy, tls, redirect)");
     CHECK_THAT(load_error("[[listen]]\naddress = \"127.0.0.1:1\"\nproxy = \"yes\"\n"),
                Catch::Contains("listen.proxy") && Catch::Contains("true or false"));
     CHECK_THAT(load_error("[[listen]]\naddress = \"127.0.0.1:x\"\n"),
                Catch::Contains("bad listen address \"127.0.0.1:x\""));
-    CHECK_THAT(load_error("listen = [1]\n"), Catch::Contains("a string or an { address, proxy, tls } table"));
+    CHECK_THAT(load_error("listen = [1]\n"), Catch::Contains("a string or an { address, proxy, tls, redirect } table"));
 }
 
 TEST_CASE("TLS: [[listen]] tls = true, certificate and key lists, settings", "[toml][tls]") {
@@ -527,6 +527,55 @@ TEST_CASE("TLS: [[listen]] tls = true, certificate and key lists, settings", "[t
     brisk::cli::finalize(bare, errors);
     REQUIRE(errors.size() == 1);
     CHECK_THAT(errors[0], Catch::Contains("needs a certificate"));
+}
+
+TEST_CASE("TLS: a [[tls_certificate]] table per certificate, in file order", "[toml][tls]") {
+    Options o = load_ok(
+        "[[tls_certificate]]\ncert = \"a.crt\"\nkey = \"a.key\"\n\n"
+        "[[tls_certificate]]\nkey = \"b.key\"\ncert = \"b.crt\"\n");
+    std::vector<std::string> errors;
+    brisk::cli::finalize(o, errors);
+    CHECK(errors.empty());
+    REQUIRE(o.server.tls_certs.size() == 2);
+    CHECK((o.server.tls_certs[0].cert == "a.crt" && o.server.tls_certs[0].key == "a.key"));
+    CHECK((o.server.tls_certs[1].cert == "b.crt" && o.server.tls_certs[1].key == "b.key"));
+
+    CHECK(load_error("[[tls_certificate]]\ncert = \"a.crt\"\n") ==
+          "t.toml:1:1: [[tls_certificate]] needs both cert and key");
+    CHECK(load_error("[[tls_certificate]]\ncert = \"a.crt\"\nkey = \"a.key\"\nchain = \"c\"\n") ==
+          "t.toml:4:1: unknown key \"chain\" in [[tls_certificate]] (known: cert, key)");
+    CHECK_THAT(load_error("[[tls_certificate]]\ncert = 1\nkey = \"a.key\"\n"),
+               Catch::Contains("tls_certificate.cert: expected a file name, not an integer"));
+    CHECK_THAT(load_error("[[tls_certificate]]\ncert = \"\"\nkey = \"a.key\"\n"),
+               Catch::Contains("tls_certificate.cert: a certificate file name is empty"));
+    CHECK_THAT(load_error("tls_certificate = \"a.crt\"\n"), Catch::Contains("[[tls_certificate]] tables"));
+    CHECK_THAT(load_error("tls_cert = [\"x.crt\"]\n[[tls_certificate]]\ncert = \"a.crt\"\nkey = \"a.key\"\n"),
+               Catch::Contains("not both"));
+}
+
+TEST_CASE("TLS: [[listen]] redirect = true; HSTS settings and their terms", "[toml][tls]") {
+    Options o = load_ok(
+        "hsts_max_age = 63072000\nhsts_include_subdomains = true\nhsts_preload = true\n"
+        "[[listen]]\naddress = \"127.0.0.1:8080\"\nredirect = true\n");
+    REQUIRE(o.server.listen.size() == 1);
+    CHECK(o.server.listen[0].redirect);
+    CHECK(o.server.listen[0].text == "127.0.0.1:8080,redirect");
+    CHECK(o.server.hsts_max_age == 63072000);
+    std::vector<std::string> errors;
+    brisk::cli::finalize(o, errors);
+    CHECK(errors.empty());
+    CHECK_THAT(load_error("[[listen]]\naddress = \"127.0.0.1:1\"\nredirect = true\ntls = true\n"),
+               Catch::Contains("is for a plain listener"));
+
+    Options bare = load_ok("hsts_include_subdomains = true\n");
+    brisk::cli::finalize(bare, errors);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0] == "--hsts-include-subdomains and --hsts-preload need --hsts-max-age (hsts_max_age) N");
+    Options short_preload = load_ok("hsts_max_age = 86400\nhsts_include_subdomains = true\nhsts_preload = true\n");
+    errors.clear();
+    brisk::cli::finalize(short_preload, errors);
+    REQUIRE(errors.size() == 1);
+    CHECK_THAT(errors[0], Catch::StartsWith("--hsts-preload (hsts_preload) needs") && Catch::Contains("31536000"));
 }
 
 // Found by the config fuzzer: toml++ quotes the rest of the line in some parse

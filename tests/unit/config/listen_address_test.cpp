@@ -146,7 +146,7 @@ TEST_CASE(",proxy marks a listener whose connections start with a PROXY header",
 
     CHECK(parse_error("127.0.0.1:8080,proxi") ==
           "bad listen address \"127.0.0.1:8080,proxi\": unknown option \"proxi\" after the address (the options are "
-          "\"proxy\" and \"tls\")");
+          "\"proxy\", \"tls\" and \"redirect\")");
     CHECK(parse_error("127.0.0.1:8080,proxy,proxy") ==
           "bad listen address \"127.0.0.1:8080,proxy,proxy\": \"proxy\" is given twice");
     CHECK(parse_error("127.0.0.1:x,proxy") ==
@@ -175,5 +175,23 @@ TEST_CASE(",tls marks an HTTPS listener, alone or with ,proxy in either order", 
           "bad listen address \"127.0.0.1:8443,proxy,tls,proxy\": \"proxy\" is given twice");
     CHECK(parse_error("127.0.0.1:8443,ssl") ==
           "bad listen address \"127.0.0.1:8443,ssl\": unknown option \"ssl\" after the address (the options are "
-          "\"proxy\" and \"tls\")");
+          "\"proxy\", \"tls\" and \"redirect\")");
+}
+
+TEST_CASE(",redirect marks a plain listener whose requests go to https; not with ,tls", "[listen]") {
+    auto a = parse_ok("127.0.0.1:8080,redirect");
+    CHECK(a.redirect);
+    CHECK_FALSE(a.tls);
+    CHECK(a.text == "127.0.0.1:8080,redirect");
+    CHECK_FALSE(parse_ok("127.0.0.1:8080").redirect);
+    auto b = parse_ok("[::1]:80,redirect,proxy");
+    CHECK((b.redirect && b.proxy && b.port == 80));
+    CHECK(parse_error("127.0.0.1:8080,redirect,tls") ==
+          "bad listen address \"127.0.0.1:8080,redirect,tls\": \"redirect\" (to https) is for a plain listener, not "
+          "a \"tls\" one");
+    CHECK(parse_error("127.0.0.1:8080,tls,redirect") ==
+          "bad listen address \"127.0.0.1:8080,tls,redirect\": \"redirect\" (to https) is for a plain listener, not "
+          "a \"tls\" one");
+    CHECK(parse_error("127.0.0.1:8080,redirect,redirect") ==
+          "bad listen address \"127.0.0.1:8080,redirect,redirect\": \"redirect\" is given twice");
 }
