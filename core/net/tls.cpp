@@ -12,7 +12,9 @@
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -421,6 +423,37 @@ std::string_view Session::alpn() const noexcept {
     unsigned len = 0;
     if (ssl_) SSL_get0_alpn_selected(ssl_, &name, &len);
     return name ? std::string_view(reinterpret_cast<const char*>(name), len) : std::string_view();
+}
+
+bool offers_kernel_tls(std::string_view ulps) noexcept {
+    while (!ulps.empty()) {
+        const std::size_t start = ulps.find_first_not_of(" \t\n");
+        if (start == std::string_view::npos) break;
+        ulps.remove_prefix(start);
+        const std::size_t end = std::min(ulps.find_first_of(" \t\n"), ulps.size());
+        if (ulps.substr(0, end) == "tls") return true;
+        ulps.remove_prefix(end);
+    }
+    return false;
+}
+
+std::string static_file_path_line() {
+    constexpr const char* kUlps = "/proc/sys/net/ipv4/tcp_available_ulp";
+    std::string ulps;
+    if (std::FILE* f = std::fopen(kUlps, "re")) {
+        char buf[256];
+        ulps.assign(buf, std::fread(buf, 1, sizeof buf, f));
+        std::fclose(f);
+    }
+    // Sessions run over memory BIOs on both backends (brisk owns the socket
+    // and its buffers), so OpenSSL cannot hand a record layer to the kernel.
+    if (offers_kernel_tls(ulps))
+        return "TLS: the kernel offers kTLS (tls in " + std::string(kUlps) +
+               "), unused: static files over TLS are read a record (16 KiB) at a time into pooled buffers and "
+               "encrypted by OpenSSL";
+    return "TLS: no kTLS in this kernel (no tls in " + std::string(kUlps) +
+           "): static files over TLS are read a record (16 KiB) at a time into pooled buffers and encrypted by "
+           "OpenSSL";
 }
 
 std::string_view failure_name(Failure f) noexcept {

@@ -164,4 +164,13 @@ bool looks_like_http(const char* data, std::size_t len) noexcept;
 /** The answer to plain HTTP sent to a TLS port (like nginx's 400). */
 std::string_view plain_http_answer() noexcept;
 
+/**
+ * Whether `ulps` (the text of /proc/sys/net/ipv4/tcp_available_ulp) names
+ * the kernel's TLS ULP, "tls": the kernel could then encrypt records itself
+ * (kTLS).
+ */
+bool offers_kernel_tls(std::string_view ulps) noexcept;
+/** The line that says, once at start, how static files leave over TLS on this kernel. */
+std::string static_file_path_line();
+
 }  // namespace brisk::tls

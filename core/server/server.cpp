@@ -39,6 +39,8 @@ struct Server::Impl {
                 blocking = std::make_unique<BlockingPool>(config.blocking_threads, config.blocking_queue);
         if (const std::string why = check_tls(config, &tls); !why.empty()) throw Error(why);
         shared.tls = tls.get();
+        static std::once_flag told;  // once per process, not per reload
+        if (tls) std::call_once(told, [] { spdlog::info("{}", tls::static_file_path_line()); });
     }
 
     Config config;

@@ -153,6 +153,27 @@ class HttpsTest(TlsCase):
         p = self.curl_tls("-sS", self.url("/small.txt"))
         self.assertEqual(p.stdout, b"small file\n")
 
+    def test_the_static_file_path_is_logged_once_at_start(self):
+        srv = self.start_tls("--root", self.www)
+        with open("/proc/sys/net/ipv4/tcp_available_ulp") as f:
+            ktls = "tls" in f.read().split()
+        self.assertEqual(self.curl_tls("-sS", self.url("/small.txt")).stdout, b"small file\n")
+        srv.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: "reloaded: generation 1 serves" in srv.stderr()), srv.stderr())
+        self.assertEqual(self.curl_tls("-sS", self.url("/small.txt")).stdout, b"small file\n")
+        text = srv.stderr()
+        lines = [line for line in text.splitlines() if "static files over TLS are read a record" in line]
+        self.assertEqual(len(lines), 1, text)  # once, not again on the reload
+        self.assertIn("the kernel offers kTLS" if ktls else "no kTLS in this kernel", lines[0])
+
+    def test_ktls_sendfile_where_the_kernel_offers_it(self):
+        with open("/proc/sys/net/ipv4/tcp_available_ulp") as f:
+            ulps = f.read().split()
+        if "tls" not in ulps:
+            self.skipTest("this kernel has no tls ULP (tcp_available_ulp: %s): kTLS cannot be tried here"
+                          % " ".join(ulps))
+        self.skipTest("brisk keeps TLS in user space (memory BIOs): no kTLS path to test yet")
+
     def test_sni_picks_the_certificate_by_name(self):
         self.start_tls(certs=[(self.cert, self.key), (self.other_cert, self.other_key)])
         # Each name's certificate verifies against its own file: the server sent that one.

@@ -31,3 +31,16 @@ TEST_CASE("ticket keys: the same secret and period give the same keys, anything 
     CHECK(std::memcmp(k.aes, k.mac, sizeof k.aes) != 0);
     CHECK(std::memcmp(k.name, k.aes, sizeof k.name) != 0);
 }
+
+TEST_CASE("kTLS: the tls ULP is found as a word of tcp_available_ulp, nothing else", "[tls]") {
+    using brisk::tls::offers_kernel_tls;
+    CHECK(offers_kernel_tls("tls\n"));
+    CHECK(offers_kernel_tls("espintcp mptcp tls\n"));
+    CHECK(offers_kernel_tls("tls mptcp"));
+    CHECK_FALSE(offers_kernel_tls("mptcp\n"));
+    CHECK_FALSE(offers_kernel_tls(""));
+    CHECK_FALSE(offers_kernel_tls("ktls tlsx\n"));
+    // The start-up line says which path static files take on this kernel.
+    const std::string line = brisk::tls::static_file_path_line();
+    CHECK_THAT(line, Catch::Contains("/proc/sys/net/ipv4/tcp_available_ulp") && Catch::Contains("16 KiB"));
+}
