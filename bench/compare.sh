@@ -13,6 +13,8 @@
 #                      first, RelWithDebInfo)
 #      BRISK_BACKENDS  I/O backends measured side by side, each a server under
 #                      test named brisk-BACKEND (default: "io_uring epoll")
+#      BRISK_TLS=1     brisk on a ",tls" listener with compare's certificate:
+#                      the TLS workloads (compare defaults then to -w tls)
 #
 # The tools need (Debian 12): wrk nginx h2o golang-go
 # golang-github-valyala-fasthttp-dev nghttp2-client valgrind linux-perf
@@ -23,6 +25,7 @@
 #   bench/compare.sh ../shared/bench compare -a fasthttp -r 5 -X 20
 #   bench/compare.sh ../shared/bench instr_per_req -n 100000 -m 16
 #   bench/compare.sh ../shared/bench idle_conns -n 10000
+#   BRISK_TLS=1 bench/compare.sh ../shared/bench compare -r 3 limit-tls='/tmp/canned_tls {PORT} {CERT} {KEY} {DOCROOT}'
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -61,13 +64,21 @@ bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
 # One loop: the tools pin the server to SERVER_CPUS (one CPU by default).
 # One server under test per I/O backend ($BRISK_BACKENDS, default both).
+listen=127.0.0.1:{PORT}
+workloads=plaintext,pipeline,static1k,churn
+name=brisk
+if [ "${BRISK_TLS:-0}" = 1 ]; then
+    listen="127.0.0.1:{PORT},tls --tls-cert {CERT} --tls-key {KEY}"
+    workloads=tls
+    name=brisk-tls
+fi
 suts=()
 for io in ${BRISK_BACKENDS:-io_uring epoll}; do
-    suts+=("brisk-$io=$(printf '%q' "$bin") --listen 127.0.0.1:{PORT} --loops 1 --io $io --root {DOCROOT} --respond /plaintext=\"Hello, World!\"")
+    suts+=("$name-$io=$(printf '%q' "$bin") --listen $listen --loops 1 --io $io --root {DOCROOT} --respond /plaintext=\"Hello, World!\"")
 done
 
 case $tool in
-compare)       exec "$bench_dir/compare" -w plaintext,pipeline,static1k,churn "$@" "${suts[@]}" ;;
+compare)       exec "$bench_dir/compare" -w "$workloads" "$@" "${suts[@]}" ;;
 instr_per_req) exec "$bench_dir/instr_per_req" "$@" "${suts[@]}" ;;
 idle_conns)    exec "$bench_dir/idle_conns" "$@" "${suts[@]}" ;;
 esac
