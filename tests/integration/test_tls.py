@@ -493,6 +493,48 @@ class HostileTlsTest(TlsCase):
             c.read_until_eof(timeout=EVENT_TIMEOUT)
         self.assert_still_serving(srv)
 
+    def test_a_huge_record_gets_a_record_overflow_alert(self):
+        srv = self.start_tls()
+        with self.raw() as c:
+            # A handshake record of 65535 bytes: more than TLS allows (RFC 8446, 5.1: 2^14).
+            try:
+                c.send(b"\x16\x03\x01\xff\xff" + b"\x01" * 65535)
+            except OSError:
+                pass  # the server may close before it took everything
+            got = c.read_until_eof(timeout=EVENT_TIMEOUT)
+            # A fatal alert (content type 21): record_overflow (22), or decode_error (50) on a reading that stops early.
+            self.assertEqual(got[:1], b"\x15", got[:16])
+            self.assertIn(got[6:7], (b"\x16", b"\x32"), got[:16])
+        self.assert_still_serving(srv)
+        with self.tls_connect() as c:  # and TLS still works
+            c.send(get("/plaintext"))
+            self.assertEqual(c.read_response().body, HELLO)
+
+    def test_a_renegotiation_attempt_is_refused_and_the_server_stays_up(self):
+        srv = self.start_tls()
+        # openssl s_client over TLS 1.2: "R" on its input asks for a renegotiation once the session is up
+        # (its input stays open a moment, or it leaves first).
+        client = subprocess.Popen(["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.tls_port, "-tls1_2",
+                                   "-servername", "localhost"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            client.stdin.write(b"R\n")
+            client.stdin.flush()
+            time.sleep(1)
+            out, _ = client.communicate(timeout=20)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+        out = out.decode(errors="replace")
+        self.assertIn("RENEGOTIATING", out)
+        # brisk refuses it: the client sees OpenSSL's "no renegotiation" (the server's alert), never a new handshake.
+        self.assertIn("no renegotiation", out)
+        self.assert_still_serving(srv)
+        with self.tls_connect() as c:
+            c.send(get("/plaintext"))
+            self.assertEqual(c.read_response().body, HELLO)
+
     def test_connections_refused_at_accept_are_closed(self):
         # Over --concurrency (the harness's probe is gone by now): the TLS port closes what it cannot take.
         srv = self.start_tls("--concurrency", "1", "--loops", "1")
