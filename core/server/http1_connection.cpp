@@ -130,7 +130,7 @@ bool Protocol::write_reply(Worker& w, bool keep_alive, http::Answering a) {
 }
 
 void Protocol::redirect_to_https(Worker& w) {
-    static constexpr std::string_view kType = "Content-Type: text/plain; charset=utf-8\r\n";
+    constexpr std::string_view kType = http1::kTextPlain;
     const http::Request& req = w.req;
     std::string_view host = req.host;
     // The name without its port; "[v6]:port" keeps the brackets.
