@@ -283,10 +283,76 @@ SSL* Context::accept_state() const noexcept {
     return ssl;
 }
 
+namespace {
+
+// Ciphertext buffers, per loop thread: a session borrows one while it has
+// ciphertext the socket has not taken, and gives it back once all has left,
+// so an idle connection holds none and a busy one never reallocates.
+constexpr std::size_t kMaxSpareBuffers = 32;
+struct SpareBuffers {
+    std::vector<char*> free;
+    ~SpareBuffers() {
+        for (char* p : free) ::operator delete(p);
+    }
+};
+thread_local SpareBuffers spare_buffers;
+
+char* take_buffer() noexcept {
+    std::vector<char*>& free = spare_buffers.free;
+    if (free.empty()) return static_cast<char*>(::operator new(kCipherBuffer, std::nothrow));
+    char* p = free.back();
+    free.pop_back();
+    return p;
+}
+
+void give_back(char* p, std::size_t cap) noexcept {
+    std::vector<char*>& free = spare_buffers.free;
+    if (cap == kCipherBuffer && free.size() < kMaxSpareBuffers) {
+        free.push_back(p);  // capacity reserved up front: never throws
+        return;
+    }
+    ::operator delete(p);
+}
+
+// The write BIO under every session: OpenSSL's records go straight into the
+// session's ciphertext buffer (no memory BIO, no second copy).
+int out_write(BIO* b, const char* data, int len) noexcept {
+    BIO_clear_retry_flags(b);
+    return static_cast<Session*>(BIO_get_data(b))->append(data, static_cast<std::size_t>(len)) ? len : -1;
+}
+
+long out_ctrl(BIO* b, int cmd, long, void*) noexcept {
+    switch (cmd) {
+    case BIO_CTRL_FLUSH:
+        return 1;
+    case BIO_CTRL_WPENDING:
+    case BIO_CTRL_PENDING:
+        return static_cast<long>(static_cast<Session*>(BIO_get_data(b))->unsent());
+    default:
+        return 0;
+    }
+}
+
+BIO_METHOD* out_method() noexcept {
+    static BIO_METHOD* const method = [] {
+        spare_buffers.free.reserve(kMaxSpareBuffers);
+        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "brisk-ciphertext");
+        if (m && (BIO_meth_set_write(m, out_write) != 1 || BIO_meth_set_ctrl(m, out_ctrl) != 1)) {
+            BIO_meth_free(m);
+            m = nullptr;
+        }
+        return m;
+    }();
+    return method;
+}
+
+}  // namespace
+
 Session::Session(SSL* ssl) noexcept : ssl_(ssl) {
     if (!ssl_) return;
+    BIO_METHOD* method = out_method();
     in_ = BIO_new(BIO_s_mem());
-    out_ = BIO_new(BIO_s_mem());
+    out_ = method ? BIO_new(method) : nullptr;
     if (!in_ || !out_) {
         BIO_free(in_);
         BIO_free(out_);
@@ -295,6 +361,8 @@ Session::Session(SSL* ssl) noexcept : ssl_(ssl) {
         ssl_ = nullptr;
         return;
     }
+    BIO_set_data(out_, this);
+    BIO_set_init(out_, 1);
     // An empty input BIO means "more is needed", not EOF.
     BIO_set_mem_eof_return(in_, -1);
     SSL_set_bio(ssl_, in_, out_);  // the SSL owns both from here
@@ -302,17 +370,40 @@ Session::Session(SSL* ssl) noexcept : ssl_(ssl) {
 
 Session::~Session() {
     if (ssl_) SSL_free(ssl_);
+    release_buffer();
 }
 
-Session::Session(Session&& o) noexcept
-    : ssl_(std::exchange(o.ssl_, nullptr)),
-      in_(std::exchange(o.in_, nullptr)),
-      out_(std::exchange(o.out_, nullptr)),
-      wait_(std::move(o.wait_)),
-      wait_sent_(o.wait_sent_),
-      fresh_(o.fresh_),
-      counted_(o.counted_),
-      failure_(o.failure_) {}
+bool Session::append(const char* data, std::size_t len) noexcept {
+    if (!buf_) {
+        buf_ = take_buffer();
+        if (!buf_) return false;
+        cap_ = kCipherBuffer;
+    }
+    if (len_ + len > cap_ && sent_ > 0) {
+        std::memmove(buf_, buf_ + sent_, len_ - sent_);
+        len_ -= sent_;
+        sent_ = 0;
+    }
+    if (len_ + len > cap_) {
+        // More than a buffer at once (a handshake flight with a long chain): a larger one, not pooled.
+        const std::size_t cap = std::max(cap_ * 2, len_ + len);
+        char* bigger = static_cast<char*>(::operator new(cap, std::nothrow));
+        if (!bigger) return false;
+        std::memcpy(bigger, buf_, len_);
+        give_back(buf_, cap_);
+        buf_ = bigger;
+        cap_ = cap;
+    }
+    std::memcpy(buf_ + len_, data, len);
+    len_ += len;
+    return true;
+}
+
+void Session::release_buffer() noexcept {
+    if (buf_) give_back(buf_, cap_);
+    buf_ = nullptr;
+    cap_ = len_ = sent_ = 0;
+}
 
 void Session::feed(const char* data, std::size_t len) noexcept {
     if (in_ && len) BIO_write(in_, data, static_cast<int>(len));
@@ -328,7 +419,7 @@ Read Session::read(char* out, std::size_t cap, std::size_t& n) noexcept {
     }
     switch (SSL_get_error(ssl_, r)) {
     case SSL_ERROR_WANT_READ:
-    case SSL_ERROR_WANT_WRITE:  // a memory BIO never refuses; cannot be
+    case SSL_ERROR_WANT_WRITE:  // the write BIO never refuses; cannot be
         return Read::more;
     case SSL_ERROR_ZERO_RETURN:
         return Read::closed;
@@ -370,37 +461,19 @@ void Session::close_notify() noexcept {
     ERR_clear_error();
 }
 
-void Session::drain_bio() noexcept {
-    if (!out_) return;
-    char* p = nullptr;
-    const long n = BIO_get_mem_data(out_, &p);
-    if (n <= 0) return;
-    if (wait_sent_ == wait_.size()) {
-        wait_.clear();
-        wait_sent_ = 0;
-    }
-    wait_.append(p, static_cast<std::size_t>(n));
-    (void)BIO_reset(out_);
-}
-
 int Session::flush(int fd, int flags) noexcept {
-    drain_bio();
-    while (wait_sent_ < wait_.size()) {
-        const ssize_t n = net::sys_send(fd, wait_.data() + wait_sent_, wait_.size() - wait_sent_, flags | MSG_NOSIGNAL);
+    while (sent_ < len_) {
+        const ssize_t n = net::sys_send(fd, buf_ + sent_, len_ - sent_, flags | MSG_NOSIGNAL);
         if (n > 0) {
-            wait_sent_ += static_cast<std::size_t>(n);
+            sent_ += static_cast<std::size_t>(n);
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
         return n < 0 ? errno : EPIPE;
     }
-    wait_.clear();
-    wait_sent_ = 0;
-    if (wait_.capacity() > 64 * 1024) wait_.shrink_to_fit();
+    release_buffer();
     return 0;
 }
-
-bool Session::pending() const noexcept { return wait_sent_ < wait_.size() || (out_ && BIO_ctrl_pending(out_) > 0); }
 
 bool Session::handshake_done() const noexcept { return ssl_ && SSL_is_init_finished(ssl_); }
 

@@ -1,10 +1,10 @@
 // brisk — TLS on OpenSSL 3: the server's certificates and settings
 // (tls::Context, one per server, shared by every loop) and one connection's
 // protocol state (tls::Session). OpenSSL owns only the protocol state: it
-// reads ciphertext from and writes ciphertext to memory BIOs, and brisk's
-// transports move those bytes between the BIOs and the socket
-// (server/transport.cpp), so no OpenSSL call ever touches a descriptor or
-// blocks.
+// reads ciphertext from a memory BIO and writes it into the session's own
+// buffer (a BIO of brisk's), and brisk's transports move those bytes between
+// the session and the socket (server/transport.cpp), so no OpenSSL call ever
+// touches a descriptor or blocks.
 #pragma once
 
 #include <array>
@@ -96,14 +96,21 @@ enum class Read : std::uint8_t {
     failed,  // a protocol error (an alert is queued for the client)
 };
 
-/** One connection's TLS: the SSL object, its memory BIOs, and ciphertext the socket has not taken yet. */
+/**
+ * Ciphertext encrypted ahead of the socket, at most: a session sends its
+ * records in batches of up to this many bytes (one send for several
+ * records), from a buffer of this size borrowed from its loop's spares.
+ */
+inline constexpr std::size_t kCipherBuffer = 256 * 1024;
+
+/** One connection's TLS: the SSL object, its BIOs, and ciphertext the socket has not taken yet. */
 class Session {
 public:
+    /** Takes `ssl` (freed with the session). Not movable: OpenSSL's write BIO points to it. */
     explicit Session(SSL* ssl) noexcept;
     ~Session();
-    Session(Session&& o) noexcept;
-    Session& operator=(Session&&) = delete;
     Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
 
     /** Ciphertext from the socket. */
     void feed(const char* data, std::size_t len) noexcept;
@@ -122,7 +129,12 @@ public:
      */
     int flush(int fd, int flags) noexcept;
     /** Ciphertext waiting for the socket. */
-    bool pending() const noexcept;
+    bool pending() const noexcept { return sent_ < len_; }
+    /** Bytes of ciphertext waiting for the socket. */
+    std::size_t unsent() const noexcept { return len_ - sent_; }
+    /** OpenSSL's write BIO: appends a record (or handshake flight) to the ciphertext waiting; false when out of memory.
+     */
+    bool append(const char* data, std::size_t len) noexcept;
     bool handshake_done() const noexcept;
     /** After a failed read: why, for the metrics (the handshake's failure). */
     Failure failure() const noexcept { return failure_; }
@@ -147,12 +159,16 @@ public:
     void mark_started() noexcept { fresh_ = false; }
 
 private:
-    void drain_bio() noexcept;
+    void release_buffer() noexcept;
     SSL* ssl_;
     BIO* in_ = nullptr;   // ciphertext from the client, read by OpenSSL
-    BIO* out_ = nullptr;  // ciphertext for the client, written by OpenSSL
-    std::string wait_;    // taken from out_, not yet taken by the socket
-    std::size_t wait_sent_ = 0;
+    BIO* out_ = nullptr;  // OpenSSL's ciphertext for the client: append() to buf_
+    // Ciphertext the socket has not taken: [sent_, len_) of a pooled buffer
+    // of cap_ bytes, held only while some waits.
+    char* buf_ = nullptr;
+    std::size_t cap_ = 0;
+    std::size_t len_ = 0;
+    std::size_t sent_ = 0;
     bool fresh_ = true;
     bool counted_ = false;
     Failure failure_ = Failure::other;

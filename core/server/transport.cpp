@@ -128,7 +128,7 @@ bool UringTransport::close(Conn& c) {
 bool TlsSessions::open(const Conn& c) {
     SSL* ssl = ctx_.accept_state();
     if (!ssl) return false;
-    return sessions_.emplace(&c, tls::Session(ssl)).second;
+    return sessions_.try_emplace(&c, ssl).second;
 }
 
 Sent TlsSessions::send(Conn& c, Worker& w, bool log_all) {
@@ -138,14 +138,19 @@ Sent TlsSessions::send(Conn& c, Worker& w, bool log_all) {
     OutBuffer& out = w.out;
     char file_bytes[kTlsRecord];
     for (;;) {
-        // What was encrypted before leaves first: at most a record waits.
-        if (const int err = s.flush(c.fd, 0); err != 0) {
-            if (err == EAGAIN || err == EWOULDBLOCK) return Sent::pending;
-            log_io_error("send", err, log_all);
-            return Sent::failed;
-        }
+        // Records gather until the next would not fit the batch, or all is
+        // encrypted; then they leave in one send. When the socket is full,
+        // the rest waits for it, encrypted, a batch at most.
         out.skip_empty();
-        if (out.finished()) return Sent::all;
+        const bool finished = out.finished();
+        if (finished || s.unsent() + kTlsRecord + kRecordOverhead > tls::kCipherBuffer) {
+            if (const int err = s.flush(c.fd, 0); err != 0) {
+                if (err == EAGAIN || err == EWOULDBLOCK) return Sent::pending;
+                log_io_error("send", err, log_all);
+                return Sent::failed;
+            }
+            if (finished) return Sent::all;
+        }
         std::size_t n;
         if (out.at_file()) {
             Segment& f = out.segments()[out.head];

@@ -134,8 +134,8 @@ void shutdown_write_on(TlsSessions* tls, Conn& c) noexcept;
  * (Conn::tls). Both transports route those connections' bytes through their
  * session: ciphertext from the socket is fed to OpenSSL and the plaintext
  * goes to the worker; the worker's output (memory and files) is encrypted a
- * record at a time and the ciphertext written by plain sends, at most one
- * record ahead of the socket.
+ * record at a time into the session's ciphertext buffer and written by plain
+ * sends, a batch of records (tls::kCipherBuffer) per send at most.
  */
 class TlsSessions {
 public:
@@ -164,7 +164,7 @@ public:
         tls::Session* s = find(c);
         return s ? s->flush(c.fd, 0) : 0;
     }
-    /** Encrypts and writes the worker's output, a record ahead of the socket at most. */
+    /** Encrypts and writes the worker's output, a batch of records (tls::kCipherBuffer) per send. */
     Sent send(Conn& c, Worker& w, bool log_all);
     /** Best effort (refusals): only once the handshake is done. */
     void send_now(Conn& c, std::string_view bytes) noexcept;
@@ -314,6 +314,8 @@ private:
 // Ciphertext read from the socket at once, and plaintext encrypted per record (TLS's largest).
 inline constexpr std::size_t kTlsRead = 16 * 1024 + 512;
 inline constexpr std::size_t kTlsRecord = 16 * 1024;
+// A record's header, nonce, tag and padding: more than any suite adds.
+inline constexpr std::size_t kRecordOverhead = 256;
 
 template <class Sink>
 bool TlsSessions::input(Conn& c, const char* data, std::size_t len, Sink&& sink) {
