@@ -314,8 +314,24 @@ void give_back(char* p, std::size_t cap) noexcept {
     ::operator delete(p);
 }
 
-// The write BIO under every session: OpenSSL's records go straight into the
-// session's ciphertext buffer (no memory BIO, no second copy).
+// The BIOs under every session: OpenSSL reads the ciphertext fed straight
+// from the caller's buffer, and its records go straight into the session's
+// ciphertext buffer (no memory BIOs, no second copies).
+int in_read(BIO* b, char* out, int cap) noexcept {
+    BIO_clear_retry_flags(b);
+    const std::size_t n = static_cast<Session*>(BIO_get_data(b))->take(out, static_cast<std::size_t>(cap));
+    if (n == 0) {
+        BIO_set_retry_read(b);  // more is needed, not EOF
+        return -1;
+    }
+    return static_cast<int>(n);
+}
+
+long in_ctrl(BIO* b, int cmd, long, void*) noexcept {
+    if (cmd == BIO_CTRL_PENDING) return static_cast<long>(static_cast<Session*>(BIO_get_data(b))->unread());
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
 int out_write(BIO* b, const char* data, int len) noexcept {
     BIO_clear_retry_flags(b);
     return static_cast<Session*>(BIO_get_data(b))->append(data, static_cast<std::size_t>(len)) ? len : -1;
@@ -333,26 +349,36 @@ long out_ctrl(BIO* b, int cmd, long, void*) noexcept {
     }
 }
 
-BIO_METHOD* out_method() noexcept {
-    static BIO_METHOD* const method = [] {
-        spare_buffers.free.reserve(kMaxSpareBuffers);
-        BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "brisk-ciphertext");
-        if (m && (BIO_meth_set_write(m, out_write) != 1 || BIO_meth_set_ctrl(m, out_ctrl) != 1)) {
-            BIO_meth_free(m);
-            m = nullptr;
+struct Methods {
+    BIO_METHOD* in = nullptr;
+    BIO_METHOD* out = nullptr;
+};
+
+const Methods& methods() noexcept {
+    static const Methods m = [] {
+        Methods made;
+        made.in = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "brisk-ciphertext-in");
+        made.out = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "brisk-ciphertext-out");
+        if (!made.in || !made.out || BIO_meth_set_read(made.in, in_read) != 1 ||
+            BIO_meth_set_ctrl(made.in, in_ctrl) != 1 || BIO_meth_set_write(made.out, out_write) != 1 ||
+            BIO_meth_set_ctrl(made.out, out_ctrl) != 1) {
+            BIO_meth_free(made.in);
+            BIO_meth_free(made.out);
+            return Methods{};
         }
-        return m;
+        return made;
     }();
-    return method;
+    spare_buffers.free.reserve(kMaxSpareBuffers);  // per loop thread: give_back() never allocates
+    return m;
 }
 
 }  // namespace
 
 Session::Session(SSL* ssl) noexcept : ssl_(ssl) {
     if (!ssl_) return;
-    BIO_METHOD* method = out_method();
-    in_ = BIO_new(BIO_s_mem());
-    out_ = method ? BIO_new(method) : nullptr;
+    const Methods& m = methods();
+    in_ = m.in ? BIO_new(m.in) : nullptr;
+    out_ = m.out ? BIO_new(m.out) : nullptr;
     if (!in_ || !out_) {
         BIO_free(in_);
         BIO_free(out_);
@@ -361,10 +387,10 @@ Session::Session(SSL* ssl) noexcept : ssl_(ssl) {
         ssl_ = nullptr;
         return;
     }
-    BIO_set_data(out_, this);
-    BIO_set_init(out_, 1);
-    // An empty input BIO means "more is needed", not EOF.
-    BIO_set_mem_eof_return(in_, -1);
+    for (BIO* b : {in_, out_}) {
+        BIO_set_data(b, this);
+        BIO_set_init(b, 1);
+    }
     SSL_set_bio(ssl_, in_, out_);  // the SSL owns both from here
 }
 
@@ -405,8 +431,41 @@ void Session::release_buffer() noexcept {
     cap_ = len_ = sent_ = 0;
 }
 
-void Session::feed(const char* data, std::size_t len) noexcept {
-    if (in_ && len) BIO_write(in_, data, static_cast<int>(len));
+void Session::feed(const char* data, std::size_t len) {
+    if (len == 0) return;
+    keep_rest();
+    fed_ = data;
+    fed_len_ = len;
+}
+
+void Session::keep_rest() {
+    if (fed_len_ == 0) return;
+    if (kept_at_ > 0) {
+        kept_.erase(0, kept_at_);
+        kept_at_ = 0;
+    }
+    kept_.append(fed_, fed_len_);
+    fed_ = nullptr;
+    fed_len_ = 0;
+}
+
+std::size_t Session::take(char* out, std::size_t cap) noexcept {
+    std::size_t n = 0;
+    if (kept_at_ < kept_.size()) {
+        n = std::min(cap, kept_.size() - kept_at_);
+        std::memcpy(out, kept_.data() + kept_at_, n);
+        kept_at_ += n;
+        if (kept_at_ == kept_.size()) {
+            std::string().swap(kept_);  // a partial record's copy: an idle connection keeps none
+            kept_at_ = 0;
+        }
+    } else if (fed_len_ > 0) {
+        n = std::min(cap, fed_len_);
+        std::memcpy(out, fed_, n);
+        fed_ += n;
+        fed_len_ -= n;
+    }
+    return n;
 }
 
 Read Session::read(char* out, std::size_t cap, std::size_t& n) noexcept {
@@ -438,7 +497,7 @@ Read Session::read(char* out, std::size_t cap, std::size_t& n) noexcept {
     }
 }
 
-bool Session::buffered() const noexcept { return ssl_ && (SSL_pending(ssl_) > 0 || BIO_ctrl_pending(in_) > 0); }
+bool Session::buffered() const noexcept { return ssl_ && (SSL_pending(ssl_) > 0 || unread() > 0); }
 
 bool Session::write(const void* data, std::size_t len) noexcept {
     if (!ssl_) return false;

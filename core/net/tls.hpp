@@ -1,8 +1,8 @@
 // brisk — TLS on OpenSSL 3: the server's certificates and settings
 // (tls::Context, one per server, shared by every loop) and one connection's
 // protocol state (tls::Session). OpenSSL owns only the protocol state: it
-// reads ciphertext from a memory BIO and writes it into the session's own
-// buffer (a BIO of brisk's), and brisk's transports move those bytes between
+// reads ciphertext from the transport's buffers and writes it into the
+// session's own buffer (BIOs of brisk's), and brisk's transports move those bytes between
 // the session and the socket (server/transport.cpp), so no OpenSSL call ever
 // touches a descriptor or blocks.
 #pragma once
@@ -112,8 +112,17 @@ public:
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
-    /** Ciphertext from the socket. */
-    void feed(const char* data, std::size_t len) noexcept;
+    /**
+     * Ciphertext from the socket, read by OpenSSL from `data` itself: the
+     * bytes must stay until keep_rest() (or the next feed()) is called.
+     */
+    void feed(const char* data, std::size_t len);
+    /** Copies in what was fed and not read yet (a partial record): call before the fed buffer goes. */
+    void keep_rest();
+    /** OpenSSL's read BIO: the next ciphertext bytes, at most `cap`; 0 if none wait. */
+    std::size_t take(char* out, std::size_t cap) noexcept;
+    /** Ciphertext fed and not read by OpenSSL yet. */
+    std::size_t unread() const noexcept { return kept_.size() - kept_at_ + fed_len_; }
     /** Decrypts into `out` (at most `cap` bytes); `n` is set with Read::data. */
     Read read(char* out, std::size_t cap, std::size_t& n) noexcept;
     /** Whether plaintext or unprocessed ciphertext waits inside (read() may give more without feed()). */
@@ -161,7 +170,13 @@ public:
 private:
     void release_buffer() noexcept;
     SSL* ssl_;
-    BIO* in_ = nullptr;   // ciphertext from the client, read by OpenSSL
+    BIO* in_ = nullptr;  // OpenSSL's ciphertext from the client: take() from kept_, then fed_
+    // Ciphertext not read by OpenSSL yet: a copy kept from an earlier feed
+    // (from kept_at_ on), then the caller's bytes of this one.
+    std::string kept_;
+    std::size_t kept_at_ = 0;
+    const char* fed_ = nullptr;
+    std::size_t fed_len_ = 0;
     BIO* out_ = nullptr;  // OpenSSL's ciphertext for the client: append() to buf_
     // Ciphertext the socket has not taken: [sent_, len_) of a pooled buffer
     // of cap_ bytes, held only while some waits.

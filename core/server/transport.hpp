@@ -340,6 +340,7 @@ bool TlsSessions::input(Conn& c, const char* data, std::size_t len, Sink&& sink)
             sink(plain, n);
             continue;
         }
+        s.keep_rest();  // `data` is the caller's: a partial record left in it is copied
         // Handshake messages, tickets and alerts go out as they come.
         const int err = s.flush(c.fd, 0);
         if (stats_ && s.first_done()) {
